@@ -1,0 +1,124 @@
+// Binary element-wise kernels and where(). Inputs share a dtype (ops promote first).
+#include <cmath>
+
+#include "tensor/cpu/cpu_backend.h"
+#include "tensor/cpu/elementwise_loop.h"
+
+namespace peftcpp::cpu {
+namespace {
+
+template <typename C>
+[[maybe_unused]] C py_pow(C x, C y) {
+  if constexpr (std::is_floating_point_v<C>) {
+    return std::pow(x, y);
+  } else if constexpr (std::is_same_v<C, bool>) {
+    return x || !y;
+  } else {
+    // integer power by squaring (negative exponents: 0 except for |x| == 1, as PyTorch)
+    if (y < 0) return x == 1 ? C(1) : (x == -1 ? ((y % 2) ? C(-1) : C(1)) : C(0));
+    C r = 1, base = x;
+    auto e = y;
+    while (e) {
+      if (e & 1) r = static_cast<C>(r * base);
+      base = static_cast<C>(base * base);
+      e >>= 1;
+    }
+    return r;
+  }
+}
+
+template <typename T>
+void binary_typed(BinaryOp op, const TensorView& a, const TensorView& b, const TensorView& dst, double p0) {
+  using C = compute_t<T>;
+  switch (op) {
+    case BinaryOp::Add:
+      if (p0 == 1.0) return binary_loop<T, T>(a, b, dst, [](C x, C y) { return static_cast<C>(x + y); });
+      return binary_loop<T, T>(a, b, dst, [al = static_cast<C>(p0)](C x, C y) { return static_cast<C>(x + al * y); });
+    case BinaryOp::Sub:
+      if (p0 == 1.0) return binary_loop<T, T>(a, b, dst, [](C x, C y) { return static_cast<C>(x - y); });
+      return binary_loop<T, T>(a, b, dst, [al = static_cast<C>(p0)](C x, C y) { return static_cast<C>(x - al * y); });
+    case BinaryOp::Mul: return binary_loop<T, T>(a, b, dst, [](C x, C y) { return static_cast<C>(x * y); });
+    case BinaryOp::Div:
+      return binary_loop<T, T>(a, b, dst, [](C x, C y) {
+        if constexpr (std::is_floating_point_v<C>) {
+          return x / y;
+        } else {
+          return y == 0 ? C(0) : static_cast<C>(x / y);  // ops check for zero divisors first
+        }
+      });
+    case BinaryOp::Pow: return binary_loop<T, T>(a, b, dst, [](C x, C y) { return py_pow(x, y); });
+    case BinaryOp::Maximum:
+      return binary_loop<T, T>(a, b, dst, [](C x, C y) {
+        if constexpr (std::is_floating_point_v<C>) {
+          if (std::isnan(x) || std::isnan(y)) return std::numeric_limits<C>::quiet_NaN();
+        }
+        return x > y ? x : y;
+      });
+    case BinaryOp::Minimum:
+      return binary_loop<T, T>(a, b, dst, [](C x, C y) {
+        if constexpr (std::is_floating_point_v<C>) {
+          if (std::isnan(x) || std::isnan(y)) return std::numeric_limits<C>::quiet_NaN();
+        }
+        return x < y ? x : y;
+      });
+    case BinaryOp::Atan2:
+      return binary_loop<T, T>(a, b, dst, [](C x, C y) {
+        return static_cast<C>(std::atan2(static_cast<double>(x), static_cast<double>(y)));
+      });
+    case BinaryOp::Eq: return binary_loop<T, bool>(a, b, dst, [](C x, C y) { return x == y; });
+    case BinaryOp::Ne: return binary_loop<T, bool>(a, b, dst, [](C x, C y) { return x != y; });
+    case BinaryOp::Lt: return binary_loop<T, bool>(a, b, dst, [](C x, C y) { return x < y; });
+    case BinaryOp::Le: return binary_loop<T, bool>(a, b, dst, [](C x, C y) { return x <= y; });
+    case BinaryOp::Gt: return binary_loop<T, bool>(a, b, dst, [](C x, C y) { return x > y; });
+    case BinaryOp::Ge: return binary_loop<T, bool>(a, b, dst, [](C x, C y) { return x >= y; });
+    case BinaryOp::LogicalAnd: return binary_loop<T, bool>(a, b, dst, [](C x, C y) { return x != C(0) && y != C(0); });
+    case BinaryOp::LogicalOr: return binary_loop<T, bool>(a, b, dst, [](C x, C y) { return x != C(0) || y != C(0); });
+    case BinaryOp::LogicalXor: return binary_loop<T, bool>(a, b, dst, [](C x, C y) { return (x != C(0)) != (y != C(0)); });
+  }
+  throw Error(std::string("[cpu binary] op ") + op_name(op) + " not implemented");
+}
+
+}  // namespace
+
+void CpuBackend::binary(BinaryOp op, const TensorView& a, const TensorView& b, const TensorView& dst, double p0) {
+  dispatch_dtype(a.dtype, [&]<typename T>() {
+    if constexpr (std::is_same_v<T, bool>) {
+      // bool arithmetic runs as uint8 and is stored back as bool (0/1)
+      switch (op) {
+        case BinaryOp::Add:
+        case BinaryOp::Maximum:
+          return binary_loop<bool, bool>(a, b, dst, [](bool x, bool y) { return x || y; });
+        case BinaryOp::Mul:
+        case BinaryOp::Minimum:
+          return binary_loop<bool, bool>(a, b, dst, [](bool x, bool y) { return x && y; });
+        case BinaryOp::Eq: return binary_loop<bool, bool>(a, b, dst, [](bool x, bool y) { return x == y; });
+        case BinaryOp::Ne:
+        case BinaryOp::LogicalXor: return binary_loop<bool, bool>(a, b, dst, [](bool x, bool y) { return x != y; });
+        case BinaryOp::Lt: return binary_loop<bool, bool>(a, b, dst, [](bool x, bool y) { return !x && y; });
+        case BinaryOp::Le: return binary_loop<bool, bool>(a, b, dst, [](bool x, bool y) { return !x || y; });
+        case BinaryOp::Gt: return binary_loop<bool, bool>(a, b, dst, [](bool x, bool y) { return x && !y; });
+        case BinaryOp::Ge: return binary_loop<bool, bool>(a, b, dst, [](bool x, bool y) { return x || !y; });
+        case BinaryOp::LogicalAnd: return binary_loop<bool, bool>(a, b, dst, [](bool x, bool y) { return x && y; });
+        case BinaryOp::LogicalOr: return binary_loop<bool, bool>(a, b, dst, [](bool x, bool y) { return x || y; });
+        default:
+          throw DTypeError(std::string("[") + op_name(op) + "] is not supported for bool tensors; convert first");
+      }
+    } else {
+      binary_typed<T>(op, a, b, dst, p0);
+    }
+  });
+}
+
+void CpuBackend::where(const TensorView& cond, const TensorView& a, const TensorView& b, const TensorView& dst) {
+  StridedLayout<4> L = make_layout<4>({&dst, &cond, &a, &b});
+  dispatch_dtype(dst.dtype, [&]<typename T>() {
+    for_each_strided<4>(L, [](std::array<char*, 4> p, std::array<std::int64_t, 4> s, std::int64_t n) {
+      for (std::int64_t i = 0; i < n; ++i) {
+        const bool c = *reinterpret_cast<const bool*>(p[1] + i * s[1]);
+        *reinterpret_cast<T*>(p[0] + i * s[0]) = *reinterpret_cast<const T*>(c ? p[2] + i * s[2] : p[3] + i * s[3]);
+      }
+    });
+  });
+}
+
+}  // namespace peftcpp::cpu
