@@ -1,6 +1,9 @@
 // Umbrella header: everything a user of peftcpp needs.
 #pragma once
 
-#include "tensor/device.h"
-#include "tensor/dtype.h"
-#include "tensor/error.h"
+#include "autograd/engine.h"
+#include "autograd/grad_mode.h"
+#include "autograd/gradcheck.h"
+#include "cuda/cuda.h"
+#include "tensor/ops.h"
+#include "tensor/tensor.h"
