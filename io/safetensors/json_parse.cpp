@@ -223,6 +223,11 @@ RawHeader parse_header_json(std::string_view text, const std::string& file) {
   if (const auto bad = find_invalid_utf8(text); bad != std::string_view::npos) {
     fail(file, "header is not valid UTF-8 (byte " + std::to_string(bad) + " of the header)");
   }
+  // nlohmann's lexer takes a NUL byte for the end of input, which would accept "{}\0garbage".
+  // A raw NUL is never valid JSON (not whitespace, and escaped inside strings), so reject it.
+  if (const auto nul = text.find('\0'); nul != std::string_view::npos) {
+    fail(file, "invalid JSON in header: NUL byte at byte " + std::to_string(nul));
+  }
   HeaderSax sax;
   bool ok = false;
   try {
@@ -242,10 +247,16 @@ RawIndex parse_index_json(std::string_view text, const std::string& file) {
   if (const auto bad = find_invalid_utf8(text); bad != std::string_view::npos) {
     fail(file, "index is not valid UTF-8 (byte " + std::to_string(bad) + ")");
   }
+  if (const auto nul = text.find('\0'); nul != std::string_view::npos) {
+    fail(file, "invalid JSON: NUL byte at byte " + std::to_string(nul));
+  }
   // Track the keys of every open object to reject duplicates.
   std::vector<std::set<std::string>> open_objects;
   std::string duplicate;
-  const json::parser_callback_t cb = [&](int, json::parse_event_t event, json& parsed) {
+  constexpr int kMaxDepth = 64;  // dump() and the DOM destructor recurse; keep hostile nesting shallow
+  struct TooDeep {};
+  const json::parser_callback_t cb = [&](int depth, json::parse_event_t event, json& parsed) {
+    if (depth > kMaxDepth) throw TooDeep{};
     if (event == json::parse_event_t::object_start) open_objects.emplace_back();
     if (event == json::parse_event_t::object_end && !open_objects.empty()) open_objects.pop_back();
     if (event == json::parse_event_t::key && !open_objects.empty()) {
@@ -259,6 +270,8 @@ RawIndex parse_index_json(std::string_view text, const std::string& file) {
     root = json::parse(text.begin(), text.end(), cb, true, false);
   } catch (const json::exception& e) {
     fail(file, "invalid JSON: " + strip_nlohmann_prefix(e.what()));
+  } catch (const TooDeep&) {
+    fail(file, "JSON nested deeper than " + std::to_string(kMaxDepth) + " levels");
   }
   if (!duplicate.empty()) fail(file, "duplicate key " + quote_name(duplicate));
   if (!root.is_object()) fail(file, "index must be a JSON object");

@@ -94,8 +94,9 @@ SafetensorsEntry check_tensor(const RawTensor& raw, std::uint64_t data_size, con
     }
     e.shape.push_back(static_cast<std::int64_t>(d));
   }
-  std::uint64_t nbits = 0;
-  if (__builtin_mul_overflow(numel, static_cast<std::uint64_t>(info->bits), &nbits) ||
+  // Loadable dtypes are whole bytes (sub-byte F4/F6 were rejected above).
+  std::uint64_t nbytes = 0;
+  if (__builtin_mul_overflow(numel, static_cast<std::uint64_t>(info->bits / 8), &nbytes) ||
       numel > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) {
     fail(file, raw.name, raw.dtype + " " + shape_string(raw.shape) + " overflows: its byte size exceeds 2^64");
   }
@@ -104,10 +105,10 @@ SafetensorsEntry check_tensor(const RawTensor& raw, std::uint64_t data_size, con
     fail(file, raw.name, "data_offsets " + range_string(raw.begin, raw.end) + " exceed the data section (" +
                              std::to_string(data_size) + " bytes)");
   }
-  if (nbits / 8 != raw.end - raw.begin) {  // every loadable dtype has a whole number of bytes
+  if (nbytes != raw.end - raw.begin) {
     fail(file, raw.name, "data_offsets " + range_string(raw.begin, raw.end) + " hold " +
                              std::to_string(raw.end - raw.begin) + " bytes but " + raw.dtype + " " +
-                             shape_string(raw.shape) + " needs " + std::to_string(nbits / 8));
+                             shape_string(raw.shape) + " needs " + std::to_string(nbytes));
   }
   info_out = info;
   return e;
