@@ -28,7 +28,8 @@ int write_all(int fd, const std::uint8_t* data, std::size_t size) {
   while (size > 0) {
     const ssize_t n = ::write(fd, data, size);
     if (n < 0) {
-      if (errno == EINTR) continue;
+      if (errno == EINTR)
+        continue;
       return errno;
     }
     data += n;
@@ -41,7 +42,8 @@ std::string random_suffix() {
   static std::atomic<std::uint64_t> counter{0};
   std::random_device rd;
   const std::uint64_t r = (static_cast<std::uint64_t>(rd()) << 32) ^ rd() ^
-                          (counter.fetch_add(1) * 0x9e3779b97f4a7c15ull) ^ static_cast<std::uint64_t>(::getpid());
+                          (counter.fetch_add(1) * 0x9e3779b97f4a7c15ull) ^
+                          static_cast<std::uint64_t>(::getpid());
   char buf[17];
   std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(r));
   return buf;
@@ -50,16 +52,19 @@ std::string random_suffix() {
 }  // namespace
 
 AtomicFileWriter::AtomicFileWriter(const std::string& path) : path_(path) {
-  if (path.empty()) throw IoError("[atomic_file] empty path");
+  if (path.empty())
+    throw IoError("[atomic_file] empty path");
   const auto slash = path.find_last_of('/');
-  if (slash == path.size() - 1) throw IoError("[atomic_file] " + path + ": is a directory name, not a file name");
+  if (slash == path.size() - 1)
+    throw IoError("[atomic_file] " + path + ": is a directory name, not a file name");
   dir_ = slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash);
   const std::string base = slash == std::string::npos ? path : path.substr(slash + 1);
   const std::string prefix = slash == std::string::npos ? "" : path.substr(0, slash + 1);
   for (int attempt = 0; attempt < 64 && fd_ < 0; ++attempt) {
     temp_path_ = prefix + "." + base + ".tmp." + random_suffix();
     fd_ = ::open(temp_path_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
-    if (fd_ < 0 && errno != EEXIST && errno != EINTR) break;
+    if (fd_ < 0 && errno != EEXIST && errno != EINTR)
+      break;
   }
   if (fd_ < 0) {
     const int err = errno;
@@ -74,9 +79,11 @@ AtomicFileWriter::~AtomicFileWriter() {
 }
 
 void AtomicFileWriter::discard() noexcept {
-  if (finished_) return;
+  if (finished_)
+    return;
   finished_ = true;
-  if (fd_ >= 0) ::close(fd_);
+  if (fd_ >= 0)
+    ::close(fd_);
   fd_ = -1;
   ::unlink(temp_path_.c_str());
   buffer_.clear();
@@ -88,7 +95,8 @@ void AtomicFileWriter::fail(const std::string& what, int err) {
 }
 
 void AtomicFileWriter::flush_buffer() {
-  if (buffer_.empty()) return;
+  if (buffer_.empty())
+    return;
   if (const int err = write_all(fd_, buffer_.data(), buffer_.size()); err != 0) {
     fail("write to temporary file '" + temp_path_ + "' failed", err);
   }
@@ -96,7 +104,8 @@ void AtomicFileWriter::flush_buffer() {
 }
 
 void AtomicFileWriter::write(const void* data, std::size_t size) {
-  if (finished_) throw IoError("[atomic_file] " + path_ + ": write after commit or discard");
+  if (finished_)
+    throw IoError("[atomic_file] " + path_ + ": write after commit or discard");
   const auto* p = static_cast<const std::uint8_t*>(data);
   if (buffer_.size() + size <= kBufferSize) {
     buffer_.insert(buffer_.end(), p, p + size);
@@ -116,15 +125,20 @@ void AtomicFileWriter::write(std::span<const std::uint8_t> bytes) {
 }
 
 void AtomicFileWriter::commit() {
-  if (finished_) throw IoError("[atomic_file] " + path_ + ": commit after commit or discard");
+  if (finished_)
+    throw IoError("[atomic_file] " + path_ + ": commit after commit or discard");
   flush_buffer();
-  if (::fsync(fd_) != 0) fail("fsync of temporary file failed", errno);
+  if (::fsync(fd_) != 0)
+    fail("fsync of temporary file failed", errno);
   const int fd = fd_;
   fd_ = -1;
-  if (::close(fd) != 0) fail("close of temporary file failed", errno);
-  if (::rename(temp_path_.c_str(), path_.c_str()) != 0) fail("cannot rename temporary file over the target", errno);
+  if (::close(fd) != 0)
+    fail("close of temporary file failed", errno);
+  if (::rename(temp_path_.c_str(), path_.c_str()) != 0)
+    fail("cannot rename temporary file over the target", errno);
   finished_ = true;  // the temp name is gone; nothing left to clean up
-  // Make the rename durable. Some filesystems cannot fsync directories (EINVAL); that is not an error.
+  // Make the rename durable. Some filesystems cannot fsync directories (EINVAL); that is not an
+  // error.
   const int dfd = ::open(dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (dfd >= 0) {
     const int rc = ::fsync(dfd);

@@ -22,7 +22,8 @@ class MappedFile final : public ByteSource {
     size_ = size;
   }
   ~MappedFile() override {
-    if (base_ != nullptr) ::munmap(base_, size_);
+    if (base_ != nullptr)
+      ::munmap(base_, size_);
   }
   MappedFile(const MappedFile&) = delete;
   MappedFile& operator=(const MappedFile&) = delete;
@@ -46,7 +47,8 @@ class OwnedBytes final : public ByteSource {
 struct FdCloser {
   int fd;
   ~FdCloser() {
-    if (fd >= 0) ::close(fd);
+    if (fd >= 0)
+      ::close(fd);
   }
 };
 
@@ -58,16 +60,22 @@ std::shared_ptr<const ByteSource> map_file(const std::string& path) {
   do {
     fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   } while (fd < 0 && errno == EINTR);
-  if (fd < 0) fail(path, std::string("cannot open: ") + std::strerror(errno));
+  if (fd < 0)
+    fail(path, std::string("cannot open: ") + std::strerror(errno));
   FdCloser closer{fd};
   struct stat st {};
-  if (::fstat(fd, &st) != 0) fail(path, std::string("cannot stat: ") + std::strerror(errno));
-  if (S_ISDIR(st.st_mode)) fail(path, "is a directory, not a safetensors file");
-  if (!S_ISREG(st.st_mode)) fail(path, "is not a regular file");
+  if (::fstat(fd, &st) != 0)
+    fail(path, std::string("cannot stat: ") + std::strerror(errno));
+  if (S_ISDIR(st.st_mode))
+    fail(path, "is a directory, not a safetensors file");
+  if (!S_ISREG(st.st_mode))
+    fail(path, "is not a regular file");
   const auto size = static_cast<std::size_t>(st.st_size);
-  if (size == 0) return own_bytes({});
+  if (size == 0)
+    return own_bytes({});
   void* base = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
-  if (base == MAP_FAILED) fail(path, std::string("cannot mmap: ") + std::strerror(errno));
+  if (base == MAP_FAILED)
+    fail(path, std::string("cannot mmap: ") + std::strerror(errno));
   return std::make_shared<MappedFile>(base, size);
 }
 

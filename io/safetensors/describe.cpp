@@ -18,7 +18,8 @@ std::string shape_text(const std::vector<std::int64_t>& shape) {
 
 // "1.50 MiB"; exact bytes below 1 KiB.
 std::string human_bytes(std::uint64_t n) {
-  if (n < 1024) return std::to_string(n) + " B";
+  if (n < 1024)
+    return std::to_string(n) + " B";
   const char* units[] = {"KiB", "MiB", "GiB", "TiB", "PiB"};
   double v = static_cast<double>(n) / 1024.0;
   int u = 0;
@@ -59,23 +60,25 @@ std::string describe_safetensors(const SafetensorsFile& file) {
                     std::to_string(total_elems) + " elements, " + human_bytes(total_bytes) +
                     " of data (" + std::to_string(total_bytes) + " bytes), header " +
                     std::to_string(file.header_size()) + " bytes\n";
-  auto row = [&](const std::string& n, const std::string& d, const std::string& s, const std::string& b) {
-    const std::size_t start = out.size();
-    out += n;
-    out += "  ";
-    pad_to(out, start, wn + 2);
-    out += d;
-    pad_to(out, start, wn + 2 + wd + 2);
-    out += s;
-    pad_to(out, start, wn + 2 + wd + 2 + ws + 2);
-    out += b;
-    out += '\n';
-  };
+  auto row =
+      [&](const std::string& n, const std::string& d, const std::string& s, const std::string& b) {
+        const std::size_t start = out.size();
+        out += n;
+        out += "  ";
+        pad_to(out, start, wn + 2);
+        out += d;
+        pad_to(out, start, wn + 2 + wd + 2);
+        out += s;
+        pad_to(out, start, wn + 2 + wd + 2 + ws + 2);
+        out += b;
+        out += '\n';
+      };
   row("name", "dtype", "shape", "bytes");
   for (std::size_t i = 0; i < entries.size(); ++i) {
     const auto& e = entries[i];
     std::string dtype = e.st_dtype;
-    if (!e.is_native()) dtype += " (read as " + std::string(dtype_name(e.dtype)) + ")";
+    if (!e.is_native())
+      dtype += " (read as " + std::string(dtype_name(e.dtype)) + ")";
     row(names[i], dtype, shapes[i], std::to_string(e.nbytes()));
   }
   if (!file.metadata().empty()) {

@@ -10,7 +10,8 @@ std::string quote_name(std::string_view name) {
   static constexpr char kHex[] = "0123456789abcdef";
   std::size_t limit = name.size() < kMaxShown ? name.size() : kMaxShown;
   // Do not cut a UTF-8 sequence in half.
-  while (limit < name.size() && limit > 0 && (static_cast<unsigned char>(name[limit]) & 0xc0) == 0x80) {
+  while (limit < name.size() && limit > 0 &&
+         (static_cast<unsigned char>(name[limit]) & 0xc0) == 0x80) {
     --limit;
   }
   std::string out = "'";

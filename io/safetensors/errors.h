@@ -13,6 +13,7 @@ std::string quote_name(std::string_view name);
 /// Throws IoError "[safetensors] <file>: <problem>".
 [[noreturn]] void fail(const std::string& file, const std::string& problem);
 /// Throws IoError "[safetensors] <file>: tensor '<tensor>': <problem>".
-[[noreturn]] void fail(const std::string& file, std::string_view tensor, const std::string& problem);
+[[noreturn]] void fail(
+    const std::string& file, std::string_view tensor, const std::string& problem);
 
 }  // namespace peftcpp::safetensors_detail

@@ -28,7 +28,7 @@ struct RawHeader {
 
 /// Parses a header: a JSON object whose `__metadata__` is an object of strings (or null) and whose
 /// other members are objects with exactly `dtype` (string), `shape` (array of non-negative
-/// integers) and `data_offsets` (array of two non-negative integers). Trailing JSON whitespace
+/// integers, at most 1024 of them) and `data_offsets` (array of two non-negative integers). Trailing JSON whitespace
 /// is allowed (HF pads with spaces); anything else after the object is not. Throws IoError
 /// naming `file` and, where known, the tensor.
 RawHeader parse_header_json(std::string_view text, const std::string& file);

@@ -36,7 +36,8 @@ struct SafetensorsFile::Impl {
 
   std::size_t find(const std::string& name) const {
     const auto it = index.find(name);
-    if (it == index.end()) fail(path, "no tensor " + quote_name(name) + " in the file");
+    if (it == index.end())
+      fail(path, "no tensor " + quote_name(name) + " in the file");
     return it->second;
   }
 };
@@ -46,11 +47,17 @@ namespace {
 constexpr std::uint64_t kMaxHeaderSize = 100'000'000;  // as the Rust library
 constexpr std::uint64_t kLengthPrefix = 8;
 
+// "[2, 3]"; hostile shapes are cut after 16 dims to keep messages short.
 template <typename T>
 std::string shape_string(const std::vector<T>& shape) {
   std::string out = "[";
   for (std::size_t i = 0; i < shape.size(); ++i) {
-    if (i) out += ", ";
+    if (i)
+      out += ", ";
+    if (i == 16) {
+      out += "... (" + std::to_string(shape.size()) + " dims)";
+      break;
+    }
     out += std::to_string(shape[i]);
   }
   return out + "]";
@@ -67,14 +74,23 @@ std::string range_string(std::uint64_t begin, std::uint64_t end) {
 }
 
 // Checks one tensor against its dtype and the data section; returns the public entry.
-SafetensorsEntry check_tensor(const RawTensor& raw, std::uint64_t data_size, const std::string& file,
-                              const StDTypeInfo*& info_out) {
+SafetensorsEntry check_tensor(
+    const RawTensor& raw,
+    std::uint64_t data_size,
+    const std::string& file,
+    const StDTypeInfo*& info_out) {
   const StDTypeInfo* info = find_st_dtype(raw.dtype);
   if (info == nullptr) {
-    fail(file, raw.name, "unknown dtype " + quote_name(raw.dtype) + " (supported: " + supported_st_dtypes() + ")");
+    fail(
+        file,
+        raw.name,
+        "unknown dtype " + quote_name(raw.dtype) + " (supported: " + supported_st_dtypes() + ")");
   }
   if (info->conversion == Conversion::Unsupported) {
-    fail(file, raw.name, "unsupported dtype " + raw.dtype + " (supported: " + supported_st_dtypes() + ")");
+    fail(
+        file,
+        raw.name,
+        "unsupported dtype " + raw.dtype + " (supported: " + supported_st_dtypes() + ")");
   }
   SafetensorsEntry e;
   e.name = raw.name;
@@ -87,58 +103,92 @@ SafetensorsEntry check_tensor(const RawTensor& raw, std::uint64_t data_size, con
   std::uint64_t numel = 1;
   for (const std::uint64_t d : raw.shape) {
     if (d > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) {
-      fail(file, raw.name, "dimension " + std::to_string(d) + " in shape " + shape_string(raw.shape) + " exceeds 2^63 - 1");
+      fail(
+          file,
+          raw.name,
+          "dimension " + std::to_string(d) + " in shape " + shape_string(raw.shape) +
+              " exceeds 2^63 - 1");
     }
     if (__builtin_mul_overflow(numel, d, &numel)) {
-      fail(file, raw.name, "shape " + shape_string(raw.shape) + " overflows: its element count exceeds 2^64");
+      fail(
+          file,
+          raw.name,
+          "shape " + shape_string(raw.shape) + " overflows: its element count exceeds 2^64");
     }
     e.shape.push_back(static_cast<std::int64_t>(d));
   }
   // Loadable dtypes are whole bytes (sub-byte F4/F6 were rejected above).
   std::uint64_t nbytes = 0;
-  if (__builtin_mul_overflow(numel, static_cast<std::uint64_t>(info->bits / 8), &nbytes) ||
-      numel > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) {
-    fail(file, raw.name, raw.dtype + " " + shape_string(raw.shape) + " overflows: its byte size exceeds 2^64");
+  if (numel > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) {
+    fail(
+        file,
+        raw.name,
+        "shape " + shape_string(raw.shape) + " overflows: its element count exceeds 2^63 - 1");
   }
-  if (raw.begin > raw.end) fail(file, raw.name, "data_offsets " + range_string(raw.begin, raw.end) + " are reversed");
+  if (__builtin_mul_overflow(numel, static_cast<std::uint64_t>(info->bits / 8), &nbytes)) {
+    fail(
+        file,
+        raw.name,
+        raw.dtype + " " + shape_string(raw.shape) + " overflows: its byte size exceeds 2^64");
+  }
+  if (raw.begin > raw.end)
+    fail(file, raw.name, "data_offsets " + range_string(raw.begin, raw.end) + " are reversed");
   if (raw.end > data_size) {
-    fail(file, raw.name, "data_offsets " + range_string(raw.begin, raw.end) + " exceed the data section (" +
-                             std::to_string(data_size) + " bytes)");
+    fail(
+        file,
+        raw.name,
+        "data_offsets " + range_string(raw.begin, raw.end) + " exceed the data section (" +
+            std::to_string(data_size) + " bytes)");
   }
   if (nbytes != raw.end - raw.begin) {
-    fail(file, raw.name, "data_offsets " + range_string(raw.begin, raw.end) + " hold " +
-                             std::to_string(raw.end - raw.begin) + " bytes but " + raw.dtype + " " +
-                             shape_string(raw.shape) + " needs " + std::to_string(nbytes));
+    fail(
+        file,
+        raw.name,
+        "data_offsets " + range_string(raw.begin, raw.end) + " hold " +
+            std::to_string(raw.end - raw.begin) + " bytes but " + raw.dtype + " " +
+            shape_string(raw.shape) + " needs " + std::to_string(nbytes));
   }
   info_out = info;
   return e;
 }
 
 // The tensors must tile [0, data_size) exactly.
-void check_coverage(const std::vector<SafetensorsEntry>& entries, std::uint64_t data_size, const std::string& file) {
+void check_coverage(
+    const std::vector<SafetensorsEntry>& entries,
+    std::uint64_t data_size,
+    const std::string& file) {
   std::vector<std::size_t> order(entries.size());
   std::iota(order.begin(), order.end(), std::size_t{0});
   std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
-    return std::pair(entries[a].begin, entries[a].end) < std::pair(entries[b].begin, entries[b].end);
+    return std::pair(entries[a].begin, entries[a].end) <
+           std::pair(entries[b].begin, entries[b].end);
   });
   std::uint64_t pos = 0;
   const SafetensorsEntry* prev = nullptr;
   for (const std::size_t i : order) {
     const auto& e = entries[i];
     if (e.begin < pos) {
-      fail(file, e.name, "data_offsets " + range_string(e.begin, e.end) + " overlap tensor " + quote_name(prev->name) +
-                             " at " + range_string(prev->begin, prev->end));
+      fail(
+          file,
+          e.name,
+          "data_offsets " + range_string(e.begin, e.end) + " overlap tensor " +
+              quote_name(prev->name) + " at " + range_string(prev->begin, prev->end));
     }
     if (e.begin > pos) {
-      fail(file, e.name, "data_offsets " + range_string(e.begin, e.end) + " leave a gap: bytes " + range_string(pos, e.begin) +
-                             " of the data section belong to no tensor");
+      fail(
+          file,
+          e.name,
+          "data_offsets " + range_string(e.begin, e.end) + " leave a gap: bytes " +
+              range_string(pos, e.begin) + " of the data section belong to no tensor");
     }
     pos = e.end;
     prev = &e;
   }
   if (pos != data_size) {
-    fail(file, "the data section has " + std::to_string(data_size) + " bytes but the tensors cover only " +
-                   std::to_string(pos) + " (trailing bytes after the last tensor)");
+    fail(
+        file,
+        "the data section has " + std::to_string(data_size) + " bytes but the tensors cover only " +
+            std::to_string(pos) + " (trailing bytes after the last tensor)");
   }
 }
 
@@ -162,20 +212,31 @@ std::shared_ptr<const SafetensorsFile::Impl> SafetensorsFile::load(std::shared_p
   const std::uint64_t size = impl->bytes->size();
   const std::uint8_t* base = impl->bytes->data();
   if (size < kLengthPrefix) {
-    fail(file, size == 0 ? std::string("file is empty")
-                         : "file is " + std::to_string(size) + " bytes, too short for the 8-byte header length");
+    fail(
+        file,
+        size == 0
+            ? std::string("file is empty")
+            : "file is " + std::to_string(size) + " bytes, too short for the 8-byte header length");
   }
   std::uint64_t n = 0;
   std::memcpy(&n, base, 8);  // little-endian host (static_assert in st_dtype.cpp)
   if (n > kMaxHeaderSize) {
-    fail(file, "header length " + std::to_string(n) + " exceeds the limit of " + std::to_string(kMaxHeaderSize) + " bytes");
+    fail(
+        file,
+        "header length " + std::to_string(n) + " exceeds the limit of " +
+            std::to_string(kMaxHeaderSize) + " bytes");
   }
   if (n > size - kLengthPrefix) {
-    fail(file, "header length " + std::to_string(n) + " exceeds the " + std::to_string(size - kLengthPrefix) +
-                   " bytes after the length prefix (truncated file?)");
+    fail(
+        file,
+        "header length " + std::to_string(n) + " exceeds the " +
+            std::to_string(size - kLengthPrefix) +
+            " bytes after the length prefix (truncated file?)");
   }
   RawHeader header = parse_header_json(
-      std::string_view(reinterpret_cast<const char*>(base + kLengthPrefix), static_cast<std::size_t>(n)), file);
+      std::string_view(
+          reinterpret_cast<const char*>(base + kLengthPrefix), static_cast<std::size_t>(n)),
+      file);
   impl->header_size = n;
   impl->data = base + kLengthPrefix + n;
   impl->data_size = size - kLengthPrefix - n;
@@ -189,7 +250,8 @@ std::shared_ptr<const SafetensorsFile::Impl> SafetensorsFile::load(std::shared_p
   }
   check_coverage(impl->entries, impl->data_size, file);
   impl->index.reserve(impl->entries.size());
-  for (std::size_t i = 0; i < impl->entries.size(); ++i) impl->index.emplace(impl->entries[i].name, i);
+  for (std::size_t i = 0; i < impl->entries.size(); ++i)
+    impl->index.emplace(impl->entries[i].name, i);
   return impl;
 }
 
@@ -224,10 +286,12 @@ std::span<const std::uint8_t> SafetensorsFile::raw_bytes(const std::string& name
   return {impl_->data + e.begin, static_cast<std::size_t>(e.end - e.begin)};
 }
 
-std::vector<std::uint8_t> SafetensorsFile::read_converted(const std::string& name, DType& out_dtype) const {
+std::vector<std::uint8_t> SafetensorsFile::read_converted(
+    const std::string& name, DType& out_dtype) const {
   const std::size_t i = impl_->find(name);
   const auto& e = impl_->entries[i];
-  auto out = convert_elements({impl_->data + e.begin, static_cast<std::size_t>(e.end - e.begin)}, *impl_->infos[i]);
+  auto out = convert_elements(
+      {impl_->data + e.begin, static_cast<std::size_t>(e.end - e.begin)}, *impl_->infos[i]);
   out_dtype = e.dtype;
   return out;
 }

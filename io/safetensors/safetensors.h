@@ -115,7 +115,8 @@ class ShardedSafetensors {
   /// Tensor names of the weight map, sorted.
   std::vector<std::string> names() const;
   bool contains(const std::string& name) const;
-  /// Every entry, shard by shard (shards in sorted file order, each in header order). Opens all shards.
+  /// Every entry, shard by shard (shards in sorted file order, each in header order). Opens all
+  /// shards.
   std::vector<SafetensorsEntry> entries() const;
   const SafetensorsEntry& entry(const std::string& name) const;
   std::span<const std::uint8_t> raw_bytes(const std::string& name) const;
@@ -126,7 +127,8 @@ class ShardedSafetensors {
   const SafetensorsFile& shard_for(const std::string& name) const;
   /// Full paths of all shards, sorted.
   std::vector<std::string> shard_files() const;
-  /// The index's "metadata"; non-string values are kept as compact JSON text ("total_size": "1234").
+  /// The index's "metadata"; non-string values are kept as compact JSON text ("total_size":
+  /// "1234").
   const std::map<std::string, std::string>& metadata() const;
 
  private:

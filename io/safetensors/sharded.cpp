@@ -33,7 +33,8 @@ struct ShardedSafetensors::Impl {
 
   std::size_t shard_index(const std::string& name) const {
     const auto it = shard_of.find(name);
-    if (it == shard_of.end()) fail(index_path, "no tensor " + quote_name(name) + " in the weight map");
+    if (it == shard_of.end())
+      fail(index_path, "no tensor " + quote_name(name) + " in the weight map");
     return it->second;
   }
 
@@ -62,25 +63,29 @@ bool is_file(const std::string& path) {
 std::string read_text_file(const std::string& path) {
   constexpr std::size_t kMaxIndexSize = 100'000'000;
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) fail(path, std::string("cannot open: ") + std::strerror(errno));
+  if (fd < 0)
+    fail(path, std::string("cannot open: ") + std::strerror(errno));
   std::string text;
   char buf[65536];
   for (;;) {
     const ssize_t n = ::read(fd, buf, sizeof buf);
-    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && errno == EINTR)
+      continue;
     if (n < 0 || text.size() + static_cast<std::size_t>(n) > kMaxIndexSize) {
       const int err = n < 0 ? errno : EFBIG;
       ::close(fd);
       fail(path, std::string("cannot read: ") + std::strerror(err));
     }
-    if (n == 0) break;
+    if (n == 0)
+      break;
     text.append(buf, static_cast<std::size_t>(n));
   }
   ::close(fd);
   return text;
 }
 
-void check_shard_name(const std::string& index, const std::string& tensor, const std::string& file) {
+void check_shard_name(
+    const std::string& index, const std::string& tensor, const std::string& file) {
   bool bad = file.empty() || file.front() == '/' || file.find('\0') != std::string::npos;
   std::size_t start = 0;
   while (!bad && start <= file.size()) {
@@ -88,7 +93,11 @@ void check_shard_name(const std::string& index, const std::string& tensor, const
     bad = file.compare(start, slash - start, "..") == 0;
     start = slash + 1;
   }
-  if (bad) fail(index, tensor, "shard file " + quote_name(file) + " is not a plain relative path inside the directory");
+  if (bad)
+    fail(
+        index,
+        tensor,
+        "shard file " + quote_name(file) + " is not a plain relative path inside the directory");
 }
 
 }  // namespace
@@ -107,9 +116,11 @@ ShardedSafetensors ShardedSafetensors::open_index(const std::string& index_path)
     impl->shard_paths.push_back(dir + file);
   }
   std::sort(impl->shard_paths.begin(), impl->shard_paths.end());
-  impl->shard_paths.erase(std::unique(impl->shard_paths.begin(), impl->shard_paths.end()), impl->shard_paths.end());
+  impl->shard_paths.erase(
+      std::unique(impl->shard_paths.begin(), impl->shard_paths.end()), impl->shard_paths.end());
   for (const auto& [name, file] : raw.weight_map) {
-    const auto it = std::lower_bound(impl->shard_paths.begin(), impl->shard_paths.end(), dir + file);
+    const auto it =
+        std::lower_bound(impl->shard_paths.begin(), impl->shard_paths.end(), dir + file);
     impl->shard_of.emplace(name, static_cast<std::size_t>(it - impl->shard_paths.begin()));
     impl->names.push_back(name);
   }
@@ -121,11 +132,13 @@ ShardedSafetensors ShardedSafetensors::open_index(const std::string& index_path)
 ShardedSafetensors ShardedSafetensors::open_dir(const std::string& dir) {
   const std::string base = dir.empty() || dir.back() == '/' ? dir : dir + "/";
   const std::string index = base + "model.safetensors.index.json";
-  if (is_file(index)) return open_index(index);
+  if (is_file(index))
+    return open_index(index);
   const std::string single = base + "model.safetensors";
   if (!is_file(single)) {
     struct stat st {};
-    if (::stat(dir.c_str(), &st) != 0) fail(dir, std::string("cannot open directory: ") + std::strerror(errno));
+    if (::stat(dir.c_str(), &st) != 0)
+      fail(dir, std::string("cannot open directory: ") + std::strerror(errno));
     fail(dir, "neither model.safetensors.index.json nor model.safetensors found");
   }
   auto impl = std::make_shared<Impl>();
@@ -154,7 +167,8 @@ std::vector<SafetensorsEntry> ShardedSafetensors::entries() const {
   for (std::size_t i = 0; i < impl_->shard_paths.size(); ++i) {
     for (const auto& e : impl_->shard(i).entries()) {
       const auto it = impl_->shard_of.find(e.name);
-      if (it != impl_->shard_of.end() && it->second == i) out.push_back(e);
+      if (it != impl_->shard_of.end() && it->second == i)
+        out.push_back(e);
     }
   }
   return out;
@@ -168,7 +182,8 @@ std::span<const std::uint8_t> ShardedSafetensors::raw_bytes(const std::string& n
   return shard_for(name).raw_bytes(name);
 }
 
-std::vector<std::uint8_t> ShardedSafetensors::read_converted(const std::string& name, DType& out_dtype) const {
+std::vector<std::uint8_t> ShardedSafetensors::read_converted(
+    const std::string& name, DType& out_dtype) const {
   return shard_for(name).read_converted(name, out_dtype);
 }
 

@@ -13,8 +13,9 @@
 
 namespace peftcpp::safetensors_detail {
 
-static_assert(std::endian::native == std::endian::little,
-              "safetensors stores little-endian data; big-endian hosts need byte swapping");
+static_assert(
+    std::endian::native == std::endian::little,
+    "safetensors stores little-endian data; big-endian hosts need byte swapping");
 
 namespace {
 
@@ -46,7 +47,8 @@ constexpr std::array<StDTypeInfo, 22> kTable{{
 
 const StDTypeInfo& native_info(DType dtype) {
   for (const auto& info : kTable) {
-    if (info.conversion == Conversion::None && info.target == dtype) return info;
+    if (info.conversion == Conversion::None && info.target == dtype)
+      return info;
   }
   throw DTypeError("[safetensors] no safetensors dtype for " + std::string(dtype_name(dtype)));
 }
@@ -63,7 +65,8 @@ float minifloat(std::uint8_t byte, int e, int m, int bias) {
 }
 
 template <typename Out>
-void widen_ints(std::span<const std::uint8_t> raw, std::size_t in_size, std::vector<std::uint8_t>& out) {
+void widen_ints(
+    std::span<const std::uint8_t> raw, std::size_t in_size, std::vector<std::uint8_t>& out) {
   const std::size_t n = raw.size() / in_size;
   out.resize(n * sizeof(Out));
   for (std::size_t i = 0; i < n; ++i) {
@@ -78,7 +81,8 @@ void widen_ints(std::span<const std::uint8_t> raw, std::size_t in_size, std::vec
 
 const StDTypeInfo* find_st_dtype(std::string_view name) {
   for (const auto& info : kTable) {
-    if (info.name == name) return &info;
+    if (info.name == name)
+      return &info;
   }
   return nullptr;
 }
@@ -94,8 +98,10 @@ int st_rust_order(DType dtype) {
 std::string supported_st_dtypes() {
   std::string out;
   for (const auto& info : kTable) {
-    if (info.conversion == Conversion::Unsupported) continue;
-    if (!out.empty()) out += ", ";
+    if (info.conversion == Conversion::Unsupported)
+      continue;
+    if (!out.empty())
+      out += ", ";
     out += info.name;
   }
   return out;
@@ -106,22 +112,28 @@ float decode_fp8(std::uint8_t byte, Conversion conversion) {
   const bool neg = (byte & 0x80u) != 0;
   switch (conversion) {
     case Conversion::Fp8E4M3:
-      if ((byte & 0x7fu) == 0x7fu) return neg ? -kNaN : kNaN;
+      if ((byte & 0x7fu) == 0x7fu)
+        return neg ? -kNaN : kNaN;
       return minifloat(byte, 4, 3, 7);
     case Conversion::Fp8E5M2:
       if ((byte & 0x7cu) == 0x7cu) {
-        if ((byte & 0x03u) != 0) return neg ? -kNaN : kNaN;
-        return neg ? -std::numeric_limits<float>::infinity() : std::numeric_limits<float>::infinity();
+        if ((byte & 0x03u) != 0)
+          return neg ? -kNaN : kNaN;
+        return neg ? -std::numeric_limits<float>::infinity()
+                   : std::numeric_limits<float>::infinity();
       }
       return minifloat(byte, 5, 2, 15);
     case Conversion::Fp8E8M0:
-      if (byte == 0xffu) return kNaN;
+      if (byte == 0xffu)
+        return kNaN;
       return std::ldexp(1.0f, static_cast<int>(byte) - 127);
     case Conversion::Fp8E4M3Fnuz:
-      if (byte == 0x80u) return kNaN;
+      if (byte == 0x80u)
+        return kNaN;
       return minifloat(byte, 4, 3, 8);
     case Conversion::Fp8E5M2Fnuz:
-      if (byte == 0x80u) return kNaN;
+      if (byte == 0x80u)
+        return kNaN;
       return minifloat(byte, 5, 2, 16);
     default:
       break;
@@ -129,7 +141,8 @@ float decode_fp8(std::uint8_t byte, Conversion conversion) {
   throw DTypeError("[safetensors] decode_fp8 called with a non-fp8 conversion");
 }
 
-std::vector<std::uint8_t> convert_elements(std::span<const std::uint8_t> raw, const StDTypeInfo& info) {
+std::vector<std::uint8_t> convert_elements(
+    std::span<const std::uint8_t> raw, const StDTypeInfo& info) {
   std::vector<std::uint8_t> out;
   switch (info.conversion) {
     case Conversion::None:
@@ -145,7 +158,8 @@ std::vector<std::uint8_t> convert_elements(std::span<const std::uint8_t> raw, co
       throw DTypeError("[safetensors] unsupported dtype " + std::string(info.name));
     default: {  // fp8 -> float32 through a 256-entry table
       std::array<float, 256> lut{};
-      for (int b = 0; b < 256; ++b) lut[b] = decode_fp8(static_cast<std::uint8_t>(b), info.conversion);
+      for (int b = 0; b < 256; ++b)
+        lut[b] = decode_fp8(static_cast<std::uint8_t>(b), info.conversion);
       out.resize(raw.size() * sizeof(float));
       for (std::size_t i = 0; i < raw.size(); ++i) {
         std::memcpy(out.data() + i * sizeof(float), &lut[raw[i]], sizeof(float));

@@ -7,7 +7,8 @@
 //
 // Mapping policy:
 //   * F64 F32 F16 BF16 I64 I32 I16 I8 U8 BOOL        -> the same DType, zero-copy.
-//   * F8_E4M3 F8_E5M2 F8_E8M0 F8_E4M3FNUZ F8_E5M2FNUZ -> widened to Float32 (exact: every fp8 value,
+//   * F8_E4M3 F8_E5M2 F8_E8M0 F8_E4M3FNUZ F8_E5M2FNUZ -> widened to Float32 (exact: every fp8
+//   value,
 //     NaN, infinities and subnormals included, is representable in float32).
 //   * U16 -> Int32 and U32 -> Int64 (widened; lossless).
 //   * U64, C64, F4, F6_E2M3, F6_E3M2                    -> rejected on open ("unsupported dtype"):
@@ -58,6 +59,7 @@ std::string supported_st_dtypes();
 /// Decodes one fp8 byte to float32; `conversion` must be one of the Fp8* kinds.
 float decode_fp8(std::uint8_t byte, Conversion conversion);
 /// Widens `raw` (stored elements) into the bytes of `info.target` elements.
-std::vector<std::uint8_t> convert_elements(std::span<const std::uint8_t> raw, const StDTypeInfo& info);
+std::vector<std::uint8_t> convert_elements(
+    std::span<const std::uint8_t> raw, const StDTypeInfo& info);
 
 }  // namespace peftcpp::safetensors_detail

@@ -27,7 +27,7 @@ namespace {
 constexpr std::uint64_t kMaxHeaderSize = 100'000'000;
 
 struct Prepared {
-  std::vector<std::uint8_t> head;                    // 8-byte length + padded header
+  std::vector<std::uint8_t> head;                   // 8-byte length + padded header
   std::vector<const SafetensorsWriteEntry*> order;  // data-section order
   std::uint64_t data_size = 0;
 };
@@ -38,13 +38,27 @@ void append_json_string(std::string& out, std::string_view s) {
   for (const char ch : s) {
     const auto c = static_cast<unsigned char>(ch);
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case 0x08: out += "\\b"; break;
-      case 0x09: out += "\\t"; break;
-      case 0x0a: out += "\\n"; break;
-      case 0x0c: out += "\\f"; break;
-      case 0x0d: out += "\\r"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case 0x08:
+        out += "\\b";
+        break;
+      case 0x09:
+        out += "\\t";
+        break;
+      case 0x0a:
+        out += "\\n";
+        break;
+      case 0x0c:
+        out += "\\f";
+        break;
+      case 0x0d:
+        out += "\\r";
+        break;
       default:
         if (c < 0x20) {
           out += "\\u00";
@@ -58,7 +72,8 @@ void append_json_string(std::string& out, std::string_view s) {
   out += '"';
 }
 
-[[noreturn]] void write_error(const std::string& where, std::string_view tensor, const std::string& problem) {
+[[noreturn]] void write_error(
+    const std::string& where, std::string_view tensor, const std::string& problem) {
   throw ValueError("[safetensors] " + where + ": tensor " + quote_name(tensor) + ": " + problem);
 }
 
@@ -74,17 +89,22 @@ void check_utf8(const std::string& where, const std::string& what, std::string_v
   }
 }
 
-Prepared prepare(const std::vector<SafetensorsWriteEntry>& tensors,
-                 const std::map<std::string, std::string>& metadata, const std::string& where) {
+Prepared prepare(
+    const std::vector<SafetensorsWriteEntry>& tensors,
+    const std::map<std::string, std::string>& metadata,
+    const std::string& where) {
   Prepared p;
   std::set<std::string_view> names;
   for (const auto& t : tensors) {
-    if (t.name == "__metadata__") write_error(where, t.name, "the name is reserved for the metadata");
-    if (!names.insert(t.name).second) write_error(where, t.name, "appears twice");
+    if (t.name == "__metadata__")
+      write_error(where, t.name, "the name is reserved for the metadata");
+    if (!names.insert(t.name).second)
+      write_error(where, t.name, "appears twice");
     check_utf8(where, "tensor name " + quote_name(t.name), t.name);
     std::uint64_t numel = 1;
     for (const auto d : t.shape) {
-      if (d < 0) write_error(where, t.name, "negative dimension in shape " + shape_string(t.shape));
+      if (d < 0)
+        write_error(where, t.name, "negative dimension in shape " + shape_string(t.shape));
       if (__builtin_mul_overflow(numel, static_cast<std::uint64_t>(d), &numel)) {
         write_error(where, t.name, "shape " + shape_string(t.shape) + " overflows");
       }
@@ -94,9 +114,12 @@ Prepared prepare(const std::vector<SafetensorsWriteEntry>& tensors,
       write_error(where, t.name, "shape " + shape_string(t.shape) + " overflows");
     }
     if (nbytes != t.data.size()) {
-      write_error(where, t.name, "data has " + std::to_string(t.data.size()) + " bytes but " +
-                                     std::string(st_dtype_name(t.dtype)) + " " + shape_string(t.shape) +
-                                     " needs " + std::to_string(nbytes));
+      write_error(
+          where,
+          t.name,
+          "data has " + std::to_string(t.data.size()) + " bytes but " +
+              std::string(st_dtype_name(t.dtype)) + " " + shape_string(t.shape) + " needs " +
+              std::to_string(nbytes));
     }
     p.order.push_back(&t);
   }
@@ -106,8 +129,10 @@ Prepared prepare(const std::vector<SafetensorsWriteEntry>& tensors,
   }
   std::stable_sort(p.order.begin(), p.order.end(), [](const auto* a, const auto* b) {
     const int ra = st_rust_order(a->dtype), rb = st_rust_order(b->dtype);
-    if (ra != rb) return ra > rb;
-    return a->name < b->name;  // char_traits<char> compares as unsigned char, as Rust's bytewise Ord
+    if (ra != rb)
+      return ra > rb;
+    return a->name <
+           b->name;  // char_traits<char> compares as unsigned char, as Rust's bytewise Ord
   });
 
   std::string header = "{";
@@ -115,7 +140,8 @@ Prepared prepare(const std::vector<SafetensorsWriteEntry>& tensors,
     header += "\"__metadata__\":{";
     bool first = true;
     for (const auto& [k, v] : metadata) {
-      if (!first) header += ',';
+      if (!first)
+        header += ',';
       first = false;
       append_json_string(header, k);
       header += ':';
@@ -125,13 +151,15 @@ Prepared prepare(const std::vector<SafetensorsWriteEntry>& tensors,
   }
   std::uint64_t offset = 0;
   for (const auto* t : p.order) {
-    if (header.size() > 1) header += ',';
+    if (header.size() > 1)
+      header += ',';
     append_json_string(header, t->name);
     header += ":{\"dtype\":\"";
     header += st_dtype_name(t->dtype);
     header += "\",\"shape\":[";
     for (std::size_t i = 0; i < t->shape.size(); ++i) {
-      if (i) header += ',';
+      if (i)
+        header += ',';
       header += std::to_string(t->shape[i]);
     }
     header += "],\"data_offsets\":[" + std::to_string(offset) + ',';
@@ -141,8 +169,9 @@ Prepared prepare(const std::vector<SafetensorsWriteEntry>& tensors,
   header += '}';
   header.resize((header.size() + 7) / 8 * 8, ' ');
   if (header.size() > kMaxHeaderSize) {
-    throw ValueError("[safetensors] " + where + ": header of " + std::to_string(header.size()) +
-                     " bytes exceeds the 100000000-byte limit of the format");
+    throw ValueError(
+        "[safetensors] " + where + ": header of " + std::to_string(header.size()) +
+        " bytes exceeds the 100000000-byte limit of the format");
   }
   const std::uint64_t n = header.size();
   p.head.resize(8 + header.size());

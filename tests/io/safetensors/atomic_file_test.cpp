@@ -1,11 +1,12 @@
 // io/atomic_file: content exact after success; on failure the target is untouched and no
 // temporary file is left behind.
+#include "io/atomic_file.h"
+
 #include <sys/resource.h>
 
 #include <csignal>
 #include <stdexcept>
 
-#include "io/atomic_file.h"
 #include "io/safetensors/safetensors.h"
 #include "st_test_util.h"
 
@@ -94,11 +95,13 @@ TEST_CASE("write_safetensors failing mid-write (file size limit) keeps the targe
   const std::vector<std::uint8_t> old = {42};
   write_all(dir.path() / "m.safetensors", old);
   const auto data = iota_bytes(4 << 20);
-  const std::vector<SafetensorsWriteEntry> in = {{"w", DType::UInt8, {static_cast<std::int64_t>(data.size())}, data}};
+  const std::vector<SafetensorsWriteEntry> in = {
+      {"w", DType::UInt8, {static_cast<std::int64_t>(data.size())}, data}};
   {
     FileSizeLimit limit(64 * 1024);
-    require_throws([&] { write_safetensors(dir.file("m.safetensors"), in); },
-                   {"[atomic_file]", dir.file("m.safetensors"), "File too large"});
+    require_throws(
+        [&] { write_safetensors(dir.file("m.safetensors"), in); },
+        {"[atomic_file]", dir.file("m.safetensors"), "File too large"});
   }
   CHECK(read_all(dir.path() / "m.safetensors") == old);
   CHECK(dir.listing() == std::vector<std::string>{"m.safetensors"});
@@ -108,11 +111,15 @@ TEST_CASE("write_safetensors failing mid-write (file size limit) keeps the targe
 
 TEST_CASE("unwritable destinations raise IoError with the reason and leave nothing behind") {
   TmpDir dir;
-  require_throws([&] { write_file_atomic(dir.file("missing/x.bin"), iota_bytes(4)); },
-                 {dir.file("missing/x.bin"), "cannot create a temporary file", "No such file or directory"});
+  require_throws(
+      [&] { write_file_atomic(dir.file("missing/x.bin"), iota_bytes(4)); },
+      {dir.file("missing/x.bin"), "cannot create a temporary file", "No such file or directory"});
   fs::create_directory(dir.path() / "sub");
-  require_throws([&] { write_file_atomic(dir.file("sub"), iota_bytes(4)); }, {dir.file("sub"), "cannot rename"});
-  require_throws([&] { write_file_atomic(dir.file("sub") + "/", iota_bytes(4)); }, {"directory name"});
+  require_throws(
+      [&] { write_file_atomic(dir.file("sub"), iota_bytes(4)); },
+      {dir.file("sub"), "cannot rename"});
+  require_throws(
+      [&] { write_file_atomic(dir.file("sub") + "/", iota_bytes(4)); }, {"directory name"});
   CHECK(dir.listing() == std::vector<std::string>{"sub"});
   CHECK(fs::is_empty(dir.path() / "sub"));
 }

@@ -41,9 +41,19 @@ TEST_CASE("every native dtype reads back with its DType, shape, offsets and byte
       {"scalar", "F32", "[]", to_bytes<float>({42.0f})},
       {"empty", "F32", "[0,4]", {}},
   };
-  const DType expected[] = {DType::Float64, DType::Float32, DType::Float16, DType::BFloat16, DType::Int64,
-                            DType::Int32,   DType::Int16,   DType::Int8,    DType::UInt8,    DType::Bool,
-                            DType::Float32, DType::Float32};
+  const DType expected[] = {
+      DType::Float64,
+      DType::Float32,
+      DType::Float16,
+      DType::BFloat16,
+      DType::Int64,
+      DType::Int32,
+      DType::Int16,
+      DType::Int8,
+      DType::UInt8,
+      DType::Bool,
+      DType::Float32,
+      DType::Float32};
   const auto f = SafetensorsFile::from_bytes(build_file(tensors));
   REQUIRE(f.entries().size() == tensors.size());
   std::uint64_t offset = 0;
@@ -80,7 +90,9 @@ TEST_CASE("every native dtype reads back with its DType, shape, offsets and byte
 
 TEST_CASE("F8_E4M3 widens to float32 exactly, including subnormals, max and NaN") {
   const auto f = SafetensorsFile::from_bytes(build_file(
-      {{"e4m3", "F8_E4M3", "[13]",
+      {{"e4m3",
+        "F8_E4M3",
+        "[13]",
         {0x00, 0x80, 0x38, 0x7e, 0xfe, 0x01, 0x07, 0x08, 0x7f, 0xff, 0x40, 0x3c, 0x31}}}));
   CHECK(f.entry("e4m3").dtype == DType::Float32);
   CHECK_FALSE(f.entry("e4m3").is_native());
@@ -90,7 +102,7 @@ TEST_CASE("F8_E4M3 widens to float32 exactly, including subnormals, max and NaN"
   CHECK(std::signbit(v[1]));
   CHECK(v[1] == 0.0f);
   CHECK(v[2] == 1.0f);
-  CHECK(v[3] == 448.0f);   // S.1111.110: largest finite
+  CHECK(v[3] == 448.0f);  // S.1111.110: largest finite
   CHECK(v[4] == -448.0f);
   CHECK(v[5] == std::ldexp(1.0f, -9));  // smallest subnormal: 1/8 * 2^-6
   CHECK(v[6] == 7 * std::ldexp(1.0f, -9));
@@ -103,7 +115,8 @@ TEST_CASE("F8_E4M3 widens to float32 exactly, including subnormals, max and NaN"
 }
 
 TEST_CASE("F8_E5M2 widens exactly like the top byte of an IEEE half, for all 256 codes") {
-  const auto f = SafetensorsFile::from_bytes(build_file({{"e5m2", "F8_E5M2", "[256]", all_bytes()}}));
+  const auto f =
+      SafetensorsFile::from_bytes(build_file({{"e5m2", "F8_E5M2", "[256]", all_bytes()}}));
   const auto v = converted_floats(f, "e5m2");
   REQUIRE(v.size() == 256);
   for (int b = 0; b < 256; ++b) {
@@ -142,7 +155,7 @@ TEST_CASE("F8_E8M0 and the FNUZ fp8 variants widen to their hand-computed values
   CHECK(e4[3] == std::ldexp(1.0f, -10));
   CHECK(e4[4] == -1.0f);
   const auto e5 = converted_floats(f, "e5fnuz");
-  CHECK(e5[0] == 1.0f);  // bias 16
+  CHECK(e5[0] == 1.0f);      // bias 16
   CHECK(e5[1] == 57344.0f);  // exponent 31 is finite in FNUZ
   CHECK(std::isnan(e5[2]));
   CHECK(e5[3] == std::ldexp(1.0f, -17));
@@ -156,28 +169,45 @@ TEST_CASE("U16 and U32 are widened losslessly to Int32 and Int64") {
   DType dt = DType::Bool;
   auto b = f.read_converted("u16", dt);
   CHECK(dt == DType::Int32);
-  CHECK(from_bytes_as<std::int32_t>(b.data(), b.size()) == std::vector<std::int32_t>{0, 65535, 1234});
+  CHECK(
+      from_bytes_as<std::int32_t>(b.data(), b.size()) == std::vector<std::int32_t>{0, 65535, 1234});
   b = f.read_converted("u32", dt);
   CHECK(dt == DType::Int64);
-  CHECK(from_bytes_as<std::int64_t>(b.data(), b.size()) == std::vector<std::int64_t>{4294967295ll, 7});
+  CHECK(
+      from_bytes_as<std::int64_t>(b.data(), b.size()) ==
+      std::vector<std::int64_t>{4294967295ll, 7});
   CHECK(f.raw_bytes("u32").size() == 8);  // raw view keeps the stored width
 }
 
 TEST_CASE("U64, C64, sub-byte and unknown dtypes are rejected on open, naming the tensor") {
-  require_throws([] { SafetensorsFile::from_bytes(build_file({{"big", "U64", "[1]", iota_bytes(8)}}), "u64.st"); },
-                 {"u64.st", "tensor 'big'", "unsupported dtype U64"});
-  require_throws([] { SafetensorsFile::from_bytes(build_file({{"z", "C64", "[1]", iota_bytes(8)}}), "c.st"); },
-                 {"c.st", "tensor 'z'", "unsupported dtype C64"});
-  require_throws([] { SafetensorsFile::from_bytes(build_file({{"q", "F4", "[2]", iota_bytes(1)}}), "f4.st"); },
-                 {"tensor 'q'", "unsupported dtype F4"});
-  require_throws([] { SafetensorsFile::from_bytes(build_file({{"x", "F128", "[1]", iota_bytes(16)}}), "u.st"); },
-                 {"u.st", "tensor 'x'", "unknown dtype 'F128'", "supported: BOOL"});
+  require_throws(
+      [] {
+        SafetensorsFile::from_bytes(build_file({{"big", "U64", "[1]", iota_bytes(8)}}), "u64.st");
+      },
+      {"u64.st", "tensor 'big'", "unsupported dtype U64"});
+  require_throws(
+      [] {
+        SafetensorsFile::from_bytes(build_file({{"z", "C64", "[1]", iota_bytes(8)}}), "c.st");
+      },
+      {"c.st", "tensor 'z'", "unsupported dtype C64"});
+  require_throws(
+      [] {
+        SafetensorsFile::from_bytes(build_file({{"q", "F4", "[2]", iota_bytes(1)}}), "f4.st");
+      },
+      {"tensor 'q'", "unsupported dtype F4"});
+  require_throws(
+      [] {
+        SafetensorsFile::from_bytes(build_file({{"x", "F128", "[1]", iota_bytes(16)}}), "u.st");
+      },
+      {"u.st", "tensor 'x'", "unknown dtype 'F128'", "supported: BOOL"});
 }
 
 TEST_CASE("__metadata__ is read as a string map; absent or null gives an empty map") {
   auto f = SafetensorsFile::from_bytes(
       build_file({{"a", "U8", "[1]", {7}}}, R"({"format":"pt","note":"x\"y\u00e9"})"));
-  CHECK(f.metadata() == std::map<std::string, std::string>{{"format", "pt"}, {"note", "x\"y\xc3\xa9"}});
+  CHECK(
+      f.metadata() ==
+      std::map<std::string, std::string>{{"format", "pt"}, {"note", "x\"y\xc3\xa9"}});
   f = SafetensorsFile::from_bytes(build_file({{"a", "U8", "[1]", {7}}}));
   CHECK(f.metadata().empty());
   f = SafetensorsFile::from_bytes(build_file({{"a", "U8", "[1]", {7}}}, "null"));
@@ -186,9 +216,10 @@ TEST_CASE("__metadata__ is read as a string map; absent or null gives an empty m
 }
 
 TEST_CASE("entries keep header order even when data offsets are in another order") {
-  const auto img = make_image(R"({"b":{"dtype":"U8","shape":[2],"data_offsets":[2,4]},)"
-                              R"("a":{"dtype":"U8","shape":[2],"data_offsets":[0,2]}})",
-                              {10, 11, 20, 21});
+  const auto img = make_image(
+      R"({"b":{"dtype":"U8","shape":[2],"data_offsets":[2,4]},)"
+      R"("a":{"dtype":"U8","shape":[2],"data_offsets":[0,2]}})",
+      {10, 11, 20, 21});
   const auto f = SafetensorsFile::from_bytes(img);
   REQUIRE(f.entries().size() == 2);
   CHECK(f.entries()[0].name == "b");
@@ -218,7 +249,8 @@ TEST_CASE("raw_bytes is a view into the mapping that keepalive() keeps valid") {
     const auto f2 = SafetensorsFile::open(dir.file("m.safetensors"));
     CHECK(f2.raw_bytes("w").data() != view.data());  // separate mappings
   }
-  // The file object is gone; the mapping lives on through `keep` (ASan would flag a use after unmap).
+  // The file object is gone; the mapping lives on through `keep` (ASan would flag a use after
+  // unmap).
   CHECK(from_bytes_as<float>(view.data(), view.size()) == std::vector<float>{1.25f, -8.0f});
   keep.reset();
 }
@@ -235,8 +267,9 @@ TEST_CASE("looking up a missing tensor throws IoError naming the file and the te
 
 TEST_CASE("describe_safetensors lists every tensor, totals and metadata") {
   const auto f = SafetensorsFile::from_bytes(
-      build_file({{"lin.weight", "F32", "[2,3]", iota_bytes(24)}, {"q", "F8_E4M3", "[4]", iota_bytes(4)}},
-                 R"({"format":"pt"})"),
+      build_file(
+          {{"lin.weight", "F32", "[2,3]", iota_bytes(24)}, {"q", "F8_E4M3", "[4]", iota_bytes(4)}},
+          R"({"format":"pt"})"),
       "adapter.safetensors");
   const std::string text = describe_safetensors(f);
   CHECK(text.find("adapter.safetensors: 2 tensors, 10 elements") != std::string::npos);

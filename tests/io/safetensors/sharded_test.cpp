@@ -13,11 +13,14 @@ void write_text(const fs::path& p, const std::string& text) {
 
 // Two shards: a.weight + a.bias in shard 1, b.weight in shard 2.
 void make_checkpoint(const TmpDir& dir) {
-  write_all(dir.path() / "model-00001-of-00002.safetensors",
-            build_file({{"a.weight", "F32", "[2]", to_bytes<float>({1.0f, 2.0f})},
-                        {"a.bias", "F32", "[1]", to_bytes<float>({3.0f})}}));
-  write_all(dir.path() / "model-00002-of-00002.safetensors",
-            build_file({{"b.weight", "I64", "[1]", to_bytes<std::int64_t>({-9})}}));
+  write_all(
+      dir.path() / "model-00001-of-00002.safetensors",
+      build_file(
+          {{"a.weight", "F32", "[2]", to_bytes<float>({1.0f, 2.0f})},
+           {"a.bias", "F32", "[1]", to_bytes<float>({3.0f})}}));
+  write_all(
+      dir.path() / "model-00002-of-00002.safetensors",
+      build_file({{"b.weight", "I64", "[1]", to_bytes<std::int64_t>({-9})}}));
   write_text(dir.path() / "model.safetensors.index.json", R"({
     "metadata": {"total_size": 20, "format": "pt"},
     "weight_map": {
@@ -51,7 +54,9 @@ TEST_CASE("a sharded checkpoint exposes every tensor of the weight map") {
   CHECK(all[0].name == "a.weight");  // shard 1 in header order, then shard 2
   CHECK(all[1].name == "a.bias");
   CHECK(all[2].name == "b.weight");
-  require_throws([&] { ck.file_for("c"); }, {"model.safetensors.index.json", "no tensor 'c' in the weight map"});
+  require_throws(
+      [&] { ck.file_for("c"); },
+      {"model.safetensors.index.json", "no tensor 'c' in the weight map"});
 }
 
 TEST_CASE("shards open lazily: a broken shard only fails the tensors it holds") {
@@ -60,18 +65,25 @@ TEST_CASE("shards open lazily: a broken shard only fails the tensors it holds") 
   write_all(dir.path() / "model-00002-of-00002.safetensors", {1, 2, 3});
   const auto ck = ShardedSafetensors::open_dir(dir.path().string());
   CHECK(ck.raw_bytes("a.bias").size() == 4);
-  require_throws([&] { ck.raw_bytes("b.weight"); }, {"model-00002-of-00002.safetensors", "too short"});
+  require_throws(
+      [&] { ck.raw_bytes("b.weight"); }, {"model-00002-of-00002.safetensors", "too short"});
   require_throws([&] { ck.entries(); }, {"model-00002-of-00002.safetensors"});
 }
 
 TEST_CASE("a weight map entry missing from its shard is an error naming index, tensor and shard") {
   TmpDir dir;
   make_checkpoint(dir);
-  write_text(dir.path() / "model.safetensors.index.json",
-             R"({"weight_map": {"a.weight": "model-00001-of-00002.safetensors", "ghost": "model-00001-of-00002.safetensors"}})");
+  write_text(
+      dir.path() / "model.safetensors.index.json",
+      R"({"weight_map": {"a.weight": "model-00001-of-00002.safetensors", )"
+      R"("ghost": "model-00001-of-00002.safetensors"}})");
   const auto ck = ShardedSafetensors::open_dir(dir.path().string());
-  require_throws([&] { ck.raw_bytes("a.weight"); },
-                 {"model.safetensors.index.json", "tensor 'ghost'", "model-00001-of-00002.safetensors", "no such tensor"});
+  require_throws(
+      [&] { ck.raw_bytes("a.weight"); },
+      {"model.safetensors.index.json",
+       "tensor 'ghost'",
+       "model-00001-of-00002.safetensors",
+       "no such tensor"});
 }
 
 TEST_CASE("malformed indexes are rejected: escaping paths, duplicates, wrong types") {
@@ -105,7 +117,10 @@ TEST_CASE("a directory without an index is read as a single model.safetensors") 
   CHECK(ck.raw_bytes("x")[1] == 6);
   CHECK(ck.file_for("x") == dir.file("model.safetensors"));
   TmpDir empty;
-  require_throws([&] { ShardedSafetensors::open_dir(empty.path().string()); },
-                 {empty.path().string(), "neither model.safetensors.index.json nor model.safetensors"});
-  require_throws([&] { ShardedSafetensors::open_dir(empty.file("nope")); }, {"nope", "No such file or directory"});
+  require_throws(
+      [&] { ShardedSafetensors::open_dir(empty.path().string()); },
+      {empty.path().string(), "neither model.safetensors.index.json nor model.safetensors"});
+  require_throws(
+      [&] { ShardedSafetensors::open_dir(empty.file("nope")); },
+      {"nope", "No such file or directory"});
 }

@@ -22,13 +22,16 @@ namespace peftcpp::st_test {
 namespace fs = std::filesystem;
 
 /// 8-byte little-endian length + `header` (verbatim, no padding) + `data`.
-inline std::vector<std::uint8_t> make_image(const std::string& header, const std::vector<std::uint8_t>& data = {}) {
+inline std::vector<std::uint8_t> make_image(
+    const std::string& header, const std::vector<std::uint8_t>& data = {}) {
   // resize + memcpy: vector::insert here trips a GCC 12 -Warray-bounds false positive at -O3.
   std::vector<std::uint8_t> out(8 + header.size() + data.size());
   const std::uint64_t n = header.size();
   for (int i = 0; i < 8; ++i) out[i] = static_cast<std::uint8_t>(n >> (8 * i));
-  if (!header.empty()) std::memcpy(out.data() + 8, header.data(), header.size());
-  if (!data.empty()) std::memcpy(out.data() + 8 + header.size(), data.data(), data.size());
+  if (!header.empty())
+    std::memcpy(out.data() + 8, header.data(), header.size());
+  if (!data.empty())
+    std::memcpy(out.data() + 8 + header.size(), data.data(), data.size());
   return out;
 }
 
@@ -60,7 +63,8 @@ inline std::vector<std::uint8_t> read_all(const fs::path& path) {
 
 inline void write_all(const fs::path& path, const std::vector<std::uint8_t>& bytes) {
   std::ofstream out(path, std::ios::binary);
-  out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+  out.write(
+      reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
 }
 
 /// A fresh directory under $TMPDIR, removed with its content on destruction.
@@ -102,7 +106,8 @@ inline fs::path golden_dir() {
   }
 #ifdef PEFTCPP_SOURCE_ROOT
   const fs::path p = fs::path(PEFTCPP_SOURCE_ROOT) / ".." / "shared" / "golden";
-  if (fs::is_directory(p)) return fs::canonical(p);
+  if (fs::is_directory(p))
+    return fs::canonical(p);
 #endif
   return {};
 }
@@ -119,7 +124,8 @@ std::string require_throws(Fn&& fn, std::initializer_list<std::string> fragments
     what = e.what();
   }
   REQUIRE_MESSAGE(thrown, "expected an exception");
-  for (const auto& f : fragments) CHECK_MESSAGE(what.find(f) != std::string::npos, "'" << f << "' not in: " << what);
+  for (const auto& f : fragments)
+    CHECK_MESSAGE(what.find(f) != std::string::npos, "'" << f << "' not in: " << what);
   return what;
 }
 
@@ -136,12 +142,15 @@ struct HandTensor {
 };
 
 /// A file image built independently of the library's writer: offsets assigned in list order.
-inline std::vector<std::uint8_t> build_file(const std::vector<HandTensor>& tensors, const std::string& metadata_json = "") {
+inline std::vector<std::uint8_t> build_file(
+    const std::vector<HandTensor>& tensors, const std::string& metadata_json = "") {
   std::string header = "{";
-  if (!metadata_json.empty()) header += "\"__metadata__\":" + metadata_json;
+  if (!metadata_json.empty())
+    header += "\"__metadata__\":" + metadata_json;
   std::vector<std::uint8_t> data;
   for (const auto& t : tensors) {
-    if (header.size() > 1) header += ",";
+    if (header.size() > 1)
+      header += ",";
     header += "\"" + t.name + "\":{\"dtype\":\"" + t.dtype + "\",\"shape\":" + t.shape +
               ",\"data_offsets\":[" + std::to_string(data.size()) + "," +
               std::to_string(data.size() + t.bytes.size()) + "]}";

@@ -25,10 +25,12 @@ std::vector<SafetensorsWriteEntry> write_entries_of(const SafetensorsFile& f) {
 TEST_CASE("serialize produces the exact bytes of safetensors.torch.save_file") {
   const auto b = to_bytes<float>({1.0f, 2.0f});
   const auto a = to_bytes<float>({3.0f});
-  const auto out = serialize_safetensors({{"b", DType::Float32, {2}, b}, {"a", DType::Float32, {1}, a}});
+  const auto out =
+      serialize_safetensors({{"b", DType::Float32, {2}, b}, {"a", DType::Float32, {1}, a}});
   // Hand-written: __metadata__ first, tensors by name, compact JSON, spaces up to a multiple of 8.
-  const std::string json = R"({"__metadata__":{"format":"pt"},"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},)"
-                           R"("b":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}})";
+  const std::string json =
+      R"({"__metadata__":{"format":"pt"},"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},)"
+      R"("b":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}})";
   std::string header = json;
   header.resize((json.size() + 7) / 8 * 8, ' ');
   std::vector<std::uint8_t> expected = make_image(header);
@@ -39,18 +41,29 @@ TEST_CASE("serialize produces the exact bytes of safetensors.torch.save_file") {
   CHECK(header.size() > json.size());  // the case does exercise padding
 }
 
-TEST_CASE("the data section is ordered by dtype alignment (Rust enum order, descending) then name") {
+TEST_CASE(
+    "the data section is ordered by dtype alignment (Rust enum order, descending) then name") {
   std::vector<std::vector<std::uint8_t>> bufs;
   std::vector<SafetensorsWriteEntry> in;
   const std::pair<const char*, DType> list[] = {
-      {"bool", DType::Bool}, {"u8", DType::UInt8},   {"i8", DType::Int8},      {"i16", DType::Int16},
-      {"f16", DType::Float16}, {"bf16", DType::BFloat16}, {"i32", DType::Int32}, {"f32", DType::Float32},
-      {"f64", DType::Float64}, {"i64", DType::Int64},   {"a_f32", DType::Float32}};
+      {"bool", DType::Bool},
+      {"u8", DType::UInt8},
+      {"i8", DType::Int8},
+      {"i16", DType::Int16},
+      {"f16", DType::Float16},
+      {"bf16", DType::BFloat16},
+      {"i32", DType::Int32},
+      {"f32", DType::Float32},
+      {"f64", DType::Float64},
+      {"i64", DType::Int64},
+      {"a_f32", DType::Float32}};
   for (const auto& [name, dt] : list) bufs.push_back(iota_bytes(itemsize(dt)));
-  for (std::size_t i = 0; i < bufs.size(); ++i) in.push_back({list[i].first, list[i].second, {1}, bufs[i]});
+  for (std::size_t i = 0; i < bufs.size(); ++i)
+    in.push_back({list[i].first, list[i].second, {1}, bufs[i]});
   const std::string h = header_of(serialize_safetensors(in, {}));
   // Rust: BOOL < U8 < I8 < I16 < F16 < BF16 < I32 < F32 < F64 < I64; written widest-first.
-  const char* expected_order[] = {"i64", "f64", "a_f32", "f32", "i32", "bf16", "f16", "i16", "i8", "u8", "bool"};
+  const char* expected_order[] = {
+      "i64", "f64", "a_f32", "f32", "i32", "bf16", "f16", "i16", "i8", "u8", "bool"};
   std::size_t pos = 0;
   for (const char* name : expected_order) {
     const auto at = h.find(std::string(name).insert(0, 1, '"') + "\":");
@@ -60,12 +73,16 @@ TEST_CASE("the data section is ordered by dtype alignment (Rust enum order, desc
     pos = at;
   }
   CHECK(h.rfind("{\"i64\":{\"dtype\":\"I64\",\"shape\":[1],\"data_offsets\":[0,8]}", 0) == 0);
-  CHECK(h.find("\"bool\":{\"dtype\":\"BOOL\",\"shape\":[1],\"data_offsets\":[36,37]}}") != std::string::npos);
+  CHECK(
+      h.find("\"bool\":{\"dtype\":\"BOOL\",\"shape\":[1],\"data_offsets\":[36,37]}}") !=
+      std::string::npos);
 }
 
 TEST_CASE("empty metadata omits __metadata__; no tensors gives {} padded to 8 bytes") {
   CHECK(header_of(serialize_safetensors({}, {})) == "{}      ");
-  CHECK(header_of(serialize_safetensors({})) == R"({"__metadata__":{"format":"pt"}})");  // 32 bytes: no padding
+  CHECK(
+      header_of(serialize_safetensors({})) ==
+      R"({"__metadata__":{"format":"pt"}})");  // 32 bytes: no padding
   const auto m = serialize_safetensors({}, {{"b", "2"}, {"a", "1"}});
   CHECK(header_of(m).rfind(R"({"__metadata__":{"a":"1","b":"2"}})", 0) == 0);
 }
@@ -75,9 +92,10 @@ TEST_CASE("names and metadata are escaped as serde_json does and read back uncha
   const auto data = iota_bytes(2);
   const auto out = serialize_safetensors({{name, DType::Int16, {}, data}}, {{"k\n", "v\""}});
   const std::string h = header_of(out);
-  CHECK(h.find(R"("q\"b\\n\nc\u0001\u001f\t\b\f\r)"
-               "\xc3\xa9/\x7f"
-               R"(":{"dtype":"I16","shape":[],"data_offsets":[0,2]})") != std::string::npos);
+  CHECK(
+      h.find(R"("q\"b\\n\nc\u0001\u001f\t\b\f\r)"
+             "\xc3\xa9/\x7f"
+             R"(":{"dtype":"I16","shape":[],"data_offsets":[0,2]})") != std::string::npos);
   CHECK(h.find(R"({"__metadata__":{"k\n":"v\""},)") == 0);
   const auto f = SafetensorsFile::from_bytes(out);
   REQUIRE(f.entries().size() == 1);
@@ -109,16 +127,41 @@ TEST_CASE("write then read returns every dtype, shape and byte") {
 
 TEST_CASE("the writer rejects duplicate or reserved names, negative dims and size mismatches") {
   const auto four = iota_bytes(4);
-  require_throws<ValueError>([&] { serialize_safetensors({{"a", DType::Float32, {1}, four}, {"a", DType::Float32, {1}, four}}); },
-                             {"tensor 'a'", "appears twice"});
-  require_throws<ValueError>([&] { serialize_safetensors({{"__metadata__", DType::Float32, {1}, four}}); }, {"reserved"});
-  require_throws<ValueError>([&] { serialize_safetensors({{"n", DType::UInt8, {-4}, four}}); }, {"tensor 'n'", "negative dimension"});
-  require_throws<ValueError>([&] { write_safetensors("/nonexistent/x.safetensors", {{"w", DType::Float32, {2}, four}}); },
-                             {"/nonexistent/x.safetensors", "tensor 'w'", "data has 4 bytes but F32 [2] needs 8"});
-  require_throws<ValueError>([&] { serialize_safetensors({{"w\xff", DType::UInt8, {4}, four}}); }, {"not valid UTF-8"});
-  require_throws<ValueError>([&] { serialize_safetensors({}, {{"k", "\xc0"}}); }, {"metadata value", "not valid UTF-8"});
   require_throws<ValueError>(
-      [&] { serialize_safetensors({{"o", DType::Int64, {1ll << 62, 1ll << 62}, four}}); }, {"tensor 'o'", "overflows"});
+      [&] {
+        serialize_safetensors({{"a", DType::Float32, {1}, four}, {"a", DType::Float32, {1}, four}});
+      },
+      {"tensor 'a'", "appears twice"});
+  require_throws<ValueError>(
+      [&] {
+        serialize_safetensors({{"__metadata__", DType::Float32, {1}, four}});
+      },
+      {"reserved"});
+  require_throws<ValueError>(
+      [&] {
+        serialize_safetensors({{"n", DType::UInt8, {-4}, four}});
+      },
+      {"tensor 'n'", "negative dimension"});
+  require_throws<ValueError>(
+      [&] {
+        write_safetensors("/nonexistent/x.safetensors", {{"w", DType::Float32, {2}, four}});
+      },
+      {"/nonexistent/x.safetensors", "tensor 'w'", "data has 4 bytes but F32 [2] needs 8"});
+  require_throws<ValueError>(
+      [&] {
+        serialize_safetensors({{"w\xff", DType::UInt8, {4}, four}});
+      },
+      {"not valid UTF-8"});
+  require_throws<ValueError>(
+      [&] {
+        serialize_safetensors({}, {{"k", "\xc0"}});
+      },
+      {"metadata value", "not valid UTF-8"});
+  require_throws<ValueError>(
+      [&] {
+        serialize_safetensors({{"o", DType::Int64, {1ll << 62, 1ll << 62}, four}});
+      },
+      {"tensor 'o'", "overflows"});
 }
 
 TEST_CASE("write_safetensors writes the serialized bytes to disk") {
@@ -138,7 +181,8 @@ TEST_CASE("every golden .safetensors file is reproduced byte for byte by read th
   }
   std::size_t n_files = 0, n_tensors = 0;
   for (const auto& it : fs::recursive_directory_iterator(golden)) {
-    if (!it.is_regular_file() || it.path().extension() != ".safetensors") continue;
+    if (!it.is_regular_file() || it.path().extension() != ".safetensors")
+      continue;
     const std::string path = it.path().string();
     CAPTURE(path);
     const auto f = SafetensorsFile::open(path);
