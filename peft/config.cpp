@@ -46,6 +46,9 @@ void PeftConfig::normalize(FieldVisitor& /*v*/, const JsonObject* /*loaded*/) {
 void PeftConfig::check(const FieldVisitor& /*v*/) const {}
 
 void PeftConfig::fail_key(std::string_view key, std::string_view what) const {
+  if (what.starts_with("[json] ")) {
+    what.remove_prefix(7);
+  }
   make_visitor(*this, FieldVisitor::Mode::Validate, nullptr).fail(key, what);
 }
 
