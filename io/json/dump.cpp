@@ -237,9 +237,25 @@ class Writer {
     }
     if (o_.sort_keys) {
       // Byte order of UTF-8 equals code point order, which is how Python sorts str keys.
-      std::stable_sort(order.begin(), order.end(), [&](std::size_t x, std::size_t y) {
-        return obj.key_at(x) < obj.key_at(y);
-      });
+      std::vector<std::int64_t> ints;
+      if (obj.int_keys()) {
+        for (std::size_t i = 0; i < obj.size() && ints.size() == i; ++i) {
+          std::int64_t v = 0;
+          const std::string& k = obj.key_at(i);
+          auto [p, ec] = std::from_chars(k.data(), k.data() + k.size(), v);
+          if (ec == std::errc() && p == k.data() + k.size()) {
+            ints.push_back(v);
+          }
+        }
+      }
+      if (!ints.empty() && ints.size() == obj.size()) {
+        std::stable_sort(order.begin(), order.end(),
+                         [&](std::size_t x, std::size_t y) { return ints[x] < ints[y]; });
+      } else {
+        std::stable_sort(order.begin(), order.end(), [&](std::size_t x, std::size_t y) {
+          return obj.key_at(x) < obj.key_at(y);
+        });
+      }
     }
     out += '{';
     for (std::size_t i = 0; i < order.size(); ++i) {

@@ -89,6 +89,14 @@ class JsonObject {
   const std::vector<std::string>& keys() const {
     return keys_;
   }
+  /// Marks the keys as stringified ints (a Python dict with int keys, e.g. transformers'
+  /// id2label): dump() with sort_keys then sorts them by value ("2" before "10"), as Python does.
+  void set_int_keys(bool int_keys) {
+    int_keys_ = int_keys;
+  }
+  bool int_keys() const {
+    return int_keys_;
+  }
 
   iterator begin() {
     return {this, 0};
@@ -116,6 +124,7 @@ class JsonObject {
   std::vector<std::string> keys_;
   std::vector<Json> values_;
   std::unordered_map<std::string, std::size_t, Hash, std::equal_to<>> index_;
+  bool int_keys_ = false;
 };
 
 /// How `Json::dump` formats (defaults = Python's `json.dumps(obj, indent=2, sort_keys=True)`).

@@ -1,6 +1,7 @@
 // Scalar Json conversions (see json_convert.h).
 #include "io/json/json_convert.h"
 
+#include <charconv>
 #include <cmath>
 
 #include "tensor/error.h"
@@ -38,6 +39,27 @@ void from_json(const Json& j, double& out) {
 
 void from_json(const Json& j, std::string& out) {
   out = j.as_string();
+}
+
+void from_json(const Json& j, std::vector<std::pair<std::int64_t, std::string>>& out) {
+  std::vector<std::pair<std::int64_t, std::string>> result;
+  for (const auto& [key, value] : j.as_object()) {
+    std::int64_t id = 0;
+    auto [p, ec] = std::from_chars(key.data(), key.data() + key.size(), id);
+    PEFTCPP_CHECK(ec == std::errc() && p == key.data() + key.size() && !key.empty(),
+                  "[json] expected integer keys, got '", key, "'");
+    result.emplace_back(id, value.as_string());
+  }
+  out = std::move(result);
+}
+
+Json to_json(const std::vector<std::pair<std::int64_t, std::string>>& v) {
+  JsonObject o;
+  for (const auto& [id, name] : v) {
+    o.set(std::to_string(id), Json(name));
+  }
+  o.set_int_keys(true);
+  return Json(std::move(o));
 }
 
 }  // namespace peftcpp

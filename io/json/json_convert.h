@@ -47,6 +47,11 @@ inline Json to_json(const Json& v) {
   return v;
 }
 
+/// A dict with int keys (transformers' id2label): an object whose keys are decimal integers.
+void from_json(const Json& j, std::vector<std::pair<std::int64_t, std::string>>& out);
+/// Marks the object's keys as ints so that sort_keys orders them numerically, as Python does.
+Json to_json(const std::vector<std::pair<std::int64_t, std::string>>& v);
+
 // Templates are declared before any is defined: they call each other for std:: types, which
 // argument-dependent lookup would not find in namespace peftcpp.
 template <class T>

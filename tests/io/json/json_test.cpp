@@ -209,3 +209,12 @@ TEST_CASE("json parse error in a file names the file") {
     CHECK(std::string(e.what()) == "[json] " + path.string() + ":1:7: expected a value, got '}'");
   }
 }
+
+TEST_CASE("json object with int keys sorts them numerically like a Python dict with int keys") {
+  // json.dumps({2: "b", 10: "c", 1: "a"}, indent=2, sort_keys=True)
+  JsonObject o{{"2", "b"}, {"10", "c"}, {"1", "a"}};
+  o.set_int_keys(true);
+  CHECK(Json(o).dump() == "{\n  \"1\": \"a\",\n  \"2\": \"b\",\n  \"10\": \"c\"\n}");
+  o.set_int_keys(false);
+  CHECK(Json(o).dump() == "{\n  \"1\": \"a\",\n  \"10\": \"c\",\n  \"2\": \"b\"\n}");
+}
