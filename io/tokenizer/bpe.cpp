@@ -1,0 +1,318 @@
+// BPE model: port of tokenizers/src/models/bpe/{model,word}.rs (crate 0.22.2).
+//
+// Merging uses the crate's algorithm (a min-heap of candidate merges keyed by (rank, position)
+// over a linked list of symbols), so ties resolve identically. Merged words are cached
+// (word -> (id, byte length) list), as the crate does; the cache never changes results.
+#include <algorithm>
+#include <cstdio>
+#include <cstring>
+#include <mutex>
+#include <queue>
+
+#include "io/tokenizer/models.h"
+#include "tensor/error.h"
+
+namespace peftcpp::tok {
+
+size_t StringHash::operator()(std::string_view s) const noexcept {
+  // FNV-1a over 8-byte words, finished with a multiply-xorshift: fast for short tokens.
+  uint64_t h = 0xcbf29ce484222325ull ^ s.size();
+  size_t i = 0;
+  for (; i + 8 <= s.size(); i += 8) {
+    uint64_t w;
+    std::memcpy(&w, s.data() + i, 8);
+    h = (h ^ w) * 0x100000001b3ull;
+    h ^= h >> 29;
+  }
+  uint64_t tail = 0;
+  std::memcpy(&tail, s.data() + i, s.size() - i);
+  h = (h ^ tail) * 0x9E3779B97F4A7C15ull;
+  return static_cast<size_t>(h ^ (h >> 32));
+}
+
+void ReverseVocab::build(const Vocab& vocab) {
+  uint32_t max_id = 0;
+  for (const auto& [tok, id] : vocab) max_id = std::max(max_id, id);
+  if (max_id > (1u << 28)) {
+    throw ConfigError(detail::concat("[tokenizer] model: token id ", max_id, " is too large"));
+  }
+  const size_t n = vocab.empty() ? 0 : static_cast<size_t>(max_id) + 1;
+  strings_.assign(n, std::string());
+  present_.assign(n, false);
+  for (const auto& [tok, id] : vocab) {
+    strings_[id] = tok;
+    present_[id] = true;
+  }
+}
+
+// Open-addressing map (a, b) -> (rank, new id). Later duplicates overwrite earlier ones, as the
+// crate's HashMap collect does.
+struct BpeModel::MergeTable {
+  struct Slot {
+    uint64_t key;
+    uint32_t rank;
+    uint32_t new_id;
+    bool used;
+  };
+  std::vector<Slot> slots;
+  uint64_t mask = 0;
+
+  explicit MergeTable(size_t n) {
+    size_t cap = 16;
+    while (cap < n * 2 + 1) cap <<= 1;
+    slots.assign(cap, Slot{0, 0, 0, false});
+    mask = cap - 1;
+  }
+  static uint64_t hash(uint64_t k) {
+    k ^= k >> 33;
+    k *= 0xff51afd7ed558ccdull;
+    k ^= k >> 33;
+    return k;
+  }
+  void put(uint32_t a, uint32_t b, uint32_t rank, uint32_t new_id) {
+    const uint64_t key = (static_cast<uint64_t>(a) << 32) | b;
+    for (uint64_t i = hash(key) & mask;; i = (i + 1) & mask) {
+      if (!slots[i].used || slots[i].key == key) {
+        slots[i] = Slot{key, rank, new_id, true};
+        return;
+      }
+    }
+  }
+  const Slot* get(uint32_t a, uint32_t b) const {
+    const uint64_t key = (static_cast<uint64_t>(a) << 32) | b;
+    for (uint64_t i = hash(key) & mask;; i = (i + 1) & mask) {
+      if (!slots[i].used) return nullptr;
+      if (slots[i].key == key) return &slots[i];
+    }
+  }
+};
+
+BpeModel::BpeModel(Vocab vocab, const std::vector<std::pair<std::string, std::string>>& merges,
+                   BpeOptions options, const std::string& context)
+    : vocab_(std::move(vocab)), opt_(std::move(options)) {
+  if (opt_.dropout && (*opt_.dropout < 0.0f || *opt_.dropout > 1.0f)) {
+    throw ConfigError(detail::concat("[tokenizer] ", context, ": dropout must be in [0, 1], got ",
+                                     *opt_.dropout));
+  }
+  vocab_r_.build(vocab_);
+  merges_ = std::make_unique<MergeTable>(merges.size());
+  const size_t prefix_len = opt_.continuing_subword_prefix ? opt_.continuing_subword_prefix->size()
+                                                           : 0;
+  auto id_of = [&](const std::string& t) -> uint32_t {
+    auto it = vocab_.find(t);
+    if (it == vocab_.end()) {
+      throw ConfigError(detail::concat("[tokenizer] ", context, ": merge token '", t,
+                                       "' is not in the vocabulary"));
+    }
+    return it->second;
+  };
+  for (size_t rank = 0; rank < merges.size(); ++rank) {
+    const auto& [a, b] = merges[rank];
+    const uint32_t a_id = id_of(a), b_id = id_of(b);
+    const std::string merged = a + (b.size() >= prefix_len ? b.substr(prefix_len) : std::string());
+    merges_->put(a_id, b_id, static_cast<uint32_t>(rank), id_of(merged));
+  }
+  for (int b = 0; b < 256; ++b) {
+    char name[8];
+    std::snprintf(name, sizeof(name), "<0x%02X>", b);
+    auto it = vocab_.find(std::string_view(name));
+    if (it != vocab_.end()) byte_ids_[b] = it->second;
+  }
+}
+
+BpeModel::~BpeModel() = default;
+
+std::optional<uint32_t> BpeModel::token_to_id(std::string_view token) const {
+  auto it = vocab_.find(token);
+  if (it == vocab_.end()) return std::nullopt;
+  return it->second;
+}
+
+std::optional<std::string> BpeModel::id_to_token(uint32_t id) const {
+  if (const auto* s = vocab_r_.find(id)) return *s;
+  return std::nullopt;
+}
+
+namespace {
+
+struct Sym {
+  uint32_t c;
+  int32_t prev;
+  int32_t next;
+  uint32_t len;
+};
+
+struct Cand {
+  uint32_t rank;
+  uint32_t pos;
+  uint32_t new_id;
+  bool operator<(const Cand& o) const {  // std::priority_queue is a max-heap: invert
+    return rank != o.rank ? rank > o.rank : pos > o.pos;
+  }
+};
+
+void add_symbol(std::vector<Sym>& syms, uint32_t c, uint32_t len) {
+  const auto n = static_cast<int32_t>(syms.size());
+  if (!syms.empty()) syms.back().next = n;
+  syms.push_back({c, n - 1, -1, len});
+}
+
+float uniform01() {
+  thread_local uint64_t state = 0x9E3779B97F4A7C15ull;
+  state ^= state << 13;
+  state ^= state >> 7;
+  state ^= state << 17;
+  return static_cast<float>(state >> 40) / static_cast<float>(1ull << 24);
+}
+
+}  // namespace
+
+void BpeModel::merge_word(std::string_view w, Word& word) const {
+  thread_local std::vector<Sym> syms;
+  syms.clear();
+  bool has_unk = false;
+  uint32_t unk_tok = 0, unk_len = 0;
+  auto unk_id = [&]() -> uint32_t {
+    auto it = vocab_.find(*opt_.unk_token);
+    if (it == vocab_.end()) {
+      throw ValueError(detail::concat("[tokenizer] model.BPE: unk_token '", *opt_.unk_token,
+                                      "' is not in the vocabulary"));
+    }
+    return it->second;
+  };
+  std::string key;
+  size_t i = 0;
+  while (i < w.size()) {
+    const size_t start = i;
+    i += utf8_seq_len(static_cast<unsigned char>(w[i]));
+    if (i > w.size()) i = w.size();
+    const auto byte_len = static_cast<uint32_t>(i - start);
+    const bool is_first = start == 0, is_last = i == w.size();
+    std::string_view s = w.substr(start, i - start);
+    const bool decorate = (!is_first && opt_.continuing_subword_prefix) ||
+                          (is_last && opt_.end_of_word_suffix);
+    if (decorate) {
+      key.clear();
+      if (!is_first && opt_.continuing_subword_prefix) key += *opt_.continuing_subword_prefix;
+      key += s;
+      if (is_last && opt_.end_of_word_suffix) key += *opt_.end_of_word_suffix;
+      s = key;
+    }
+    auto it = vocab_.find(s);
+    if (it != vocab_.end()) {
+      if (has_unk) {
+        add_symbol(syms, unk_tok, unk_len);
+        has_unk = false;
+      }
+      add_symbol(syms, it->second, byte_len);
+      continue;
+    }
+    if (opt_.byte_fallback) {
+      bool all = true;
+      for (char ch : s) all = all && byte_ids_[static_cast<unsigned char>(ch)].has_value();
+      if (all) {
+        for (char ch : s) add_symbol(syms, *byte_ids_[static_cast<unsigned char>(ch)], 1);
+        continue;
+      }
+    }
+    if (opt_.unk_token) {
+      if (has_unk && opt_.fuse_unk) {
+        unk_len += byte_len;
+      } else {
+        if (has_unk) add_symbol(syms, unk_tok, unk_len);
+        unk_tok = unk_id();
+        unk_len = byte_len;
+        has_unk = true;
+      }
+    }
+  }
+  if (has_unk) add_symbol(syms, unk_tok, unk_len);
+
+  // merge_all
+  const bool use_dropout = opt_.dropout && *opt_.dropout > 0.0f;
+  std::priority_queue<Cand> queue;
+  std::vector<Cand> skip;
+  for (size_t k = 0; k + 1 < syms.size(); ++k) {
+    if (const auto* m = merges_->get(syms[k].c, syms[k + 1].c)) {
+      queue.push({m->rank, static_cast<uint32_t>(k), m->new_id});
+    }
+  }
+  const auto n = static_cast<int64_t>(syms.size());
+  while (!queue.empty()) {
+    const Cand top = queue.top();
+    queue.pop();
+    if (use_dropout && uniform01() < *opt_.dropout) {
+      skip.push_back(top);
+      continue;
+    }
+    for (const auto& s : skip) queue.push(s);
+    skip.clear();
+    Sym& cur = syms[top.pos];
+    if (cur.len == 0 || cur.next == -1) continue;
+    const auto next_pos = static_cast<size_t>(cur.next);
+    const Sym right = syms[next_pos];
+    const auto* target = merges_->get(cur.c, right.c);
+    if (target == nullptr || target->new_id != top.new_id) continue;
+    cur.c = top.new_id;
+    cur.len += right.len;
+    cur.next = right.next;
+    syms[next_pos].len = 0;
+    if (right.next > -1 && right.next < n) syms[static_cast<size_t>(right.next)].prev =
+        static_cast<int32_t>(top.pos);
+    const Sym now = syms[top.pos];
+    if (now.prev >= 0) {
+      if (const auto* m = merges_->get(syms[static_cast<size_t>(now.prev)].c, now.c)) {
+        queue.push({m->rank, static_cast<uint32_t>(now.prev), m->new_id});
+      }
+    }
+    if (now.next >= 0 && now.next < n) {
+      if (const auto* m = merges_->get(now.c, syms[static_cast<size_t>(now.next)].c)) {
+        queue.push({m->rank, top.pos, m->new_id});
+      }
+    }
+  }
+  word.clear();
+  for (const auto& s : syms) {
+    if (s.len != 0) word.emplace_back(s.c, s.len);
+  }
+}
+
+void BpeModel::emit(const Word& word, std::vector<Token>& out) const {
+  size_t pos = 0;
+  for (const auto& [id, len] : word) {
+    const std::string* s = vocab_r_.find(id);
+    out.push_back(Token{id, s != nullptr ? *s : std::string(), pos, pos + len});
+    pos += len;
+  }
+}
+
+void BpeModel::tokenize(std::string_view sequence, std::vector<Token>& out) const {
+  if (sequence.empty()) return;
+  const bool cacheable = !(opt_.dropout && *opt_.dropout > 0.0f);
+  if (cacheable && opt_.ignore_merges) {
+    auto it = vocab_.find(sequence);
+    if (it != vocab_.end()) {
+      out.push_back(Token{it->second, std::string(sequence), 0, sequence.size()});
+      return;
+    }
+  }
+  constexpr size_t kMaxCachedLength = 256;
+  constexpr size_t kCacheCapacity = 1u << 17;
+  if (cacheable && sequence.size() < kMaxCachedLength) {
+    std::shared_lock lock(cache_mutex_);
+    auto it = cache_.find(sequence);
+    if (it != cache_.end()) {
+      emit(it->second, out);
+      return;
+    }
+  }
+  thread_local Word word;
+  merge_word(sequence, word);
+  emit(word, out);
+  if (cacheable && sequence.size() < kMaxCachedLength) {
+    std::unique_lock lock(cache_mutex_, std::try_to_lock);
+    if (lock.owns_lock() && cache_.size() < kCacheCapacity) cache_.emplace(sequence, word);
+  }
+}
+
+}  // namespace peftcpp::tok
