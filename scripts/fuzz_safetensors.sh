@@ -4,7 +4,7 @@
 # report/build failure, 77 = skipped (no clang++ or no libFuzzer runtime; Meson reports "SKIP").
 #
 # usage: scripts/fuzz_safetensors.sh [SOURCE_ROOT] [BUILD_DIR] [RUNS]
-# env:   PEFTCPP_FUZZ_RUNS (default 20000), PEFTCPP_FUZZ_REQUIRED=1 (missing clang is an error),
+# env:   PEFTCPP_FUZZ_RUNS (default 100000, ~10 s), PEFTCPP_FUZZ_REQUIRED=1 (missing clang is an error),
 #        FUZZ_CXX (default clang++), PEFTCPP_FUZZ_ARGS (extra libFuzzer flags, e.g. -max_total_time=600)
 #
 # The parser is compiled from source here (Meson cannot mix compilers in one project); it only
@@ -13,7 +13,7 @@ set -euo pipefail
 
 src=$(cd "${1:-$(dirname "$0")/..}" && pwd)
 out=${2:-$src/build-fuzz}
-runs=${3:-${PEFTCPP_FUZZ_RUNS:-20000}}
+runs=${3:-${PEFTCPP_FUZZ_RUNS:-100000}}
 cxx=${FUZZ_CXX:-clang++}
 skip=77
 [[ "${PEFTCPP_FUZZ_REQUIRED:-0}" == 1 ]] && skip=1

@@ -277,6 +277,10 @@ RawHeader parse_header_json(std::string_view text, const std::string& file) {
   if (const auto nul = text.find('\0'); nul != std::string_view::npos) {
     fail(file, "invalid JSON in header: NUL byte at byte " + std::to_string(nul));
   }
+  // The format requires '{' as the very first byte (no leading whitespace).
+  if (text.empty() || text.front() != '{') {
+    fail(file, "header must be a JSON object starting with '{' at its first byte");
+  }
   HeaderSax sax;
   bool ok = false;
   try {

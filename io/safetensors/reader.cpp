@@ -4,8 +4,10 @@
 // (header length capped at 100 MB and bounded by the file, UTF-8, every tensor's byte size equal
 // to prod(shape) * itemsize with overflow checks, the tensors tiling the data section exactly:
 // no overlap, no gap, nothing after the last tensor) and is stricter where Rust is lenient:
-// unknown fields in a tensor entry, duplicate keys (serde keeps the last) and dims above
-// INT64_MAX are errors here.
+// unknown fields in a tensor entry, duplicate tensor keys (serde's flattened map keeps the last), a
+// header not starting with '{' (the README requires it), raw NUL bytes, dims above INT64_MAX and
+// shapes of more than 1024 dims are errors here. `"__metadata__": null` is accepted as no metadata,
+// as Rust.
 #include <algorithm>
 #include <cstring>
 #include <limits>

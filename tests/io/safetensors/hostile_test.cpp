@@ -206,7 +206,8 @@ TEST_CASE("a header that is not a JSON object is rejected") {
 
 TEST_CASE("invalid JSON, trailing garbage and NUL padding in the header are rejected") {
   reject("{", {}, {kName, "invalid JSON in header"});
-  reject("", {}, {kName, "invalid JSON in header"});
+  reject("", {}, {kName, "header must be a JSON object starting with '{'"});
+  reject(" {}     ", {}, {kName, "starting with '{' at its first byte"});  // spec: no leading space
   reject(R"({"w":)", {}, {kName, "invalid JSON in header"});
   reject("{}xyz", {}, {kName, "invalid JSON in header"});
   reject("{}{}", {}, {kName, "invalid JSON in header"});
