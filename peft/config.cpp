@@ -24,8 +24,10 @@ void PeftConfig::visit_fields(FieldVisitor& v) {
   PeftType t = peft_type_;
   v("peft_type", t);
   if (v.mode() == FieldVisitor::Mode::Read && t != peft_type_) {
-    v.fail("peft_type", std::string("is '") + std::string(peft_type_name(t)) + "', expected '" +
-                            std::string(peft_type_name(peft_type_)) + "'");
+    v.fail(
+        "peft_type",
+        std::string("is '") + std::string(peft_type_name(t)) + "', expected '" +
+            std::string(peft_type_name(peft_type_)) + "'");
   }
   v("task_type", task_type);
   v("auto_mapping", auto_mapping, [](const Json& j) {
@@ -53,8 +55,10 @@ void PeftConfig::fail_key(std::string_view key, std::string_view what) const {
 }
 
 void PeftConfig::throw_bad_cast(std::string_view wanted) const {
-  fail_key("", std::string("is a ") + class_name() + " (peft_type " +
-                   std::string(peft_type_name(peft_type_)) + "), not a " + std::string(wanted));
+  fail_key(
+      "",
+      std::string("is a ") + class_name() + " (peft_type " +
+          std::string(peft_type_name(peft_type_)) + "), not a " + std::string(wanted));
 }
 
 void PeftConfig::validate() const {
@@ -122,8 +126,8 @@ void PeftConfig::save(const std::filesystem::path& file) const {
 void PeftConfig::save_pretrained(const std::filesystem::path& dir) const {
   std::error_code ec;
   if (std::filesystem::is_regular_file(dir, ec)) {
-    throw IoError("[peft.config] save_pretrained: " + dir.string() +
-                  " is a file, expected a folder");
+    throw IoError(
+        "[peft.config] save_pretrained: " + dir.string() + " is a file, expected a folder");
   }
   std::filesystem::create_directories(dir, ec);
   if (ec) {

@@ -2,7 +2,8 @@
 //
 // Port of peft/config.py @5d602fd (PeftConfigMixin, PeftConfig, PromptLearningConfig). Each typed
 // config (LoraConfig, IA3Config, ...) lists its fields once in `visit_fields` (see
-// io/json/field_visitor.h) and gets reading, writing and per-field validation from that list; PEFT's
+// io/json/field_visitor.h) and gets reading, writing and per-field validation from that list;
+// PEFT's
 // `__post_init__` becomes `normalize` (mutations and warnings) + `check` (errors across fields).
 //
 // Loading keeps every key: keys the config does not know are warned about on stderr and written
@@ -128,8 +129,8 @@ class PeftConfig {
   }
 
  private:
-  friend std::unique_ptr<PeftConfig> peft_config_from_json(const Json& json,
-                                                           std::string_view source);
+  friend std::unique_ptr<PeftConfig> peft_config_from_json(
+      const Json& json, std::string_view source);
   [[noreturn]] void throw_bad_cast(std::string_view wanted) const;
   void load(const JsonObject& obj, std::string source);
 

@@ -22,16 +22,20 @@ bool truthy(const Json& j) {
   return false;
 }
 
-void check_layers_pattern(const FieldVisitor& v, const ModuleNames& layers_pattern,
-                          const LayerIndices& layers_to_transform) {
+void check_layers_pattern(
+    const FieldVisitor& v,
+    const ModuleNames& layers_pattern,
+    const LayerIndices& layers_to_transform) {
   if (truthy(layers_pattern) && layers_to_transform.is_none()) {
     v.fail("layers_pattern", "is set, so layers_to_transform must be set too");
   }
 }
 
-void check_regex_target_excludes_layers(const FieldVisitor& v, const ModuleNames& target_modules,
-                                        const LayerIndices& layers_to_transform,
-                                        const ModuleNames* layers_pattern) {
+void check_regex_target_excludes_layers(
+    const FieldVisitor& v,
+    const ModuleNames& target_modules,
+    const LayerIndices& layers_to_transform,
+    const ModuleNames* layers_pattern) {
   if (!target_modules.is_string()) {
     return;
   }
@@ -57,14 +61,20 @@ std::string must_be_object(const Json& j) {
   return std::string("must be an object, got ") + j.type_name();
 }
 
-void check_nested(const FieldVisitor& v, std::string_view key, const Json& value,
-                  std::string_view dataclass, std::initializer_list<NestedField> fields) {
+void check_nested(
+    const FieldVisitor& v,
+    std::string_view key,
+    const Json& value,
+    std::string_view dataclass,
+    std::initializer_list<NestedField> fields) {
   if (value.is_null()) {
     return;
   }
   if (!value.is_object()) {
-    v.fail(key, std::string("must be a ") + std::string(dataclass) + " dict or null, got " +
-                    value.type_name());
+    v.fail(
+        key,
+        std::string("must be a ") + std::string(dataclass) + " dict or null, got " +
+            value.type_name());
   }
   for (const auto& [k, j] : value.as_object()) {
     const NestedField* field = nullptr;
@@ -78,8 +88,9 @@ void check_nested(const FieldVisitor& v, std::string_view key, const Json& value
       for (const NestedField& f : fields) {
         known += (known.empty() ? "" : ", ") + std::string(f.name);
       }
-      v.fail(key, "unexpected key '" + k + "' for " + std::string(dataclass) + " (known: " +
-                      known + ")");
+      v.fail(
+          key,
+          "unexpected key '" + k + "' for " + std::string(dataclass) + " (known: " + known + ")");
     }
     const std::string err = field->check(j);
     if (!err.empty()) {

@@ -21,13 +21,17 @@ inline bool truthy(const ModuleNames& m) {
 bool truthy(const Json& j);
 
 /// PEFT: "When `layers_pattern` is specified, `layers_to_transform` must also be specified."
-void check_layers_pattern(const FieldVisitor& v, const ModuleNames& layers_pattern,
-                          const LayerIndices& layers_to_transform);
+void check_layers_pattern(
+    const FieldVisitor& v,
+    const ModuleNames& layers_pattern,
+    const LayerIndices& layers_to_transform);
 
 /// PEFT: layers_to_transform / layers_pattern need a list of target modules, not a regex string.
-void check_regex_target_excludes_layers(const FieldVisitor& v, const ModuleNames& target_modules,
-                                        const LayerIndices& layers_to_transform,
-                                        const ModuleNames* layers_pattern);
+void check_regex_target_excludes_layers(
+    const FieldVisitor& v,
+    const ModuleNames& target_modules,
+    const LayerIndices& layers_to_transform,
+    const ModuleNames* layers_pattern);
 
 /// "" when `j` is null or an object, else an error text (for use as a per-field check).
 std::string null_or_object(const Json& j);
@@ -41,8 +45,12 @@ struct NestedField {
 
 /// Validates a dict that PEFT turns into a dataclass (`Cls(**d)`): unknown keys are errors (as
 /// Python's TypeError), each present value must pass its check. Null passes.
-void check_nested(const FieldVisitor& v, std::string_view key, const Json& value,
-                  std::string_view dataclass, std::initializer_list<NestedField> fields);
+void check_nested(
+    const FieldVisitor& v,
+    std::string_view key,
+    const Json& value,
+    std::string_view dataclass,
+    std::initializer_list<NestedField> fields);
 
 /// BaseTuner accepts bias "none", "all" or any "<method>_only" (tuners_utils.py).
 std::string bias_value(const std::string& bias);

@@ -49,8 +49,8 @@ std::unique_ptr<PeftConfig> make_peft_config(PeftType type) {
 std::unique_ptr<PeftConfig> peft_config_from_json(const Json& json, std::string_view source) {
   const std::string where = source.empty() ? std::string("<json>") : std::string(source);
   if (!json.is_object()) {
-    throw ConfigError("[peft.config] " + where + ": expected a JSON object, got " +
-                      json.type_name());
+    throw ConfigError(
+        "[peft.config] " + where + ": expected a JSON object, got " + json.type_name());
   }
   const Json* type_json = json.find("peft_type");
   if (type_json == nullptr || type_json->is_null()) {

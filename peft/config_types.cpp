@@ -26,14 +26,18 @@ void from_json(const Json& j, ModuleNames& out) {
   } else if (j.is_array()) {
     std::vector<std::string> names;
     for (const Json& e : j.as_array()) {
-      PEFTCPP_CHECK(e.is_string(), "[json] expected a list of strings or a string, got a list with ",
-                    e.type_name(), " ", e.dump());
+      PEFTCPP_CHECK(
+          e.is_string(),
+          "[json] expected a list of strings or a string, got a list with ",
+          e.type_name(),
+          " ",
+          e.dump());
       names.push_back(e.as_string());
     }
     out = ModuleNames(std::move(names));
   } else {
-    throw ValueError(detail::concat("[json] expected a list of strings, a string or null, got ",
-                                    j.type_name()));
+    throw ValueError(
+        detail::concat("[json] expected a list of strings, a string or null, got ", j.type_name()));
   }
 }
 
@@ -59,8 +63,8 @@ void from_json(const Json& j, LayerIndices& out) {
     from_json(j, layer);
     out = LayerIndices(layer);
   } else {
-    throw ValueError(detail::concat("[json] expected an int, a list of ints or null, got ",
-                                    j.type_name()));
+    throw ValueError(
+        detail::concat("[json] expected an int, a list of ints or null, got ", j.type_name()));
   }
 }
 
@@ -113,7 +117,8 @@ void from_json(const Json& j, TaskType& out) {
     for (std::size_t i = 0; i < kNumTaskTypes; ++i) {
       known += (i ? ", " : "") + std::string(task_type_name(static_cast<TaskType>(i)));
     }
-    throw ValueError(detail::concat("[json] invalid task type '", name, "'; must be one of ", known));
+    throw ValueError(
+        detail::concat("[json] invalid task type '", name, "'; must be one of ", known));
   }
   out = *t;
 }

@@ -1,6 +1,6 @@
 // Value types of PEFT config fields that are unions in Python:
-//   ModuleNames  - Optional[Union[list[str], str]]  (target_modules, exclude_modules, layers_pattern)
-//   LayerIndices - Optional[Union[list[int], int]]  (layers_to_transform)
+//   ModuleNames  - Optional[Union[list[str], str]]  (target_modules, exclude_modules,
+//   layers_pattern) LayerIndices - Optional[Union[list[int], int]]  (layers_to_transform)
 //   InitWeights  - Union[bool, str]                  (init_lora_weights, LoKr's init_weights)
 // plus their Json conversions (json_convert.h conventions).
 #pragma once

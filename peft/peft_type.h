@@ -21,7 +21,8 @@ inline constexpr std::size_t kNumPeftTypes = 0
 #include "peft/peft_types.def"
 #undef PEFTCPP_PEFT_TYPE
     ;
-static_assert(kNumPeftTypes == 44, "peft_types.def must list the 44 PeftType values of PEFT @5d602fd");
+static_assert(
+    kNumPeftTypes == 44, "peft_types.def must list the 44 PeftType values of PEFT @5d602fd");
 
 /// "LORA" for PeftType::LORA.
 std::string_view peft_type_name(PeftType type);

@@ -15,8 +15,8 @@ namespace peftcpp::json_detail {
 namespace {
 
 [[noreturn]] void fail(const std::filesystem::path& path, const char* what, int err) {
-  throw IoError(detail::concat("[json] cannot write ", path.string(), ": ", what, ": ",
-                               std::strerror(err)));
+  throw IoError(
+      detail::concat("[json] cannot write ", path.string(), ": ", what, ": ", std::strerror(err)));
 }
 
 }  // namespace

@@ -1,7 +1,7 @@
 // Private (not installed): atomic file replacement used by write_json_file.
 //
-// TODO(dedup): io/atomic_file.h (write_file_atomic(path, std::span<const uint8_t>)) is being written
-// by another helper; once it lands, json_detail::write_file_atomic should forward to it.
+// TODO(dedup): io/atomic_file.h (write_file_atomic(path, std::span<const uint8_t>)) is being
+// written by another helper; once it lands, json_detail::write_file_atomic should forward to it.
 #pragma once
 
 #include <filesystem>

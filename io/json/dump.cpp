@@ -4,7 +4,8 @@
 // exponent is in [-4, 16), else "d.ddde+XX" with at least two exponent digits; integral floats get
 // ".0"; non-finite values are written NaN / Infinity / -Infinity. With ensure_ascii every character
 // outside 0x20..0x7E is escaped (\n \r \t \b \f by name, others \u00XX, astral code points as a
-// lowercase surrogate pair). indent >= 0 uses "," + newline and ": "; indent < 0 uses ", " and ": ".
+// lowercase surrogate pair). indent >= 0 uses "," + newline and ": "; indent < 0 uses ", " and ":
+// ".
 #include <algorithm>
 #include <charconv>
 #include <cmath>
@@ -249,8 +250,9 @@ class Writer {
         }
       }
       if (!ints.empty() && ints.size() == obj.size()) {
-        std::stable_sort(order.begin(), order.end(),
-                         [&](std::size_t x, std::size_t y) { return ints[x] < ints[y]; });
+        std::stable_sort(order.begin(), order.end(), [&](std::size_t x, std::size_t y) {
+          return ints[x] < ints[y];
+        });
       } else {
         std::stable_sort(order.begin(), order.end(), [&](std::size_t x, std::size_t y) {
           return obj.key_at(x) < obj.key_at(y);
@@ -290,8 +292,8 @@ std::string to_json_string(const Json& value) {
   return value.dump(o);
 }
 
-void write_json_file(const std::filesystem::path& path, const Json& value,
-                     const JsonDumpOptions& options) {
+void write_json_file(
+    const std::filesystem::path& path, const Json& value, const JsonDumpOptions& options) {
   json_detail::write_file_atomic(path, value.dump(options));
 }
 

@@ -6,10 +6,10 @@
 //     v("r", r, positive());
 //     v("target_modules", target_modules);
 //   }
-// and the same list drives reading (Json -> members, wrong types become ConfigError naming the key),
-// writing (members -> Json object) and per-field validation. The default of a field is the member
-// initializer in the struct. Writing keeps the source document's spelling of a value whose meaning
-// did not change (8.0 stays 8.0 in an int field, null stays null in a list field, a scalar
+// and the same list drives reading (Json -> members, wrong types become ConfigError naming the
+// key), writing (members -> Json object) and per-field validation. The default of a field is the
+// member initializer in the struct. Writing keeps the source document's spelling of a value whose
+// meaning did not change (8.0 stays 8.0 in an int field, null stays null in a list field, a scalar
 // layers_to_transform stays a scalar), so a loaded file saves back byte for byte.
 #pragma once
 

@@ -102,8 +102,11 @@ void HfConfig::resolve(FieldVisitor& v) {
   if (problem_type && *problem_type != "regression" &&
       *problem_type != "single_label_classification" &&
       *problem_type != "multi_label_classification") {
-    v.fail("problem_type", "must be 'regression', 'single_label_classification' or "
-                           "'multi_label_classification', got '" + *problem_type + "'");
+    v.fail(
+        "problem_type",
+        "must be 'regression', 'single_label_classification' or "
+        "'multi_label_classification', got '" +
+            *problem_type + "'");
   }
 }
 
@@ -147,8 +150,10 @@ void HfConfig::load(const JsonObject& obj, std::string source) {
     if (!v.consumed("id2label")) {
       set_num_labels(labels);
     } else if (labels != num_labels()) {
-      v.warn("num_labels", "is " + std::to_string(labels) + " but id2label has " +
-                               std::to_string(num_labels()) + " labels; id2label wins");
+      v.warn(
+          "num_labels",
+          "is " + std::to_string(labels) + " but id2label has " + std::to_string(num_labels()) +
+              " labels; id2label wins");
     }
   }
   extra_.clear();
@@ -241,8 +246,9 @@ std::unique_ptr<HfConfig> hf_config_from_json(const Json& json, std::string_view
   } else if (t == T5Config::kModelType) {
     config = std::make_unique<T5Config>();
   } else {
-    throw ConfigError("[hf_config] " + where + ": model_type: unsupported '" + t +
-                      "'; known: llama, mistral, qwen2, gpt2, bert, t5");
+    throw ConfigError(
+        "[hf_config] " + where + ": model_type: unsupported '" + t +
+        "'; known: llama, mistral, qwen2, gpt2, bert, t5");
   }
   config->load(json.as_object(), std::string(source));
   return config;

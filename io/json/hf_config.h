@@ -149,26 +149,26 @@ class HfConfig {
   std::string source_;
 };
 
-#define PEFTCPP_HF_CONFIG_BOILERPLATE(Cls, type)          \
-  static constexpr const char* kClassName = #Cls;         \
-  static constexpr const char* kModelType = type;         \
-  const char* model_type() const override {               \
-    return kModelType;                                    \
-  }                                                       \
-  const char* class_name() const override {               \
-    return kClassName;                                    \
-  }                                                       \
-  std::unique_ptr<HfConfig> clone() const override {      \
-    return std::make_unique<Cls>(*this);                  \
-  }                                                       \
-                                                          \
- protected:                                               \
+#define PEFTCPP_HF_CONFIG_BOILERPLATE(Cls, type)            \
+  static constexpr const char* kClassName = #Cls;           \
+  static constexpr const char* kModelType = type;           \
+  const char* model_type() const override {                 \
+    return kModelType;                                      \
+  }                                                         \
+  const char* class_name() const override {                 \
+    return kClassName;                                      \
+  }                                                         \
+  std::unique_ptr<HfConfig> clone() const override {        \
+    return std::make_unique<Cls>(*this);                    \
+  }                                                         \
+                                                            \
+ protected:                                                 \
   std::unique_ptr<HfConfig> make_default() const override { \
-    return std::make_unique<Cls>();                       \
-  }                                                       \
+    return std::make_unique<Cls>();                         \
+  }                                                         \
   void visit_fields(json_detail::FieldVisitor& v) override; \
-  void resolve(json_detail::FieldVisitor& v) override;    \
-                                                          \
+  void resolve(json_detail::FieldVisitor& v) override;      \
+                                                            \
  public:
 
 /// transformers' LlamaConfig.
@@ -366,13 +366,13 @@ class BertConfig : public HfConfig {
   bool use_cache = true;
   std::optional<double> classifier_dropout;
 
-
   HfDims dims() const override {
     return {vocab_size, hidden_size, num_hidden_layers, num_attention_heads};
   }
 };
 
-/// transformers' T5Config (hidden_size = d_model, num_attention_heads = num_heads, head_dim = d_kv).
+/// transformers' T5Config (hidden_size = d_model, num_attention_heads = num_heads, head_dim =
+/// d_kv).
 class T5Config : public HfConfig {
  public:
   PEFTCPP_HF_CONFIG_BOILERPLATE(T5Config, "t5")
@@ -414,8 +414,8 @@ class T5Config : public HfConfig {
 
 #undef PEFTCPP_HF_CONFIG_BOILERPLATE
 
-/// Builds the config of `json["model_type"]`, reads it and runs post_init. Unknown model types are a
-/// ConfigError listing the known ones. `source` names the file in errors.
+/// Builds the config of `json["model_type"]`, reads it and runs post_init. Unknown model types are
+/// a ConfigError listing the known ones. `source` names the file in errors.
 std::unique_ptr<HfConfig> hf_config_from_json(const Json& json, std::string_view source = "");
 /// Loads `path` (a config.json, or a folder holding one).
 std::unique_ptr<HfConfig> load_hf_config(const std::filesystem::path& path);

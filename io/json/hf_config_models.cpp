@@ -1,5 +1,6 @@
 // Fields and __init__ logic of each supported transformers config (9feae5fb, 4.48.0.dev0):
-// configuration_{llama,mistral,qwen2,gpt2,bert,t5}.py and modeling_rope_utils.rope_config_validation.
+// configuration_{llama,mistral,qwen2,gpt2,bert,t5}.py and
+// modeling_rope_utils.rope_config_validation.
 #include <set>
 
 #include "io/json/field_visitor.h"
@@ -48,8 +49,10 @@ void resolve_rope_scaling(FieldVisitor& v, Json& rope) {
     required.insert(
         {"factor", "original_max_position_embeddings", "low_freq_factor", "high_freq_factor"});
   } else {
-    v.fail("rope_scaling", "unknown rope_type '" + t +
-                               "'; expected default, linear, dynamic, yarn, longrope or llama3");
+    v.fail(
+        "rope_scaling",
+        "unknown rope_type '" + t +
+            "'; expected default, linear, dynamic, yarn, longrope or llama3");
   }
   for (const std::string& k : required) {
     if (!r.contains(k)) {
@@ -73,8 +76,9 @@ void resolve_rope_scaling(FieldVisitor& v, Json& rope) {
       v.fail("rope_scaling", "low_freq_factor and high_freq_factor must be numbers");
     }
     if (hi.as_double() <= lo.as_double()) {
-      v.fail("rope_scaling", "high_freq_factor must be > low_freq_factor, got " + hi.dump() +
-                                 " <= " + lo.dump());
+      v.fail(
+          "rope_scaling",
+          "high_freq_factor must be > low_freq_factor, got " + hi.dump() + " <= " + lo.dump());
     }
   }
 }
@@ -241,7 +245,8 @@ void BertConfig::visit_fields(FieldVisitor& v) {
   v("type_vocab_size", type_vocab_size, positive());
   v("initializer_range", initializer_range);
   v("layer_norm_eps", layer_norm_eps, positive());
-  v("position_embedding_type", position_embedding_type,
+  v("position_embedding_type",
+    position_embedding_type,
     json_detail::one_of({"absolute", "relative_key", "relative_key_query"}));
   v("use_cache", use_cache);
   v("classifier_dropout", classifier_dropout, in_range(0.0, 1.0));
@@ -293,9 +298,11 @@ void T5Config::resolve(FieldVisitor& v) {
     start = dash + 1;
   }
   if ((parts.size() > 1 && parts[0] != "gated") || parts.size() > 2) {
-    v.fail("feed_forward_proj", "'" + feed_forward_proj +
-                                    "' is not of the form 'gated-{ACT_FN}' or '{ACT_FN}', e.g. "
-                                    "'gated-gelu' or 'relu'");
+    v.fail(
+        "feed_forward_proj",
+        "'" + feed_forward_proj +
+            "' is not of the form 'gated-{ACT_FN}' or '{ACT_FN}', e.g. "
+            "'gated-gelu' or 'relu'");
   }
   dense_act_fn = parts.back();
   is_gated_act = parts[0] == "gated";

@@ -115,7 +115,8 @@ void Json::throw_int_overflow() {
 }
 
 const char* Json::type_name() const {
-  static constexpr const char* kNames[] = {"null", "bool", "int", "float", "string", "array", "object"};
+  static constexpr const char* kNames[] = {
+      "null", "bool", "int", "float", "string", "array", "object"};
   return kNames[v_.index()];
 }
 
@@ -197,9 +198,13 @@ Json& Json::operator[](std::string_view key) {
 
 const Json& Json::element(std::size_t i, bool negative) const {
   const JsonArray& a = as_array();
-  PEFTCPP_CHECK_T(IndexError, !negative && i < a.size(), "[json] index ",
-                  negative ? -static_cast<std::int64_t>(-i) : static_cast<std::int64_t>(i),
-                  " out of range for array of ", a.size());
+  PEFTCPP_CHECK_T(
+      IndexError,
+      !negative && i < a.size(),
+      "[json] index ",
+      negative ? -static_cast<std::int64_t>(-i) : static_cast<std::int64_t>(i),
+      " out of range for array of ",
+      a.size());
   return a[i];
 }
 

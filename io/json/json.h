@@ -2,9 +2,9 @@
 //
 // A `Json` is null, bool, int64, double, string, array or object. Integers and floats stay distinct
 // (`8` vs `8.0`), and objects keep their keys in insertion order, so parse -> dump round-trips.
-// Parsing follows Python's `json.loads` (NaN/Infinity accepted, lone surrogates kept); dumping follows
-// Python's `json.dumps` byte for byte (float repr, ensure_ascii escapes, indent and sort_keys).
-// No third-party header appears here; the parser lives in json.cpp and dump.cpp.
+// Parsing follows Python's `json.loads` (NaN/Infinity accepted, lone surrogates kept); dumping
+// follows Python's `json.dumps` byte for byte (float repr, ensure_ascii escapes, indent and
+// sort_keys). No third-party header appears here; the parser lives in json.cpp and dump.cpp.
 #pragma once
 
 #include <cstddef>
@@ -24,7 +24,8 @@ namespace peftcpp {
 class Json;
 using JsonArray = std::vector<Json>;
 
-/// Insertion-ordered string -> Json map (Python dict semantics: re-setting a key keeps its position).
+/// Insertion-ordered string -> Json map (Python dict semantics: re-setting a key keeps its
+/// position).
 class JsonObject {
  public:
   struct Entry {
@@ -146,8 +147,7 @@ class Json {
   Json(std::nullptr_t) noexcept {}
   Json(bool b) : v_(b) {}
   template <class T>
-    requires(std::is_integral_v<T> && !std::is_same_v<T, bool>)
-  Json(T i) : v_(checked_int(i)) {}
+  requires(std::is_integral_v<T> && !std::is_same_v<T, bool>) Json(T i) : v_(checked_int(i)) {}
   Json(double d) : v_(d) {}
   Json(float f) : v_(static_cast<double>(f)) {}
   Json(const char* s) : v_(std::string(s)) {}
@@ -218,13 +218,12 @@ class Json {
   Json& operator[](std::string_view key);
   /// Array element (throws IndexError when out of range).
   template <class I>
-    requires std::is_integral_v<I>
+  requires std::is_integral_v<I>
   const Json& operator[](I i) const {
     return element(static_cast<std::size_t>(i), i < 0);
   }
   template <class I>
-    requires std::is_integral_v<I>
-  Json& operator[](I i) {
+  requires std::is_integral_v<I> Json& operator[](I i) {
     return const_cast<Json&>(element(static_cast<std::size_t>(i), i < 0));
   }
   /// Number of elements of an array or object; 0 otherwise.
@@ -260,8 +259,8 @@ std::string to_json_string(const Json& value);
 
 /// Writes `value.dump(options)` to `path` atomically (temp file in the same folder, fsync, rename).
 /// Throws IoError naming the path.
-void write_json_file(const std::filesystem::path& path, const Json& value,
-                     const JsonDumpOptions& options = {});
+void write_json_file(
+    const std::filesystem::path& path, const Json& value, const JsonDumpOptions& options = {});
 
 template <class Obj, class E>
 E JsonObject::Iter<Obj, E>::operator*() const {

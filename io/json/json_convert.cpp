@@ -28,8 +28,11 @@ void from_json(const Json& j, std::int64_t& out) {
 void from_json(const Json& j, int& out) {
   std::int64_t v = 0;
   from_json(j, v);
-  PEFTCPP_CHECK(v >= std::numeric_limits<int>::min() && v <= std::numeric_limits<int>::max(),
-                "[json] integer ", v, " does not fit in 32 bits");
+  PEFTCPP_CHECK(
+      v >= std::numeric_limits<int>::min() && v <= std::numeric_limits<int>::max(),
+      "[json] integer ",
+      v,
+      " does not fit in 32 bits");
   out = static_cast<int>(v);
 }
 
@@ -46,8 +49,11 @@ void from_json(const Json& j, std::vector<std::pair<std::int64_t, std::string>>&
   for (const auto& [key, value] : j.as_object()) {
     std::int64_t id = 0;
     auto [p, ec] = std::from_chars(key.data(), key.data() + key.size(), id);
-    PEFTCPP_CHECK(ec == std::errc() && p == key.data() + key.size() && !key.empty(),
-                  "[json] expected integer keys, got '", key, "'");
+    PEFTCPP_CHECK(
+        ec == std::errc() && p == key.data() + key.size() && !key.empty(),
+        "[json] expected integer keys, got '",
+        key,
+        "'");
     result.emplace_back(id, value.as_string());
   }
   out = std::move(result);

@@ -1,7 +1,7 @@
 // Conversions between Json and C++ values, used by typed configs and `GenericPeftConfig::get<T>`.
 //
-// `from_json(j, out)` throws ValueError "expected <type>, got <type>" (callers add the key and file);
-// `to_json(v)` never throws. Supported: bool, int, int64_t, double, std::string, Json,
+// `from_json(j, out)` throws ValueError "expected <type>, got <type>" (callers add the key and
+// file); `to_json(v)` never throws. Supported: bool, int, int64_t, double, std::string, Json,
 // std::optional<T> (null <-> nullopt), std::vector<T> (array), and ordered string maps
 // std::vector<std::pair<std::string, T>> (object). Overloads for other types live next to them.
 #pragma once

@@ -1,18 +1,18 @@
 // JSON parser with Python `json.loads` semantics.
 //
 // Accepted as Python accepts them: NaN, Infinity, -Infinity; integers without fraction/exponent
-// become Int (must fit int64), everything else Float; duplicate keys keep the first position and the
-// last value; lone UTF-16 surrogates from \u escapes are kept (stored as 3-byte WTF-8 sequences so
-// that dump() writes them back). Rejected as Python rejects them: control characters inside strings,
-// leading zeros, trailing data, invalid escapes. Input must be UTF-8 (a leading BOM is skipped).
-// Errors: IoError "[json] <source>:<line>:<col>: <what>".
+// become Int (must fit int64), everything else Float; duplicate keys keep the first position and
+// the last value; lone UTF-16 surrogates from \u escapes are kept (stored as 3-byte WTF-8 sequences
+// so that dump() writes them back). Rejected as Python rejects them: control characters inside
+// strings, leading zeros, trailing data, invalid escapes. Input must be UTF-8 (a leading BOM is
+// skipped). Errors: IoError "[json] <source>:<line>:<col>: <what>".
+#include <charconv>
 #include <cmath>
 #include <cstring>
 #include <fstream>
 #include <limits>
 #include <sstream>
 #include <system_error>
-#include <charconv>
 
 #include "io/json/json.h"
 #include "tensor/error.h"
@@ -458,8 +458,8 @@ Json Json::parse(std::string_view text, std::string_view source) {
 Json Json::parse_file(const std::filesystem::path& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) {
-    throw IoError(detail::concat("[json] cannot open ", path.string(), ": ",
-                                 std::generic_category().message(errno)));
+    throw IoError(detail::concat(
+        "[json] cannot open ", path.string(), ": ", std::generic_category().message(errno)));
   }
   std::ostringstream ss;
   ss << in.rdbuf();

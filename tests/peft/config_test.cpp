@@ -1,12 +1,13 @@
 // PeftConfig and typed configs: defaults, building in code, validation errors naming key and file,
 // unknown-key warnings, GenericPeftConfig access.
+#include "peft/config.h"
+
 #include <doctest/doctest.h>
 
 #include <fstream>
 #include <iostream>
 #include <sstream>
 
-#include "peft/config.h"
 #include "peft/tuners/adalora/config.h"
 #include "peft/tuners/boft/config.h"
 #include "peft/tuners/ia3/config.h"
@@ -159,48 +160,66 @@ TEST_CASE("load_peft_config rejects unknown or missing peft_type and lists the k
 
 TEST_CASE("invalid values are ConfigErrors naming the file and the key") {
   CHECK(load_error(config_text("LORA", "\"r\": -4")) == "LoraConfig.r: must be > 0, got -4");
-  CHECK(load_error(config_text("LORA", "\"r\": \"8\"")) == "LoraConfig.r: expected int, got string");
-  CHECK(load_error(config_text("LORA", "\"r\": 8.5")) ==
-        "LoraConfig.r: expected int, got float 8.5");
-  CHECK(load_error(config_text("LORA", "\"lora_dropout\": 1.5")) ==
-        "LoraConfig.lora_dropout: must be in [0.0, 1.0], got 1.5");
-  CHECK(load_error(config_text("LORA", "\"target_modules\": 3")) ==
-        "LoraConfig.target_modules: expected a list of strings, a string or null, got int");
-  CHECK(load_error(config_text("LORA", "\"target_modules\": [\"q\", 1]")) ==
-        "LoraConfig.target_modules: expected a list of strings or a string, got a list with int 1");
-  CHECK(load_error(config_text("LORA", "\"bias\": \"some\"")) ==
-        "LoraConfig.bias: must be one of 'none', 'all', 'lora_only', got 'some'");
-  CHECK(load_error(config_text("LORA", "\"task_type\": \"CLS\"")) ==
-        "LoraConfig.task_type: invalid task type 'CLS'; must be one of SEQ_CLS, SEQ_2_SEQ_LM, "
-        "CAUSAL_LM, TOKEN_CLS, QUESTION_ANS, FEATURE_EXTRACTION");
-  CHECK(load_error(config_text("LORA", "\"target_parameters\": \"w\"")) ==
-        "LoraConfig.target_parameters: expected array, got string");
-  CHECK(load_error(config_text("LORA", "\"init_lora_weights\": \"pissa_niter_x\"")) ==
-        "LoraConfig.init_lora_weights: must be 'pissa' or 'pissa_niter_<number of iterations>', "
-        "got 'pissa_niter_x'");
-  CHECK(load_error(config_text("LORA", "\"rank_pattern\": {\"q\": 2.5}")) ==
-        "LoraConfig.rank_pattern: value of 'q' must be an int, got float");
+  CHECK(
+      load_error(config_text("LORA", "\"r\": \"8\"")) == "LoraConfig.r: expected int, got string");
+  CHECK(
+      load_error(config_text("LORA", "\"r\": 8.5")) == "LoraConfig.r: expected int, got float 8.5");
+  CHECK(
+      load_error(config_text("LORA", "\"lora_dropout\": 1.5")) ==
+      "LoraConfig.lora_dropout: must be in [0.0, 1.0], got 1.5");
+  CHECK(
+      load_error(config_text("LORA", "\"target_modules\": 3")) ==
+      "LoraConfig.target_modules: expected a list of strings, a string or null, got int");
+  CHECK(
+      load_error(config_text("LORA", "\"target_modules\": [\"q\", 1]")) ==
+      "LoraConfig.target_modules: expected a list of strings or a string, got a list with int 1");
+  CHECK(
+      load_error(config_text("LORA", "\"bias\": \"some\"")) ==
+      "LoraConfig.bias: must be one of 'none', 'all', 'lora_only', got 'some'");
+  CHECK(
+      load_error(config_text("LORA", "\"task_type\": \"CLS\"")) ==
+      "LoraConfig.task_type: invalid task type 'CLS'; must be one of SEQ_CLS, SEQ_2_SEQ_LM, "
+      "CAUSAL_LM, TOKEN_CLS, QUESTION_ANS, FEATURE_EXTRACTION");
+  CHECK(
+      load_error(config_text("LORA", "\"target_parameters\": \"w\"")) ==
+      "LoraConfig.target_parameters: expected array, got string");
+  CHECK(
+      load_error(config_text("LORA", "\"init_lora_weights\": \"pissa_niter_x\"")) ==
+      "LoraConfig.init_lora_weights: must be 'pissa' or 'pissa_niter_<number of iterations>', "
+      "got 'pissa_niter_x'");
+  CHECK(
+      load_error(config_text("LORA", "\"rank_pattern\": {\"q\": 2.5}")) ==
+      "LoraConfig.rank_pattern: value of 'q' must be an int, got float");
 }
 
 TEST_CASE("LoraConfig __post_init__ checks across fields") {
-  CHECK(load_error(config_text("LORA", "\"layers_pattern\": \"layers\"")) ==
-        "LoraConfig.layers_pattern: is set, so layers_to_transform must be set too");
-  CHECK(load_error(config_text("LORA", "\"target_modules\": \".*q\", \"layers_to_transform\": 1")) ==
-        "LoraConfig.layers_to_transform: cannot be used when target_modules is a string (regex)");
-  CHECK(load_error(config_text("LORA", "\"lora_bias\": true, \"init_lora_weights\": \"pissa\"")) ==
-        "LoraConfig.lora_bias: is only supported with init_lora_weights=true or false, got 'pissa'");
-  CHECK(load_error(config_text("LORA", "\"lora_bias\": true, \"use_dora\": true")) ==
-        "LoraConfig.lora_bias: is not supported for DoRA; set use_dora=false");
-  CHECK(load_error(config_text("LORA", "\"use_dora\": true, \"megatron_config\": {\"a\": 1}")) ==
-        "LoraConfig.use_dora: DoRA does not support megatron_core; set use_dora=false");
-  CHECK(load_error(config_text("LORA", "\"init_lora_weights\": \"loftq\"")) ==
-        "LoraConfig.loftq_config: must be given when init_lora_weights is 'loftq'");
-  CHECK(load_error(config_text("LORA", "\"velora_config\": {\"num_groups\": 0}")) ==
-        "LoraConfig.velora_config.num_groups: must be > 0, got 0");
-  CHECK(load_error(config_text("LORA", "\"kasa_config\": {\"beta\": 1, \"delta\": 2}")) ==
-        "LoraConfig.kasa_config: unexpected key 'delta' for KasaConfig (known: beta, gamma)");
-  CHECK(load_error(config_text("LORA", "\"velora_config\": 3")) ==
-        "LoraConfig.velora_config: must be a VeloraConfig dict or null, got int");
+  CHECK(
+      load_error(config_text("LORA", "\"layers_pattern\": \"layers\"")) ==
+      "LoraConfig.layers_pattern: is set, so layers_to_transform must be set too");
+  CHECK(
+      load_error(config_text("LORA", "\"target_modules\": \".*q\", \"layers_to_transform\": 1")) ==
+      "LoraConfig.layers_to_transform: cannot be used when target_modules is a string (regex)");
+  CHECK(
+      load_error(config_text("LORA", "\"lora_bias\": true, \"init_lora_weights\": \"pissa\"")) ==
+      "LoraConfig.lora_bias: is only supported with init_lora_weights=true or false, got 'pissa'");
+  CHECK(
+      load_error(config_text("LORA", "\"lora_bias\": true, \"use_dora\": true")) ==
+      "LoraConfig.lora_bias: is not supported for DoRA; set use_dora=false");
+  CHECK(
+      load_error(config_text("LORA", "\"use_dora\": true, \"megatron_config\": {\"a\": 1}")) ==
+      "LoraConfig.use_dora: DoRA does not support megatron_core; set use_dora=false");
+  CHECK(
+      load_error(config_text("LORA", "\"init_lora_weights\": \"loftq\"")) ==
+      "LoraConfig.loftq_config: must be given when init_lora_weights is 'loftq'");
+  CHECK(
+      load_error(config_text("LORA", "\"velora_config\": {\"num_groups\": 0}")) ==
+      "LoraConfig.velora_config.num_groups: must be > 0, got 0");
+  CHECK(
+      load_error(config_text("LORA", "\"kasa_config\": {\"beta\": 1, \"delta\": 2}")) ==
+      "LoraConfig.kasa_config: unexpected key 'delta' for KasaConfig (known: beta, gamma)");
+  CHECK(
+      load_error(config_text("LORA", "\"velora_config\": 3")) ==
+      "LoraConfig.velora_config: must be a VeloraConfig dict or null, got int");
 }
 
 TEST_CASE("LoraConfig __post_init__ normalises loftq/eva configs with warnings") {
@@ -217,41 +236,55 @@ TEST_CASE("LoraConfig __post_init__ normalises loftq/eva configs with warnings")
 }
 
 TEST_CASE("other methods' __post_init__ checks") {
-  CHECK(load_error(config_text("OFT", "\"r\": 4, \"oft_block_size\": 8")) ==
-        "OFTConfig.r: only one of r (4) and oft_block_size (8) may be non-zero, because "
-        "r * oft_block_size == in_features");
-  CHECK(load_error(config_text("OFT", "\"r\": 0, \"oft_block_size\": 0")) ==
-        "OFTConfig.r: either r or oft_block_size must be non-zero; both are 0");
-  CHECK(load_error(config_text("OFT", "\"r\": 4")).starts_with("OFTConfig.oft_block_size: missing"));
+  CHECK(
+      load_error(config_text("OFT", "\"r\": 4, \"oft_block_size\": 8")) ==
+      "OFTConfig.r: only one of r (4) and oft_block_size (8) may be non-zero, because "
+      "r * oft_block_size == in_features");
+  CHECK(
+      load_error(config_text("OFT", "\"r\": 0, \"oft_block_size\": 0")) ==
+      "OFTConfig.r: either r or oft_block_size must be non-zero; both are 0");
+  CHECK(
+      load_error(config_text("OFT", "\"r\": 4")).starts_with("OFTConfig.oft_block_size: missing"));
   CHECK(load_error(config_text("BOFT", "\"boft_block_size\": 4, \"boft_block_num\": 2"))
             .starts_with("BOFTConfig.boft_block_size: only one of"));
   CHECK(load_error(config_text("BOFT", "\"boft_block_size\": 0, \"boft_block_num\": 0"))
             .starts_with("BOFTConfig.boft_block_size: either"));
-  CHECK(load_error(config_text("ADALORA", "")) ==
-        "AdaLoraConfig.total_step: must be given and > 0 for AdaLoRA");
+  CHECK(
+      load_error(config_text("ADALORA", "")) ==
+      "AdaLoraConfig.total_step: must be given and > 0 for AdaLoRA");
   CHECK(load_error(config_text("ADALORA", "\"total_step\": 10, \"tinit\": 5, \"tfinal\": 5"))
             .starts_with("AdaLoraConfig.tinit: tinit=5, tfinal=5 and total_step=10 leave no"));
-  CHECK(load_error(config_text("ADALORA", "\"total_step\": 10, \"use_dora\": true")) ==
-        "AdaLoraConfig.use_dora: ADALORA does not support DoRA");
-  CHECK(load_error(config_text("IA3", "\"target_modules\": [\"k\"], \"feedforward_modules\": "
-                                      "[\"k\", \"ff\"]")) ==
-        "IA3Config.feedforward_modules: must be a subset of target_modules; 'ff' is not in "
-        "target_modules");
-  CHECK(load_error(config_text("LOKR", "\"init_weights\": \"other\"")) ==
-        "LoKrConfig.init_weights: must be true, false or 'lycoris', got 'other'");
+  CHECK(
+      load_error(config_text("ADALORA", "\"total_step\": 10, \"use_dora\": true")) ==
+      "AdaLoraConfig.use_dora: ADALORA does not support DoRA");
+  CHECK(
+      load_error(config_text(
+          "IA3",
+          "\"target_modules\": [\"k\"], \"feedforward_modules\": "
+          "[\"k\", \"ff\"]")) ==
+      "IA3Config.feedforward_modules: must be a subset of target_modules; 'ff' is not in "
+      "target_modules");
+  CHECK(
+      load_error(config_text("LOKR", "\"init_weights\": \"other\"")) ==
+      "LoKrConfig.init_weights: must be true, false or 'lycoris', got 'other'");
   CHECK(load_error(config_text("LOHA", "\"r\": 0")) == "LoHaConfig.r: must be > 0, got 0");
-  CHECK(load_error(config_text("VERA", "\"bias\": \"x\"")) ==
-        "VeraConfig.bias: must be 'none', 'all' or '<method>_only', got 'x'");
-  CHECK(load_error(config_text("PROMPT_TUNING", "\"prompt_tuning_init\": \"TEXT\"")) ==
-        "PromptTuningConfig.tokenizer_name_or_path: must be given when prompt_tuning_init is "
-        "'TEXT'");
-  CHECK(load_error(config_text("PREFIX_TUNING", "\"init_weights\": \"one\"")) ==
-        "PrefixTuningConfig.init_weights: must be one of 'zero', got 'one'");
-  CHECK(load_error(config_text("P_TUNING", "\"encoder_reparameterization_type\": \"GRU\"")) ==
-        "PromptEncoderConfig.encoder_reparameterization_type: must be one of 'MLP', 'LSTM', got "
-        "'GRU'");
-  CHECK(load_error(config_text("P_TUNING", "\"num_virtual_tokens\": -1")) ==
-        "PromptEncoderConfig.num_virtual_tokens: must be > 0, got -1");
+  CHECK(
+      load_error(config_text("VERA", "\"bias\": \"x\"")) ==
+      "VeraConfig.bias: must be 'none', 'all' or '<method>_only', got 'x'");
+  CHECK(
+      load_error(config_text("PROMPT_TUNING", "\"prompt_tuning_init\": \"TEXT\"")) ==
+      "PromptTuningConfig.tokenizer_name_or_path: must be given when prompt_tuning_init is "
+      "'TEXT'");
+  CHECK(
+      load_error(config_text("PREFIX_TUNING", "\"init_weights\": \"one\"")) ==
+      "PrefixTuningConfig.init_weights: must be one of 'zero', got 'one'");
+  CHECK(
+      load_error(config_text("P_TUNING", "\"encoder_reparameterization_type\": \"GRU\"")) ==
+      "PromptEncoderConfig.encoder_reparameterization_type: must be one of 'MLP', 'LSTM', got "
+      "'GRU'");
+  CHECK(
+      load_error(config_text("P_TUNING", "\"num_virtual_tokens\": -1")) ==
+      "PromptEncoderConfig.num_virtual_tokens: must be > 0, got -1");
 }
 
 TEST_CASE("validate() on a config built in code names the class and key") {
@@ -274,8 +307,9 @@ TEST_CASE("unknown keys are kept, written back and warned about on stderr") {
       Json::parse(config_text("LORA", "\"r\": 4, \"future_option\": [1, 2.0], \"zeta\": null")),
       "cfg.json");
   const std::string warnings = cerr.buf.str();
-  CHECK(warnings.find("[peft.config] warning: cfg.json: LoraConfig.future_option: unknown key") !=
-        std::string::npos);
+  CHECK(
+      warnings.find("[peft.config] warning: cfg.json: LoraConfig.future_option: unknown key") !=
+      std::string::npos);
   CHECK(warnings.find("LoraConfig.zeta: unknown key") != std::string::npos);
   REQUIRE(cfg->unknown_fields().size() == 2);
   CHECK(cfg->unknown_fields().key_at(0) == "future_option");
@@ -307,8 +341,10 @@ TEST_CASE("a value spelled differently in the file is kept unless it changes") {
 TEST_CASE("GenericPeftConfig keeps every key and reads typed values") {
   CerrCapture cerr;
   auto cfg = peft_config_from_json(
-      Json::parse(config_text("FOURIERFT", "\"n_frequency\": 100, \"scaling\": 150.0, "
-                                           "\"target_modules\": [\"q\"], \"task_type\": null")),
+      Json::parse(config_text(
+          "FOURIERFT",
+          "\"n_frequency\": 100, \"scaling\": 150.0, "
+          "\"target_modules\": [\"q\"], \"task_type\": null")),
       "f.json");
   CHECK(cerr.buf.str() == "");  // generic configs do not warn: every key is theirs
   const auto& g = cfg->as<GenericPeftConfig>();
@@ -317,10 +353,11 @@ TEST_CASE("GenericPeftConfig keeps every key and reads typed values") {
   CHECK(g.get<double>("scaling") == 150.0);
   CHECK(g.get<std::vector<std::string>>("target_modules") == std::vector<std::string>{"q"});
   CHECK(g.get<int>("missing", 7) == 7);
-  CHECK_THROWS_WITH_AS(g.get<std::string>("n_frequency"),
-                       "[peft.config] f.json: GenericPeftConfig.n_frequency: expected string, got "
-                       "int",
-                       ConfigError);
+  CHECK_THROWS_WITH_AS(
+      g.get<std::string>("n_frequency"),
+      "[peft.config] f.json: GenericPeftConfig.n_frequency: expected string, got "
+      "int",
+      ConfigError);
   CHECK_FALSE(g.fields().contains("peft_type"));
   CHECK(cfg->to_json().at("n_frequency") == Json(100));
 }

@@ -18,8 +18,8 @@ inline std::filesystem::path golden_dir() {
                                               : std::filesystem::path();
   }
 #ifdef PEFTCPP_SOURCE_ROOT
-  const std::filesystem::path p = std::filesystem::path(PEFTCPP_SOURCE_ROOT) / ".." / "shared" /
-                                  "golden";
+  const std::filesystem::path p =
+      std::filesystem::path(PEFTCPP_SOURCE_ROOT) / ".." / "shared" / "golden";
   if (std::filesystem::is_directory(p)) {
     return p.lexically_normal();
   }
@@ -29,8 +29,8 @@ inline std::filesystem::path golden_dir() {
 
 /// Every file named `name` exactly two or three levels under golden_dir()/`group`
 /// (group/<case>/name and group/<case>/<sub>/name), sorted.
-inline std::vector<std::filesystem::path> golden_files(const std::string& group,
-                                                       const std::string& name) {
+inline std::vector<std::filesystem::path> golden_files(
+    const std::string& group, const std::string& name) {
   std::vector<std::filesystem::path> out;
   const std::filesystem::path root = golden_dir() / group;
   if (golden_dir().empty() || !std::filesystem::is_directory(root)) {

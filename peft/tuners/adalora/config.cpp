@@ -40,9 +40,11 @@ void AdaLoraConfig::check(const FieldVisitor& v) const {
     v.fail("total_step", "must be given and > 0 for AdaLoRA");
   }
   if (tinit >= *total_step - tfinal) {
-    v.fail("tinit", "tinit=" + std::to_string(tinit) + ", tfinal=" + std::to_string(tfinal) +
-                        " and total_step=" + std::to_string(*total_step) +
-                        " leave no budgeting phase; decrease tinit/tfinal or increase total_step");
+    v.fail(
+        "tinit",
+        "tinit=" + std::to_string(tinit) + ", tfinal=" + std::to_string(tfinal) +
+            " and total_step=" + std::to_string(*total_step) +
+            " leave no budgeting phase; decrease tinit/tfinal or increase total_step");
   }
 }
 

@@ -34,12 +34,15 @@ void BOFTConfig::check(const FieldVisitor& v) const {
   PeftConfig::check(v);
   config_checks::check_layers_pattern(v, layers_pattern, layers_to_transform);
   if (boft_block_size == 0 && boft_block_num == 0) {
-    v.fail("boft_block_size", "either boft_block_size or boft_block_num must be non-zero; both are 0");
+    v.fail(
+        "boft_block_size", "either boft_block_size or boft_block_num must be non-zero; both are 0");
   }
   if (boft_block_size != 0 && boft_block_num != 0) {
-    v.fail("boft_block_size", "only one of boft_block_size (" + std::to_string(boft_block_size) +
-                                  ") and boft_block_num (" + std::to_string(boft_block_num) +
-                                  ") may be non-zero, because their product == in_features");
+    v.fail(
+        "boft_block_size",
+        "only one of boft_block_size (" + std::to_string(boft_block_size) +
+            ") and boft_block_num (" + std::to_string(boft_block_num) +
+            ") may be non-zero, because their product == in_features");
   }
 }
 

@@ -32,8 +32,9 @@ void IA3Config::check(const FieldVisitor& v) const {
     const auto& targets = target_modules.names();
     for (const std::string& m : feedforward_modules.names()) {
       if (std::find(targets.begin(), targets.end(), m) == targets.end()) {
-        v.fail("feedforward_modules",
-               "must be a subset of target_modules; '" + m + "' is not in target_modules");
+        v.fail(
+            "feedforward_modules",
+            "must be a subset of target_modules; '" + m + "' is not in target_modules");
       }
     }
   }

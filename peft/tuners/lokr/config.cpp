@@ -11,8 +11,9 @@ void LoKrConfig::visit_fields(json_detail::FieldVisitor& v) {
   v("decompose_factor", decompose_factor);
   v("rank_dropout_scale", rank_dropout_scale);
   v("init_weights", init_weights, [](const InitWeights& w) {
-    return w.is_bool() || w == "lycoris" ? std::string()
-                                         : "must be true, false or 'lycoris', got '" + w.name() + "'";
+    return w.is_bool() || w == "lycoris"
+               ? std::string()
+               : "must be true, false or 'lycoris', got '" + w.name() + "'";
   });
 }
 

@@ -89,21 +89,23 @@ std::string check_trainable_token_indices(const Json& j) {
 
 // Defaults of PEFT's EvaConfig and CordaConfig dataclasses (written when PEFT fills them in).
 Json default_eva_config() {
-  return Json::object({{"rho", 2.0},
-                       {"tau", 0.99},
-                       {"use_label_mask", true},
-                       {"label_mask_value", -100},
-                       {"whiten", false},
-                       {"adjust_scaling_factors", true}});
+  return Json::object(
+      {{"rho", 2.0},
+       {"tau", 0.99},
+       {"use_label_mask", true},
+       {"label_mask_value", -100},
+       {"whiten", false},
+       {"adjust_scaling_factors", true}});
 }
 
 Json default_corda_config() {
-  return Json::object({{"cache_file", nullptr},
-                       {"covariance_file", nullptr},
-                       {"corda_method", "ipm"},
-                       {"verbose", false},
-                       {"use_float16_for_covariance", false},
-                       {"prune_temporary_fields", true}});
+  return Json::object(
+      {{"cache_file", nullptr},
+       {"covariance_file", nullptr},
+       {"corda_method", "ipm"},
+       {"verbose", false},
+       {"use_float16_for_covariance", false},
+       {"prune_temporary_fields", true}});
 }
 
 std::string check_velora_init_type(const Json& j) {
@@ -175,8 +177,8 @@ void LoraConfig::normalize(FieldVisitor& v, const JsonObject* loaded) {
   } else if (!(init_lora_weights == "eva") && !eva_config.is_null()) {
     v.warn("eva_config", "is ignored when init_lora_weights is not 'eva'");
   } else if (init_lora_weights == "corda" && corda_config.is_null()) {
-    v.warn("corda_config",
-           "not given with init_lora_weights='corda'; using the default CordaConfig");
+    v.warn(
+        "corda_config", "not given with init_lora_weights='corda'; using the default CordaConfig");
     corda_config = default_corda_config();
   } else if (!(init_lora_weights == "corda") && !corda_config.is_null()) {
     v.warn("corda_config", "is ignored when init_lora_weights is not 'corda'");
@@ -189,27 +191,40 @@ void LoraConfig::normalize(FieldVisitor& v, const JsonObject* loaded) {
       init_lora_weights == "olora" || init_lora_weights == "corda" ||
       init_lora_weights == "lora_ga";
   if (use_rslora && (truthy(rank_pattern) || truthy(alpha_pattern)) && converts_base) {
-    v.warn("use_rslora",
-           "with rank_pattern/alpha_pattern and PiSSA/CorDA/OLoRA/LoRA-GA, the initial base "
-           "weights cannot be restored by passing path_initial_model_for_weight_conversion");
+    v.warn(
+        "use_rslora",
+        "with rank_pattern/alpha_pattern and PiSSA/CorDA/OLoRA/LoRA-GA, the initial base "
+        "weights cannot be restored by passing path_initial_model_for_weight_conversion");
   }
 }
 
 void LoraConfig::check(const FieldVisitor& v) const {
   PeftConfig::check(v);
-  check_nested(v, "velora_config", velora_config, "VeloraConfig",
-               {{"num_groups", positive_int},
-                {"scale", positive_number},
-                {"init_type", check_velora_init_type}});
-  check_nested(v, "kasa_config", kasa_config, "KasaConfig",
-               {{"beta", non_negative_number}, {"gamma", non_negative_number}});
-  check_nested(v, "monteclora_config", monteclora_config, "MontecloraConfig",
-               {{"num_samples", positive_int},
-                {"use_entropy", any_bool},
-                {"dirichlet_prior", positive_number},
-                {"sample_scaler", any_number},
-                {"kl_loss_weight", any_number},
-                {"buffer_size", positive_int}});
+  check_nested(
+      v,
+      "velora_config",
+      velora_config,
+      "VeloraConfig",
+      {{"num_groups", positive_int},
+       {"scale", positive_number},
+       {"init_type", check_velora_init_type}});
+  check_nested(
+      v,
+      "kasa_config",
+      kasa_config,
+      "KasaConfig",
+      {{"beta", non_negative_number}, {"gamma", non_negative_number}});
+  check_nested(
+      v,
+      "monteclora_config",
+      monteclora_config,
+      "MontecloraConfig",
+      {{"num_samples", positive_int},
+       {"use_entropy", any_bool},
+       {"dirichlet_prior", positive_number},
+       {"sample_scaler", any_number},
+       {"kl_loss_weight", any_number},
+       {"buffer_size", positive_int}});
   check_regex_target_excludes_layers(v, target_modules, layers_to_transform, &layers_pattern);
   check_layers_pattern(v, layers_pattern, layers_to_transform);
   if (use_dora && truthy(megatron_config)) {
@@ -220,8 +235,10 @@ void LoraConfig::check(const FieldVisitor& v) const {
   }
   if (lora_bias) {
     if (!init_lora_weights.is_bool()) {
-      v.fail("lora_bias", "is only supported with init_lora_weights=true or false, got '" +
-                              init_lora_weights.name() + "'");
+      v.fail(
+          "lora_bias",
+          "is only supported with init_lora_weights=true or false, got '" +
+              init_lora_weights.name() + "'");
     }
     if (use_dora) {
       v.fail("lora_bias", "is not supported for DoRA; set use_dora=false");

@@ -54,17 +54,20 @@ void OFTConfig::normalize(FieldVisitor& v, const JsonObject* loaded) {
   if (loaded != nullptr) {
     // PEFT's check_kwargs, run on the file's keys before the config is built.
     if (!loaded->contains("oft_block_size")) {
-      v.fail("oft_block_size",
-             "missing: the adapter was saved by PEFT < 0.14.0, whose OFT weights are "
-             "incompatible; retrain it with a newer PEFT");
+      v.fail(
+          "oft_block_size",
+          "missing: the adapter was saved by PEFT < 0.14.0, whose OFT weights are "
+          "incompatible; retrain it with a newer PEFT");
     }
     if (use_cayley_neumann) {
       const Json* pv = loaded->find("peft_version");
       const std::string version = pv != nullptr && pv->is_string() ? pv->as_string() : "0.0.0";
       if (version_before(version, 0, 18)) {
-        v.warn("use_cayley_neumann",
-               "the Cayley-Neumann parameterization changed in PEFT 0.18.0; this adapter was "
-               "saved by PEFT " + version + " and should be retrained");
+        v.warn(
+            "use_cayley_neumann",
+            "the Cayley-Neumann parameterization changed in PEFT 0.18.0; this adapter was "
+            "saved by PEFT " +
+                version + " and should be retrained");
       }
     }
   }
@@ -80,9 +83,11 @@ void OFTConfig::check(const FieldVisitor& v) const {
     v.fail("r", "either r or oft_block_size must be non-zero; both are 0");
   }
   if (r != 0 && oft_block_size != 0) {
-    v.fail("r", "only one of r (" + std::to_string(r) + ") and oft_block_size (" +
-                    std::to_string(oft_block_size) +
-                    ") may be non-zero, because r * oft_block_size == in_features");
+    v.fail(
+        "r",
+        "only one of r (" + std::to_string(r) + ") and oft_block_size (" +
+            std::to_string(oft_block_size) +
+            ") may be non-zero, because r * oft_block_size == in_features");
   }
 }
 

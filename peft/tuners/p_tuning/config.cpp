@@ -7,7 +7,8 @@ namespace peftcpp {
 
 void PromptEncoderConfig::visit_fields(json_detail::FieldVisitor& v) {
   PromptLearningConfig::visit_fields(v);
-  v("encoder_reparameterization_type", encoder_reparameterization_type,
+  v("encoder_reparameterization_type",
+    encoder_reparameterization_type,
     json_detail::one_of({"MLP", "LSTM"}));
   v("encoder_hidden_size", encoder_hidden_size, json_detail::positive());
   v("encoder_num_layers", encoder_num_layers, json_detail::positive());

@@ -10,7 +10,8 @@ using json_detail::FieldVisitor;
 
 void PromptTuningConfig::visit_fields(FieldVisitor& v) {
   PromptLearningConfig::visit_fields(v);
-  v("prompt_tuning_init", prompt_tuning_init,
+  v("prompt_tuning_init",
+    prompt_tuning_init,
     json_detail::one_of({"TEXT", "SAMPLE_VOCAB", "RANDOM"}));
   v("prompt_tuning_init_text", prompt_tuning_init_text);
   v("tokenizer_name_or_path", tokenizer_name_or_path);

@@ -28,9 +28,10 @@ void VeraConfig::normalize(FieldVisitor& v, const JsonObject* loaded) {
   PeftConfig::normalize(v, loaded);
   target_modules.deduplicate();
   if (!save_projection) {
-    v.warn("save_projection",
-           "is false: vera_A/vera_B are not saved and will be regenerated from "
-           "projection_prng_key, which may differ across systems");
+    v.warn(
+        "save_projection",
+        "is false: vera_A/vera_B are not saved and will be regenerated from "
+        "projection_prng_key, which may differ across systems");
   }
 }
 

@@ -1,12 +1,13 @@
 // HF config.json structs: golden round trips, transformers' defaults, aliases, derived values,
 // to_diff_dict writing, errors.
+#include "io/json/hf_config.h"
+
 #include <doctest/doctest.h>
 
 #include <iostream>
 #include <map>
 #include <sstream>
 
-#include "io/json/hf_config.h"
 #include "tensor/error.h"
 #include "tests/io/json/tmp_dir.h"
 #include "tests/peft/golden_dir.h"
@@ -140,7 +141,8 @@ TEST_CASE("transformers' defaults and derived values") {
 
   auto q = from_text(R"({"model_type": "qwen2", "sliding_window": 64})");
   CHECK_FALSE(q->as<Qwen2Config>().sliding_window.has_value());
-  auto qs = from_text(R"({"model_type": "qwen2", "use_sliding_window": true, "sliding_window": 64})");
+  auto qs =
+      from_text(R"({"model_type": "qwen2", "use_sliding_window": true, "sliding_window": 64})");
   CHECK(qs->as<Qwen2Config>().sliding_window == 64);
   CHECK(qs->as<Qwen2Config>().max_window_layers == 28);
 
@@ -185,29 +187,32 @@ TEST_CASE("t5 feed_forward_proj sets dense_act_fn and is_gated_act") {
   CHECK(gs->as<T5Config>().dense_act_fn == "silu");
   auto r = from_text(R"({"model_type": "t5", "feed_forward_proj": "relu", "is_gated_act": true})");
   CHECK_FALSE(r->as<T5Config>().is_gated_act);  // recomputed from feed_forward_proj
-  CHECK(error_of(R"({"model_type": "t5", "feed_forward_proj": "fancy-gelu"})") ==
-        "[hf_config] config.json: T5Config.feed_forward_proj: 'fancy-gelu' is not of the form "
-        "'gated-{ACT_FN}' or '{ACT_FN}', e.g. 'gated-gelu' or 'relu'");
-  CHECK(error_of(R"({"model_type": "t5", "feed_forward_proj": "gated-a-b"})") !=
-        "no error");
+  CHECK(
+      error_of(R"({"model_type": "t5", "feed_forward_proj": "fancy-gelu"})") ==
+      "[hf_config] config.json: T5Config.feed_forward_proj: 'fancy-gelu' is not of the form "
+      "'gated-{ACT_FN}' or '{ACT_FN}', e.g. 'gated-gelu' or 'relu'");
+  CHECK(error_of(R"({"model_type": "t5", "feed_forward_proj": "gated-a-b"})") != "no error");
 }
 
 TEST_CASE("rope_scaling: legacy 'type' is copied to 'rope_type' and validated") {
-  auto l = from_text(
-      R"({"model_type": "llama", "rope_scaling": {"type": "linear", "factor": 2.0}})");
+  auto l =
+      from_text(R"({"model_type": "llama", "rope_scaling": {"type": "linear", "factor": 2.0}})");
   const auto& llama = l->as<LlamaConfig>();
   CHECK(llama.rope_type() == "linear");
   CHECK(llama.rope_scaling.at("rope_type") == Json("linear"));
   CHECK(l->to_json().at("rope_scaling").at("type") == Json("linear"));
-  CHECK(error_of(R"({"model_type": "llama", "rope_scaling": {"rope_type": "magic"}})") ==
-        "[hf_config] config.json: LlamaConfig.rope_scaling: unknown rope_type 'magic'; expected "
-        "default, linear, dynamic, yarn, longrope or llama3");
-  CHECK(error_of(R"({"model_type": "llama", "rope_scaling": {"rope_type": "llama3",
+  CHECK(
+      error_of(R"({"model_type": "llama", "rope_scaling": {"rope_type": "magic"}})") ==
+      "[hf_config] config.json: LlamaConfig.rope_scaling: unknown rope_type 'magic'; expected "
+      "default, linear, dynamic, yarn, longrope or llama3");
+  CHECK(
+      error_of(R"({"model_type": "llama", "rope_scaling": {"rope_type": "llama3",
                      "factor": 8.0}})") ==
-        "[hf_config] config.json: LlamaConfig.rope_scaling: rope_type 'llama3' needs the key "
-        "'high_freq_factor'");
-  CHECK(error_of(R"({"model_type": "qwen2", "rope_scaling": 3})") ==
-        "[hf_config] config.json: Qwen2Config.rope_scaling: must be null or an object, got int");
+      "[hf_config] config.json: LlamaConfig.rope_scaling: rope_type 'llama3' needs the key "
+      "'high_freq_factor'");
+  CHECK(
+      error_of(R"({"model_type": "qwen2", "rope_scaling": 3})") ==
+      "[hf_config] config.json: Qwen2Config.rope_scaling: must be null or an object, got int");
 }
 
 TEST_CASE("num_labels sizes id2label; id2label keys sort numerically") {
@@ -221,8 +226,9 @@ TEST_CASE("num_labels sizes id2label; id2label keys sort numerically") {
   CHECK(text.find("\"2\": \"LABEL_2\"") < text.find("\"10\": \"LABEL_10\""));
   auto c = from_text(R"({"model_type": "bert", "id2label": {"0": "neg", "1": "pos"}})");
   CHECK(c->id2label[1].second == "pos");
-  CHECK(error_of(R"({"model_type": "bert", "id2label": {"x": "neg"}})") ==
-        "[hf_config] config.json: BertConfig.id2label: expected integer keys, got 'x'");
+  CHECK(
+      error_of(R"({"model_type": "bert", "id2label": {"x": "neg"}})") ==
+      "[hf_config] config.json: BertConfig.id2label: expected integer keys, got 'x'");
 }
 
 TEST_CASE("unknown keys are kept and written back; bad values name the key and file") {
@@ -230,17 +236,22 @@ TEST_CASE("unknown keys are kept and written back; bad values name the key and f
   CHECK(l->extra_fields().size() == 2);
   CHECK(l->to_json().at("my_flag") == Json::array({1, 2.5}));
   CHECK(l->to_json().at("output_attentions") == Json(true));
-  CHECK(error_of(R"({"model_type": "llama", "hidden_size": "big"})") ==
-        "[hf_config] config.json: LlamaConfig.hidden_size: expected int, got string");
-  CHECK(error_of(R"({"model_type": "llama", "num_attention_heads": 0})") ==
-        "[hf_config] config.json: LlamaConfig.num_attention_heads: must be > 0, got 0");
-  CHECK(error_of(R"({"model_type": "falcon"})") ==
-        "[hf_config] config.json: model_type: unsupported 'falcon'; known: llama, mistral, qwen2, "
-        "gpt2, bert, t5");
-  CHECK(error_of(R"({"hidden_size": 8})") ==
-        "[hf_config] config.json: model_type: missing or not a string");
-  CHECK(error_of(R"({"model_type": "bert", "eos_token_id": [1, "x"]})") ==
-        "[hf_config] config.json: BertConfig.eos_token_id: expected int, got string");
+  CHECK(
+      error_of(R"({"model_type": "llama", "hidden_size": "big"})") ==
+      "[hf_config] config.json: LlamaConfig.hidden_size: expected int, got string");
+  CHECK(
+      error_of(R"({"model_type": "llama", "num_attention_heads": 0})") ==
+      "[hf_config] config.json: LlamaConfig.num_attention_heads: must be > 0, got 0");
+  CHECK(
+      error_of(R"({"model_type": "falcon"})") ==
+      "[hf_config] config.json: model_type: unsupported 'falcon'; known: llama, mistral, qwen2, "
+      "gpt2, bert, t5");
+  CHECK(
+      error_of(R"({"hidden_size": 8})") ==
+      "[hf_config] config.json: model_type: missing or not a string");
+  CHECK(
+      error_of(R"({"model_type": "bert", "eos_token_id": [1, "x"]})") ==
+      "[hf_config] config.json: BertConfig.eos_token_id: expected int, got string");
   auto e = from_text(R"({"model_type": "llama", "eos_token_id": [5, 6]})");
   CHECK(e->eos_token_id.ids() == std::vector<std::int64_t>{5, 6});
   CHECK(e->to_json().at("eos_token_id") == Json::array({5, 6}));

@@ -1,5 +1,7 @@
 // Json: parse (Python json.loads semantics), dump (Python json.dumps byte for byte), objects.
 // Expected strings below were produced by CPython 3.11's json module, an independent reference.
+#include "io/json/json.h"
+
 #include <doctest/doctest.h>
 
 #include <cmath>
@@ -8,7 +10,6 @@
 #include <limits>
 #include <sstream>
 
-#include "io/json/json.h"
 #include "tensor/error.h"
 #include "tests/io/json/tmp_dir.h"
 
@@ -134,8 +135,9 @@ TEST_CASE("json parse errors name the source, line and column") {
     }
     return std::string("no error");
   };
-  CHECK(message("{\n  \"a\": 1,\n  \"b\" 2\n}") ==
-        "[json] cfg.json:3:7: expected ':' after object key");
+  CHECK(
+      message("{\n  \"a\": 1,\n  \"b\" 2\n}") ==
+      "[json] cfg.json:3:7: expected ':' after object key");
   CHECK(message("[1, 2") == "[json] cfg.json:1:6: expected ',' or ']' in array");
   CHECK(message("{\"a\": 1} x") == "[json] cfg.json:1:10: extra data after the JSON value");
   CHECK(message("01") == "[json] cfg.json:1:2: extra data after the JSON value");
@@ -143,8 +145,9 @@ TEST_CASE("json parse errors name the source, line and column") {
   CHECK(message("\"\\x\"") == "[json] cfg.json:1:2: invalid escape '\\x'");
   CHECK(message("\"abc") == "[json] cfg.json:1:1: unterminated string");
   CHECK(message("[tru]") == "[json] cfg.json:1:2: expected a value, got 't'");
-  CHECK(message("99999999999999999999") ==
-        "[json] cfg.json:1:1: integer 99999999999999999999 does not fit in 64 bits");
+  CHECK(
+      message("99999999999999999999") ==
+      "[json] cfg.json:1:1: integer 99999999999999999999 does not fit in 64 bits");
   CHECK(message("\"\xff\"") == "[json] cfg.json:1:2: invalid UTF-8 byte in string");
   CHECK(message("") == "[json] cfg.json:1:1: expected a value, got end of input");
   CHECK(message(std::string(2000, '[')).find("nesting deeper") != std::string::npos);
@@ -194,8 +197,7 @@ TEST_CASE("json file write is atomic and parse_file reads it back") {
   ss << in.rdbuf();
   CHECK(ss.str() == "{\n  \"alpha\": 16.0,\n  \"r\": 8\n}");
   CHECK_THROWS_AS(Json::parse_file(dir.path() / "absent.json"), peftcpp::IoError);
-  CHECK_THROWS_AS(peftcpp::write_json_file(dir.path() / "no/such/dir/x.json", j),
-                  peftcpp::IoError);
+  CHECK_THROWS_AS(peftcpp::write_json_file(dir.path() / "no/such/dir/x.json", j), peftcpp::IoError);
 }
 
 TEST_CASE("json parse error in a file names the file") {
