@@ -87,6 +87,77 @@ struct BpeModel::MergeTable {
   }
 };
 
+// Insert-only cache word -> merged word, in flat arrays (open addressing), guarded by a
+// shared mutex: lookups copy the word out under a shared lock; inserts take the lock only if it
+// is free (as the crate's try_write) and stop once the cache is full.
+class BpeModel::WordCache {
+ public:
+  static constexpr size_t kMaxEntries = 1u << 17;
+  static constexpr size_t kMaxKeyLength = 256;
+
+  bool find(std::string_view key, uint64_t h, Word& out) const {
+    std::shared_lock lock(mutex_);
+    if (slots_.empty()) return false;
+    for (size_t i = h & mask_;; i = (i + 1) & mask_) {
+      const Slot& s = slots_[i];
+      if (s.key_len == kEmpty) return false;
+      if (s.hash == h && s.key_len == key.size() &&
+          std::memcmp(keys_.data() + s.key_off, key.data(), key.size()) == 0) {
+        out.assign(words_.begin() + s.word_off, words_.begin() + s.word_off + s.word_len);
+        return true;
+      }
+    }
+  }
+
+  void insert(std::string_view key, uint64_t h, const Word& word) {
+    std::unique_lock lock(mutex_, std::try_to_lock);
+    if (!lock.owns_lock() || count_ >= kMaxEntries) return;
+    if ((count_ + 1) * 2 > slots_.size()) grow();
+    for (size_t i = h & mask_;; i = (i + 1) & mask_) {
+      Slot& s = slots_[i];
+      if (s.key_len == kEmpty) {
+        s = Slot{h, static_cast<uint32_t>(keys_.size()), static_cast<uint32_t>(key.size()),
+                 static_cast<uint32_t>(words_.size()), static_cast<uint32_t>(word.size())};
+        keys_.append(key);
+        words_.insert(words_.end(), word.begin(), word.end());
+        ++count_;
+        return;
+      }
+      if (s.hash == h && s.key_len == key.size() &&
+          std::memcmp(keys_.data() + s.key_off, key.data(), key.size()) == 0) {
+        return;
+      }
+    }
+  }
+
+ private:
+  static constexpr uint32_t kEmpty = UINT32_MAX;
+  struct Slot {
+    uint64_t hash = 0;
+    uint32_t key_off = 0;
+    uint32_t key_len = kEmpty;
+    uint32_t word_off = 0;
+    uint32_t word_len = 0;
+  };
+  void grow() {
+    std::vector<Slot> old = std::move(slots_);
+    slots_.assign(old.empty() ? 1024 : old.size() * 2, Slot{});
+    mask_ = slots_.size() - 1;
+    for (const Slot& s : old) {
+      if (s.key_len == kEmpty) continue;
+      size_t i = s.hash & mask_;
+      while (slots_[i].key_len != kEmpty) i = (i + 1) & mask_;
+      slots_[i] = s;
+    }
+  }
+  mutable std::shared_mutex mutex_;
+  std::vector<Slot> slots_;
+  size_t mask_ = 0;
+  size_t count_ = 0;
+  std::string keys_;
+  std::vector<std::pair<uint32_t, uint32_t>> words_;
+};
+
 BpeModel::BpeModel(Vocab vocab, const std::vector<std::pair<std::string, std::string>>& merges,
                    BpeOptions options, const std::string& context)
     : vocab_(std::move(vocab)), opt_(std::move(options)) {
@@ -112,6 +183,7 @@ BpeModel::BpeModel(Vocab vocab, const std::vector<std::pair<std::string, std::st
     const std::string merged = a + (b.size() >= prefix_len ? b.substr(prefix_len) : std::string());
     merges_->put(a_id, b_id, static_cast<uint32_t>(rank), id_of(merged));
   }
+  cache_ = std::make_unique<WordCache>();
   for (int b = 0; b < 256; ++b) {
     char name[8];
     std::snprintf(name, sizeof(name), "<0x%02X>", b);
@@ -296,23 +368,16 @@ void BpeModel::tokenize(std::string_view sequence, std::vector<Token>& out) cons
       return;
     }
   }
-  constexpr size_t kMaxCachedLength = 256;
-  constexpr size_t kCacheCapacity = 1u << 17;
-  if (cacheable && sequence.size() < kMaxCachedLength) {
-    std::shared_lock lock(cache_mutex_);
-    auto it = cache_.find(sequence);
-    if (it != cache_.end()) {
-      emit(it->second, out);
-      return;
-    }
-  }
+  const bool use_cache = cacheable && sequence.size() < WordCache::kMaxKeyLength;
   thread_local Word word;
+  const uint64_t h = use_cache ? StringHash{}(sequence) : 0;
+  if (use_cache && cache_->find(sequence, h, word)) {
+    emit(word, out);
+    return;
+  }
   merge_word(sequence, word);
   emit(word, out);
-  if (cacheable && sequence.size() < kMaxCachedLength) {
-    std::unique_lock lock(cache_mutex_, std::try_to_lock);
-    if (lock.owns_lock() && cache_.size() < kCacheCapacity) cache_.emplace(sequence, word);
-  }
+  if (use_cache) cache_->insert(sequence, h, word);
 }
 
 }  // namespace peftcpp::tok

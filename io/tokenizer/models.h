@@ -74,7 +74,7 @@ class BpeModel : public Model {
   }
 
   struct MergeTable;
-  struct Symbols;
+  class WordCache;
 
  private:
   // (id, byte length) per token of a merged word.
@@ -87,8 +87,7 @@ class BpeModel : public Model {
   std::unique_ptr<MergeTable> merges_;
   BpeOptions opt_;
   std::optional<uint32_t> byte_ids_[256];  // "<0xXX>" ids for byte_fallback
-  mutable std::shared_mutex cache_mutex_;
-  mutable std::unordered_map<std::string, Word, StringHash, std::equal_to<>> cache_;
+  std::unique_ptr<WordCache> cache_;
 };
 
 class WordPieceModel : public Model {

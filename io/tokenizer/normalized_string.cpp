@@ -82,12 +82,6 @@ NormalizedString::NormalizedString(std::string_view s, size_t shift)
   }
 }
 
-std::optional<Span> NormalizedString::normalized_to_original(size_t start, size_t end) const {
-  if (start == end) return Span{start, end};
-  if (start > end || end > alignments_.size()) return std::nullopt;
-  return Span{alignments_[start].start, alignments_[end - 1].end};
-}
-
 std::optional<Span> NormalizedString::original_to_normalized(size_t start, size_t end) const {
   if (start == end) return Span{start, end};
   if (start > end) return std::nullopt;
@@ -328,14 +322,15 @@ void NormalizedString::replace(const std::vector<MatchSpan>& matches, std::strin
   alignments_ = std::move(new_align);
 }
 
-std::vector<NormalizedString> NormalizedString::split(const std::vector<MatchSpan>& matches,
-                                                      SplitBehavior behavior) const {
+void NormalizedString::split_spans(const std::vector<MatchSpan>& matches,
+                                   SplitBehavior behavior, std::vector<Span>& out) {
+  out.clear();
   struct Piece {
     size_t start, end;
     bool remove;
   };
-  std::vector<Piece> splits;
-  splits.reserve(matches.size());
+  thread_local std::vector<Piece> splits;
+  splits.clear();
   switch (behavior) {
     case SplitBehavior::Isolated:
       for (const auto& m : matches) splits.push_back({m.start, m.end, false});
@@ -381,11 +376,19 @@ std::vector<NormalizedString> NormalizedString::split(const std::vector<MatchSpa
       break;
     }
   }
-  std::vector<NormalizedString> out;
-  out.reserve(splits.size());
   for (const auto& p : splits) {
-    if (p.remove) continue;
-    auto s = slice(p.start, p.end);
+    if (!p.remove) out.emplace_back(p.start, p.end);
+  }
+}
+
+std::vector<NormalizedString> NormalizedString::split(const std::vector<MatchSpan>& matches,
+                                                      SplitBehavior behavior) const {
+  thread_local std::vector<Span> spans;
+  split_spans(matches, behavior, spans);
+  std::vector<NormalizedString> out;
+  out.reserve(spans.size());
+  for (const auto& [start, end] : spans) {
+    auto s = slice(start, end);
     if (!s) throw ValueError("[tokenizer] NormalizedString bad split");
     out.push_back(std::move(*s));
   }
@@ -424,6 +427,35 @@ void NormalizedString::byte_level_transform() {
   }
   normalized_ = std::move(out);
   alignments_ = std::move(al);
+}
+
+std::optional<NormalizedString> NormalizedString::slice_byte_level(size_t start,
+                                                                   size_t end) const {
+  if (start >= end || end > alignments_.size() ||
+      alignments_[start].start == alignments_[start].end || !is_char_boundary(normalized_, start) ||
+      !is_char_boundary(normalized_, end)) {
+    auto s = slice(start, end);
+    if (s) s->byte_level_transform();
+    return s;
+  }
+  // The slice covers everything (non-empty first alignment), so its byte-level transform is the
+  // per-byte mapping below; shifts as in slice().
+  const auto& t = byte_level_table();
+  NormalizedString out;
+  const uint32_t shift = alignments_[start].start;
+  const uint32_t orig_end = alignments_[end - 1].end;
+  out.original_len_ = (shift <= orig_end && orig_end <= original_len_) ? orig_end - shift : 0;
+  out.original_shift_ = original_shift_ + shift;
+  out.normalized_.reserve((end - start) * 2);
+  out.alignments_.reserve((end - start) * 2);
+  for (size_t i = start; i < end; ++i) {
+    const auto b = static_cast<unsigned char>(normalized_[i]);
+    out.normalized_.append(t.bytes[b], t.len[b]);
+    const Align a{alignments_[i].start - shift, alignments_[i].end - shift};
+    out.alignments_.push_back(a);
+    if (t.len[b] == 2) out.alignments_.push_back(a);
+  }
+  return out;
 }
 
 }  // namespace peftcpp::tok

@@ -93,7 +93,11 @@ class NormalizedString {
   }
 
   /// Range::Normalized -> original range (relative to this piece), as convert_offsets.
-  std::optional<Span> normalized_to_original(size_t start, size_t end) const;
+  std::optional<Span> normalized_to_original(size_t start, size_t end) const {
+    if (start == end) return Span{start, end};
+    if (start > end || end > alignments_.size()) return std::nullopt;
+    return Span{alignments_[start].start, alignments_[end - 1].end};
+  }
   /// Range::Original -> normalized range, as convert_offsets.
   std::optional<Span> original_to_normalized(size_t start, size_t end) const;
 
@@ -127,8 +131,13 @@ class NormalizedString {
   /// Splits along `matches` (from a Pattern search of get()) with the given behaviour.
   std::vector<NormalizedString> split(const std::vector<MatchSpan>& matches,
                                       SplitBehavior behavior) const;
+  /// The [start, end) pieces that split() keeps, in order.
+  static void split_spans(const std::vector<MatchSpan>& matches, SplitBehavior behavior,
+                          std::vector<Span>& out);
   /// ByteLevel: every byte becomes its printable stand-in character (alignments kept per char).
   void byte_level_transform();
+  /// slice(start, end) followed by byte_level_transform(), in one pass when possible.
+  std::optional<NormalizedString> slice_byte_level(size_t start, size_t end) const;
 
  private:
   void lrstrip(bool left, bool right);

@@ -53,7 +53,7 @@ bool CharOffsetConverter::convert(size_t& start, size_t& end) const {
 }
 
 void PreTokenizedString::into_encoding(std::optional<uint32_t> word_idx, uint32_t type_id,
-                                       bool char_offsets, Encoding& out) const {
+                                       bool char_offsets, Encoding& out) {
   out = Encoding{};
   if (splits_.empty()) return;
   size_t total = 0;
@@ -64,10 +64,10 @@ void PreTokenizedString::into_encoding(std::optional<uint32_t> word_idx, uint32_
   std::optional<CharOffsetConverter> conv;
   if (char_offsets) conv.emplace(original_);
   for (size_t idx = 0; idx < splits_.size(); ++idx) {
-    const auto& split = splits_[idx];
+    auto& split = splits_[idx];
     if (!split.tokens) continue;
     const auto base = split.normalized.offsets_original();
-    for (const auto& tok : *split.tokens) {
+    for (auto& tok : *split.tokens) {
       size_t start = tok.start, end = tok.end;
       if (auto r = split.normalized.normalized_to_original(tok.start, tok.end)) {
         start = base.first + r->first;
@@ -75,7 +75,7 @@ void PreTokenizedString::into_encoding(std::optional<uint32_t> word_idx, uint32_
       }
       if (conv) conv->convert(start, end);
       out.ids.push_back(tok.id);
-      out.tokens.push_back(tok.value);
+      out.tokens.push_back(std::move(tok.value));
       out.offsets.emplace_back(start, end);
     }
     const auto word = static_cast<int32_t>(word_idx ? *word_idx : idx);

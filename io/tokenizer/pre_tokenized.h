@@ -56,9 +56,10 @@ class PreTokenizedString {
     }
   }
 
-  /// Builds the encoding: offsets mapped to the original text, in code points when `char_offsets`.
+  /// Builds the encoding: offsets mapped to the original text, in code points when
+  /// `char_offsets`. Moves the token strings out of the splits.
   void into_encoding(std::optional<uint32_t> word_idx, uint32_t type_id, bool char_offsets,
-                     Encoding& out) const;
+                     Encoding& out);
 
  private:
   std::string_view original_;

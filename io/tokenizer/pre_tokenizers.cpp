@@ -43,25 +43,71 @@ ByteLevelPreTokenizer::ByteLevelPreTokenizer(bool add_prefix_space, bool use_reg
 }
 
 void ByteLevelPreTokenizer::pre_tokenize(PreTokenizedString& pts) const {
+  // The crate splits every piece, then maps every resulting piece to the byte-level alphabet;
+  // doing both per piece gives the same pieces with one copy less.
   thread_local std::vector<MatchSpan> matches;
   pts.split([&](size_t, NormalizedString&& ns, std::vector<Split>& out) {
     if (add_prefix_space_ && (ns.get().empty() || ns.get()[0] != ' ')) ns.prepend(" ");
     if (use_regex_) {
       regex_matches(gpt2_regex(), ns.get(), false, matches);
-      for (auto& p : ns.split(matches, SplitBehavior::Isolated)) {
-        out.push_back({std::move(p), std::nullopt});
+      for (const auto& m : matches) {  // Isolated: every match and gap is a piece
+        if (m.start == m.end) continue;
+        auto piece = ns.slice_byte_level(m.start, m.end);
+        if (!piece) throw ValueError("[tokenizer] NormalizedString bad split");
+        out.push_back({std::move(*piece), std::nullopt});
       }
     } else {
+      ns.byte_level_transform();
       out.push_back({std::move(ns), std::nullopt});
     }
   });
-  pts.normalize([](NormalizedString& ns) { ns.byte_level_transform(); });
 }
 
 void SplitPreTokenizer::pre_tokenize(PreTokenizedString& pts) const {
   split_all(pts, behavior_, [&](std::string_view s, std::vector<MatchSpan>& m) {
     regex_matches(regex_, s, invert_, m);
   });
+}
+
+void SplitPreTokenizer::pre_tokenize_byte_level(PreTokenizedString& pts) const {
+  thread_local std::vector<MatchSpan> matches;
+  thread_local std::vector<Span> spans;
+  pts.split([&](size_t, NormalizedString&& ns, std::vector<Split>& out) {
+    regex_matches(regex_, ns.get(), invert_, matches);
+    NormalizedString::split_spans(matches, behavior_, spans);
+    for (const auto& [start, end] : spans) {
+      if (start == end) continue;
+      auto piece = ns.slice_byte_level(start, end);
+      if (!piece) throw ValueError("[tokenizer] NormalizedString bad split");
+      out.push_back({std::move(*piece), std::nullopt});
+    }
+  });
+}
+
+SequencePreTokenizer::SequencePreTokenizer(std::vector<std::unique_ptr<PreTokenizer>> items)
+    : items_(std::move(items)) {
+  for (size_t k = 0; k < items_.size(); ++k) {
+    const auto* split = dynamic_cast<const SplitPreTokenizer*>(items_[k].get());
+    const auto* next = k + 1 < items_.size()
+                           ? dynamic_cast<const ByteLevelPreTokenizer*>(items_[k + 1].get())
+                           : nullptr;
+    if (split != nullptr && next != nullptr && next->is_plain_mapping()) {
+      plan_.push_back({k, true});
+      ++k;
+    } else {
+      plan_.push_back({k, false});
+    }
+  }
+}
+
+void SequencePreTokenizer::pre_tokenize(PreTokenizedString& pts) const {
+  for (const auto& step : plan_) {
+    if (step.fused_byte_level) {
+      static_cast<const SplitPreTokenizer*>(items_[step.index].get())->pre_tokenize_byte_level(pts);
+    } else {
+      items_[step.index]->pre_tokenize(pts);
+    }
+  }
 }
 
 void MetaspacePreTokenizer::pre_tokenize(PreTokenizedString& pts) const {
