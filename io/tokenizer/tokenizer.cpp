@@ -96,7 +96,7 @@ std::vector<Encoding> Tokenizer::encode_batch(const std::vector<std::string>& te
   return out;
 }
 
-std::vector<Encoding> Tokenizer::encode_batch(
+std::vector<Encoding> Tokenizer::encode_batch_pairs(
     const std::vector<std::pair<std::string, std::string>>& pairs,
     bool add_special_tokens) const {
   std::vector<Encoding> out;
