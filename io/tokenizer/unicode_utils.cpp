@@ -147,9 +147,25 @@ bool is_ascii_punctuation(char32_t c) {
 }
 
 bool is_other(char32_t c) {
-  const auto cat = category(c);
-  return cat == UTF8PROC_CATEGORY_CN || cat == UTF8PROC_CATEGORY_CC ||
-         cat == UTF8PROC_CATEGORY_CF || cat == UTF8PROC_CATEGORY_CS || cat == UTF8PROC_CATEGORY_CO;
+  // unicode_categories 0.1.1 (used by BertNormalizer): Cc, Cf or Co only -- unassigned and
+  // surrogate code points do not count -- with its Cf table (which lacks U+08E2 and later).
+  if (c < 0x20 || (c >= 0x7F && c <= 0x9F)) return true;
+  if ((c >= 0xE000 && c <= 0xF8FF) || (c >= 0xF0000 && c <= 0xFFFFD) ||
+      (c >= 0x100000 && c <= 0x10FFFD)) {
+    return true;
+  }
+  switch (c) {
+    case 0xAD: case 0x61C: case 0x6DD: case 0x70F: case 0x180E: case 0xFEFF: case 0x110BD:
+    case 0xE0001:
+      return true;
+    default:
+      break;
+  }
+  return (c >= 0x600 && c <= 0x605) || (c >= 0x200B && c <= 0x200F) ||
+         (c >= 0x202A && c <= 0x202E) || (c >= 0x2060 && c <= 0x2064) ||
+         (c >= 0x2066 && c <= 0x206F) || (c >= 0xFFF9 && c <= 0xFFFB) ||
+         (c >= 0x1BCA0 && c <= 0x1BCA3) || (c >= 0x1D173 && c <= 0x1D17A) ||
+         (c >= 0xE0020 && c <= 0xE007F);
 }
 
 bool is_mark_nonspacing(char32_t c) {

@@ -100,6 +100,14 @@ TEST_CASE("BertNormalizer cleans, pads CJK, strips accents and lowercases") {
   CHECK(keep.get() == "\xC3\xA9");
 }
 
+TEST_CASE("BertNormalizer clean_text removes Cc, Cf and Co but not unassigned code points") {
+  // U+E001 (private use) and U+200B (format) go; U+0378 (unassigned) and U+08E2 (a format
+  // character only since Unicode 9, after the tables of the unicode_categories crate) stay.
+  NormalizedString n("a\xEE\x80\x81" "b\xCD\xB8" "c\xE2\x80\x8B" "d\xE0\xA3\xA2" "e");
+  peftcpp::tok::BertNormalizer(true, false, false, false).normalize(n);
+  CHECK(n.get() == "ab\xCD\xB8" "cd\xE0\xA3\xA2" "e");
+}
+
 TEST_CASE("Replace aligns the replacement with the last byte of the match") {
   peftcpp::tok::ReplaceNormalizer r(" {2,}", " ", "test");
   NormalizedString n("a   b");
