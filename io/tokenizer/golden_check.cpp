@@ -96,7 +96,9 @@ void check_batch(Tokenizer& tok, const Json& c, const std::string& name) {
     p.strategy = PaddingStrategy::BatchLongest;
   } else {
     p.strategy = PaddingStrategy::Fixed;
-    p.fixed_length = pj.at("length").get<size_t>();
+    for (const char* k : {"length", "max_length", "fixed_length"}) {
+      if (pj.contains(k) && pj[k].is_number_unsigned()) p.fixed_length = pj[k].get<size_t>();
+    }
   }
   p.direction = pj.value("direction", "right") == "left" ? PaddingDirection::Left
                                                           : PaddingDirection::Right;
@@ -185,11 +187,16 @@ TokenizerCaseResult run_case(const std::string& dir, const std::string& name) {
 }  // namespace
 
 std::vector<TokenizerCaseResult> check_tokenizer_golden(const std::string& tokenizers_dir) {
-  const Json index = Json::parse(read_text(tokenizers_dir + "/index.json"));
-  std::vector<TokenizerCaseResult> out;
-  for (const Json& c : index.at("cases")) {
-    out.push_back(run_case(tokenizers_dir, c.at("case").get<std::string>()));
+  const std::string index_path = tokenizers_dir + "/index.json";
+  std::vector<std::string> names;
+  try {
+    const Json index = Json::parse(read_text(index_path));
+    for (const Json& c : index.at("cases")) names.push_back(c.at("case").get<std::string>());
+  } catch (const Json::exception& e) {
+    throw IoError(detail::concat("[tokenizer] golden: malformed ", index_path, ": ", e.what()));
   }
+  std::vector<TokenizerCaseResult> out;
+  for (const auto& name : names) out.push_back(run_case(tokenizers_dir, name));
   return out;
 }
 
