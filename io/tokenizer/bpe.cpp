@@ -30,6 +30,22 @@ size_t StringHash::operator()(std::string_view s) const noexcept {
   return static_cast<size_t>(h ^ (h >> 32));
 }
 
+void FlatVocab::build(const Vocab& vocab) {
+  size_t cap = 16;
+  while (cap < vocab.size() * 2 + 1) cap <<= 1;
+  slots_.assign(cap, Slot{});
+  mask_ = cap - 1;
+  size_ = vocab.size();
+  keys_.clear();
+  for (const auto& [tok, id] : vocab) {
+    const uint64_t h = StringHash{}(tok);
+    size_t i = h & mask_;
+    while (slots_[i].len != kEmpty) i = (i + 1) & mask_;
+    slots_[i] = Slot{h, static_cast<uint32_t>(keys_.size()), static_cast<uint32_t>(tok.size()), id};
+    keys_ += tok;
+  }
+}
+
 void ReverseVocab::build(const Vocab& vocab) {
   uint32_t max_id = 0;
   for (const auto& [tok, id] : vocab) max_id = std::max(max_id, id);
@@ -158,24 +174,27 @@ class BpeModel::WordCache {
   std::vector<std::pair<uint32_t, uint32_t>> words_;
 };
 
-BpeModel::BpeModel(Vocab vocab, const std::vector<std::pair<std::string, std::string>>& merges,
+BpeModel::BpeModel(Vocab vocab_map,
+                   const std::vector<std::pair<std::string, std::string>>& merges,
                    BpeOptions options, const std::string& context)
-    : vocab_(std::move(vocab)), opt_(std::move(options)) {
+    : opt_(std::move(options)) {
+  const Vocab& vocab = vocab_map;
+  vocab_.build(vocab);
   if (opt_.dropout && (*opt_.dropout < 0.0f || *opt_.dropout > 1.0f)) {
     throw ConfigError(detail::concat("[tokenizer] ", context, ": dropout must be in [0, 1], got ",
                                      *opt_.dropout));
   }
-  vocab_r_.build(vocab_);
+  vocab_r_.build(vocab);
   merges_ = std::make_unique<MergeTable>(merges.size());
   const size_t prefix_len = opt_.continuing_subword_prefix ? opt_.continuing_subword_prefix->size()
                                                            : 0;
   auto id_of = [&](const std::string& t) -> uint32_t {
-    auto it = vocab_.find(t);
-    if (it == vocab_.end()) {
+    const uint32_t* id = vocab_.find(t);
+    if (id == nullptr) {
       throw ConfigError(detail::concat("[tokenizer] ", context, ": merge token '", t,
                                        "' is not in the vocabulary"));
     }
-    return it->second;
+    return *id;
   };
   for (size_t rank = 0; rank < merges.size(); ++rank) {
     const auto& [a, b] = merges[rank];
@@ -187,17 +206,15 @@ BpeModel::BpeModel(Vocab vocab, const std::vector<std::pair<std::string, std::st
   for (int b = 0; b < 256; ++b) {
     char name[8];
     std::snprintf(name, sizeof(name), "<0x%02X>", b);
-    auto it = vocab_.find(std::string_view(name));
-    if (it != vocab_.end()) byte_ids_[b] = it->second;
+    if (const uint32_t* id = vocab_.find(std::string_view(name))) byte_ids_[b] = *id;
   }
 }
 
 BpeModel::~BpeModel() = default;
 
 std::optional<uint32_t> BpeModel::token_to_id(std::string_view token) const {
-  auto it = vocab_.find(token);
-  if (it == vocab_.end()) return std::nullopt;
-  return it->second;
+  if (const uint32_t* id = vocab_.find(token)) return *id;
+  return std::nullopt;
 }
 
 std::optional<std::string> BpeModel::id_to_token(uint32_t id) const {
@@ -245,12 +262,12 @@ void BpeModel::merge_word(std::string_view w, Word& word) const {
   bool has_unk = false;
   uint32_t unk_tok = 0, unk_len = 0;
   auto unk_id = [&]() -> uint32_t {
-    auto it = vocab_.find(*opt_.unk_token);
-    if (it == vocab_.end()) {
+    const uint32_t* id = vocab_.find(*opt_.unk_token);
+    if (id == nullptr) {
       throw ValueError(detail::concat("[tokenizer] model.BPE: unk_token '", *opt_.unk_token,
                                       "' is not in the vocabulary"));
     }
-    return it->second;
+    return *id;
   };
   std::string key;
   size_t i = 0;
@@ -270,13 +287,12 @@ void BpeModel::merge_word(std::string_view w, Word& word) const {
       if (is_last && opt_.end_of_word_suffix) key += *opt_.end_of_word_suffix;
       s = key;
     }
-    auto it = vocab_.find(s);
-    if (it != vocab_.end()) {
+    if (const uint32_t* id = vocab_.find(s)) {
       if (has_unk) {
         add_symbol(syms, unk_tok, unk_len);
         has_unk = false;
       }
-      add_symbol(syms, it->second, byte_len);
+      add_symbol(syms, *id, byte_len);
       continue;
     }
     if (opt_.byte_fallback) {
@@ -362,9 +378,8 @@ void BpeModel::tokenize(std::string_view sequence, std::vector<Token>& out) cons
   if (sequence.empty()) return;
   const bool cacheable = !(opt_.dropout && *opt_.dropout > 0.0f);
   if (cacheable && opt_.ignore_merges) {
-    auto it = vocab_.find(sequence);
-    if (it != vocab_.end()) {
-      out.push_back(Token{it->second, std::string(sequence), 0, sequence.size()});
+    if (const uint32_t* id = vocab_.find(sequence)) {
+      out.push_back(Token{*id, std::string(sequence), 0, sequence.size()});
       return;
     }
   }

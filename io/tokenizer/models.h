@@ -37,6 +37,40 @@ class Model {
   }
 };
 
+/// Read-only open-addressing map token -> id, flat in memory (faster look-ups than Vocab).
+class FlatVocab {
+ public:
+  void build(const Vocab& vocab);
+  const uint32_t* find(std::string_view token) const {
+    if (slots_.empty()) return nullptr;
+    const uint64_t h = StringHash{}(token);
+    for (size_t i = h & mask_;; i = (i + 1) & mask_) {
+      const Slot& s = slots_[i];
+      if (s.len == kEmpty) return nullptr;
+      if (s.hash == h && s.len == token.size() &&
+          keys_.compare(s.off, s.len, token.data(), token.size()) == 0) {
+        return &s.id;
+      }
+    }
+  }
+  size_t size() const {
+    return size_;
+  }
+
+ private:
+  static constexpr uint32_t kEmpty = UINT32_MAX;
+  struct Slot {
+    uint64_t hash = 0;
+    uint32_t off = 0;
+    uint32_t len = kEmpty;
+    uint32_t id = 0;
+  };
+  std::vector<Slot> slots_;
+  std::string keys_;
+  size_t mask_ = 0;
+  size_t size_ = 0;
+};
+
 /// Reverse vocabulary: id -> token string.
 class ReverseVocab {
  public:
@@ -82,7 +116,7 @@ class BpeModel : public Model {
   void merge_word(std::string_view w, Word& word) const;
   void emit(const Word& word, std::vector<Token>& out) const;
 
-  Vocab vocab_;
+  FlatVocab vocab_;
   ReverseVocab vocab_r_;
   std::unique_ptr<MergeTable> merges_;
   BpeOptions opt_;
