@@ -24,7 +24,8 @@ namespace {
 
 std::string read_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
-  if (!in) throw std::runtime_error("cannot open " + path);
+  if (!in)
+    throw std::runtime_error("cannot open " + path);
   std::ostringstream ss;
   ss << in.rdbuf();
   return ss.str();
@@ -33,7 +34,8 @@ std::string read_file(const std::string& path) {
 std::string run_command(const std::string& cmd) {
   std::string out;
   FILE* p = popen(cmd.c_str(), "r");
-  if (p == nullptr) return out;
+  if (p == nullptr)
+    return out;
   char buf[4096];
   size_t n;
   while ((n = fread(buf, 1, sizeof(buf), p)) > 0) out.append(buf, n);
@@ -54,15 +56,21 @@ std::vector<std::string> make_chunks(const std::string& text, size_t size) {
   return out;
 }
 
-double hf_mbps(const std::string& modules, const std::string& tok_path, const std::string& text,
-               size_t chunk, int reps) {
-  if (modules.empty()) return 0.0;
+double hf_mbps(
+    const std::string& modules,
+    const std::string& tok_path,
+    const std::string& text,
+    size_t chunk,
+    int reps) {
+  if (modules.empty())
+    return 0.0;
   const std::string cmd = "node '" + std::string(PEFTCPP_BENCH_DIR) + "/hf_tokenize.js' '" +
-                          modules + "' '" + tok_path + "' '" + text + "' " +
-                          std::to_string(chunk) + " " + std::to_string(reps) + " 2>/dev/null";
+                          modules + "' '" + tok_path + "' '" + text + "' " + std::to_string(chunk) +
+                          " " + std::to_string(reps) + " 2>/dev/null";
   const std::string out = run_command(cmd);
   const size_t k = out.find("\"mbps\":");
-  if (k == std::string::npos) return 0.0;
+  if (k == std::string::npos)
+    return 0.0;
   return std::atof(out.c_str() + k + 7);
 }
 
@@ -112,8 +120,14 @@ int main(int argc, char** argv) {
       }
       const double ours = static_cast<double>(text.size()) / 1e6 / best;
       const double hf = hf_mbps(modules, path, text_path, chunk, reps);
-      std::printf("tokenize %s peftcpp %.2f MB/s hf %.2f MB/s ratio %.2f (%zu tokens, %zu chunks)\n",
-                  name.c_str(), ours, hf, hf > 0 ? ours / hf : 0.0, ntok, chunks.size());
+      std::printf(
+          "tokenize %s peftcpp %.2f MB/s hf %.2f MB/s ratio %.2f (%zu tokens, %zu chunks)\n",
+          name.c_str(),
+          ours,
+          hf,
+          hf > 0 ? ours / hf : 0.0,
+          ntok,
+          chunks.size());
       std::fflush(stdout);
     }
   } catch (const std::exception& e) {

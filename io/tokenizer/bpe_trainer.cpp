@@ -3,11 +3,10 @@
 // the list of words it occurs in.
 #include "io/tokenizer/bpe_trainer.h"
 
-#include <nlohmann/json.hpp>
-
 #include <algorithm>
 #include <fstream>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <queue>
 #include <unordered_map>
 
@@ -28,7 +27,8 @@ BpeTrainer::BpeTrainer(BpeTrainer&&) noexcept = default;
 BpeTrainer& BpeTrainer::operator=(BpeTrainer&&) noexcept = default;
 
 void BpeTrainer::feed(std::string_view sequence) {
-  if (!tok::is_valid_utf8(sequence)) throw ValueError("[bpe_trainer] feed: input is not UTF-8");
+  if (!tok::is_valid_utf8(sequence))
+    throw ValueError("[bpe_trainer] feed: input is not UTF-8");
   tok::PreTokenizedString pts(sequence);
   tok::ByteLevelPreTokenizer(opt_.add_prefix_space, true).pre_tokenize(pts);
   for (const auto& s : pts.splits()) {
@@ -43,13 +43,16 @@ void BpeTrainer::feed(std::string_view sequence) {
 
 void BpeTrainer::feed_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
-  if (!in) throw IoError(detail::concat("[bpe_trainer] cannot open ", path));
+  if (!in)
+    throw IoError(detail::concat("[bpe_trainer] cannot open ", path));
   std::string line;
   while (std::getline(in, line)) {
-    if (!in.eof()) line.push_back('\n');
+    if (!in.eof())
+      line.push_back('\n');
     feed(line);
   }
-  if (in.bad()) throw IoError(detail::concat("[bpe_trainer] cannot read ", path));
+  if (in.bad())
+    throw IoError(detail::concat("[bpe_trainer] cannot read ", path));
 }
 
 size_t BpeTrainer::distinct_words() const {
@@ -67,7 +70,8 @@ struct Entry {
   int64_t count;
   uint32_t a, b;
   bool operator<(const Entry& o) const {  // max-heap: higher count, then smaller pair
-    if (count != o.count) return count < o.count;
+    if (count != o.count)
+      return count < o.count;
     return std::tie(a, b) > std::tie(o.a, o.b);
   }
 };
@@ -85,14 +89,16 @@ std::string BpeTrainer::train_json(bool pretty) const {
   std::unordered_map<std::string, uint32_t, tok::StringHash, std::equal_to<>> word_to_id;
   auto add_word = [&](const std::string& w) -> uint32_t {
     auto it = word_to_id.find(w);
-    if (it != word_to_id.end()) return it->second;
+    if (it != word_to_id.end())
+      return it->second;
     const auto id = static_cast<uint32_t>(id_to_word.size());
     id_to_word.push_back(w);
     word_to_id.emplace(w, id);
     return id;
   };
   for (const auto& s : opt_.special_tokens) {
-    if (!s.empty()) add_word(s);
+    if (!s.empty())
+      add_word(s);
   }
   std::map<char32_t, uint64_t> alphabet;
   for (const auto& [w, n] : state_->words) {
@@ -111,18 +117,18 @@ std::string BpeTrainer::train_json(bool pretty) const {
   }
   std::vector<std::pair<char32_t, uint64_t>> kept(alphabet.begin(), alphabet.end());
   if (opt_.limit_alphabet && kept.size() > *opt_.limit_alphabet) {
-    std::stable_sort(kept.begin(), kept.end(),
-                     [](const auto& x, const auto& y) { return x.second < y.second; });
-    kept.erase(kept.begin(),
-               kept.begin() + static_cast<std::ptrdiff_t>(kept.size() - *opt_.limit_alphabet));
+    std::stable_sort(
+        kept.begin(), kept.end(), [](const auto& x, const auto& y) { return x.second < y.second; });
+    kept.erase(
+        kept.begin(),
+        kept.begin() + static_cast<std::ptrdiff_t>(kept.size() - *opt_.limit_alphabet));
     std::sort(kept.begin(), kept.end());
   }
   for (const auto& [c, n] : kept) add_word(tok::utf8_encode(c));
 
   // 2. Words as symbol ids (characters outside the kept alphabet are dropped), sorted so that
   // the result does not depend on hash order.
-  std::vector<std::pair<std::string, uint64_t>> sorted(state_->words.begin(),
-                                                       state_->words.end());
+  std::vector<std::pair<std::string, uint64_t>> sorted(state_->words.begin(), state_->words.end());
   std::sort(sorted.begin(), sorted.end());
   std::vector<TrainWord> words;
   words.reserve(sorted.size());
@@ -133,7 +139,8 @@ std::string BpeTrainer::train_json(bool pretty) const {
       const size_t at = i;
       tok::utf8_next(w, i);
       auto it = word_to_id.find(std::string_view(w).substr(at, i - at));
-      if (it != word_to_id.end()) tw.syms.push_back(it->second);
+      if (it != word_to_id.end())
+        tw.syms.push_back(it->second);
     }
     words.push_back(std::move(tw));
   }
@@ -148,12 +155,14 @@ std::string BpeTrainer::train_json(bool pretty) const {
     for (size_t k = 0; k + 1 < s.size(); ++k) {
       counts[key(s[k], s[k + 1])] += words[w].count;
       auto& list = where[key(s[k], s[k + 1])];
-      if (list.empty() || list.back() != w) list.push_back(static_cast<uint32_t>(w));
+      if (list.empty() || list.back() != w)
+        list.push_back(static_cast<uint32_t>(w));
     }
   }
   std::priority_queue<Entry> queue;
   for (const auto& [k, n] : counts) {
-    if (n > 0) queue.push({n, static_cast<uint32_t>(k >> 32), static_cast<uint32_t>(k)});
+    if (n > 0)
+      queue.push({n, static_cast<uint32_t>(k >> 32), static_cast<uint32_t>(k)});
   }
 
   // 4. Merges.
@@ -166,12 +175,15 @@ std::string BpeTrainer::train_json(bool pretty) const {
     const PairKey pk = key(top.a, top.b);
     const int64_t cur = counts[pk];
     if (cur != top.count) {
-      if (cur > 0) queue.push({cur, top.a, top.b});
+      if (cur > 0)
+        queue.push({cur, top.a, top.b});
       continue;
     }
-    if (cur < 1 || static_cast<uint64_t>(cur) < opt_.min_frequency) break;
+    if (cur < 1 || static_cast<uint64_t>(cur) < opt_.min_frequency)
+      break;
     const uint32_t new_id = add_word(id_to_word[top.a] + id_to_word[top.b]);
-    if (new_id == char_len.size()) char_len.push_back(char_len[top.a] + char_len[top.b]);
+    if (new_id == char_len.size())
+      char_len.push_back(char_len[top.a] + char_len[top.b]);
     merges.emplace_back(top.a, top.b);
     std::vector<uint32_t> in = std::move(where[pk]);
     where.erase(pk);
@@ -183,7 +195,8 @@ std::string BpeTrainer::train_json(bool pretty) const {
       counts[k] += d;
       if (d > 0) {
         auto& list = where[k];
-        if (list.empty() || list.back() != w) list.push_back(w);
+        if (list.empty() || list.back() != w)
+          list.push_back(w);
         touched.push_back(k);
       }
     };
@@ -199,11 +212,13 @@ std::string BpeTrainer::train_json(bool pretty) const {
         counts[pk] -= n;
         if (i > 0) {
           bump(s[i - 1], top.a, -n, w);
-          if (char_len[s[i - 1]] + char_len[new_id] <= max_len) bump(s[i - 1], new_id, n, w);
+          if (char_len[s[i - 1]] + char_len[new_id] <= max_len)
+            bump(s[i - 1], new_id, n, w);
         }
         if (i + 2 < s.size()) {
           bump(top.b, s[i + 2], -n, w);
-          if (char_len[new_id] + char_len[s[i + 2]] <= max_len) bump(new_id, s[i + 2], n, w);
+          if (char_len[new_id] + char_len[s[i + 2]] <= max_len)
+            bump(new_id, s[i + 2], n, w);
         }
         s[i] = new_id;
         s.erase(s.begin() + static_cast<std::ptrdiff_t>(i) + 1);
@@ -214,7 +229,8 @@ std::string BpeTrainer::train_json(bool pretty) const {
     touched.erase(std::unique(touched.begin(), touched.end()), touched.end());
     for (PairKey k : touched) {
       const int64_t n = counts[k];
-      if (n > 0) queue.push({n, static_cast<uint32_t>(k >> 32), static_cast<uint32_t>(k)});
+      if (n > 0)
+        queue.push({n, static_cast<uint32_t>(k >> 32), static_cast<uint32_t>(k)});
     }
   }
 
@@ -226,28 +242,49 @@ std::string BpeTrainer::train_json(bool pretty) const {
   root["padding"] = nullptr;
   OJ added = OJ::array();
   for (const auto& s : opt_.special_tokens) {
-    if (s.empty()) continue;
-    added.push_back({{"id", word_to_id.at(s)}, {"content", s}, {"single_word", false},
-                     {"lstrip", false}, {"rstrip", false}, {"normalized", false},
-                     {"special", true}});
+    if (s.empty())
+      continue;
+    added.push_back(
+        {{"id", word_to_id.at(s)},
+         {"content", s},
+         {"single_word", false},
+         {"lstrip", false},
+         {"rstrip", false},
+         {"normalized", false},
+         {"special", true}});
   }
   root["added_tokens"] = added;
   root["normalizer"] = nullptr;
-  root["pre_tokenizer"] = {{"type", "ByteLevel"}, {"add_prefix_space", opt_.add_prefix_space},
-                           {"trim_offsets", true}, {"use_regex", true}};
-  root["post_processor"] = {{"type", "ByteLevel"}, {"add_prefix_space", true},
-                            {"trim_offsets", false}, {"use_regex", true}};
-  root["decoder"] = {{"type", "ByteLevel"}, {"add_prefix_space", true}, {"trim_offsets", true},
-                     {"use_regex", true}};
+  root["pre_tokenizer"] = {
+      {"type", "ByteLevel"},
+      {"add_prefix_space", opt_.add_prefix_space},
+      {"trim_offsets", true},
+      {"use_regex", true}};
+  root["post_processor"] = {
+      {"type", "ByteLevel"},
+      {"add_prefix_space", true},
+      {"trim_offsets", false},
+      {"use_regex", true}};
+  root["decoder"] = {
+      {"type", "ByteLevel"},
+      {"add_prefix_space", true},
+      {"trim_offsets", true},
+      {"use_regex", true}};
   OJ vocab = OJ::object();
   for (size_t id = 0; id < id_to_word.size(); ++id) vocab[id_to_word[id]] = id;
   OJ m = OJ::array();
   for (const auto& [a, b] : merges) m.push_back({id_to_word[a], id_to_word[b]});
-  root["model"] = {{"type", "BPE"},          {"dropout", nullptr},
-                   {"unk_token", nullptr},   {"continuing_subword_prefix", nullptr},
-                   {"end_of_word_suffix", nullptr}, {"fuse_unk", false},
-                   {"byte_fallback", false}, {"ignore_merges", false},
-                   {"vocab", vocab},         {"merges", m}};
+  root["model"] = {
+      {"type", "BPE"},
+      {"dropout", nullptr},
+      {"unk_token", nullptr},
+      {"continuing_subword_prefix", nullptr},
+      {"end_of_word_suffix", nullptr},
+      {"fuse_unk", false},
+      {"byte_fallback", false},
+      {"ignore_merges", false},
+      {"vocab", vocab},
+      {"merges", m}};
   return root.dump(pretty ? 2 : -1);
 }
 

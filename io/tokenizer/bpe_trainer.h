@@ -29,7 +29,7 @@
 namespace peftcpp {
 
 struct BpeTrainerOptions {
-  size_t vocab_size = 30000;  // special tokens + alphabet + merges
+  size_t vocab_size = 30000;   // special tokens + alphabet + merges
   uint64_t min_frequency = 0;  // stop when the best pair is rarer than this
   std::vector<std::string> special_tokens;
   /// Keep at most this many alphabet characters (the least frequent go first).

@@ -42,11 +42,13 @@ class FlatVocab {
  public:
   void build(const Vocab& vocab);
   const uint32_t* find(std::string_view token) const {
-    if (slots_.empty()) return nullptr;
+    if (slots_.empty())
+      return nullptr;
     const uint64_t h = StringHash{}(token);
     for (size_t i = h & mask_;; i = (i + 1) & mask_) {
       const Slot& s = slots_[i];
-      if (s.len == kEmpty) return nullptr;
+      if (s.len == kEmpty)
+        return nullptr;
       if (s.hash == h && s.len == token.size() &&
           keys_.compare(s.off, s.len, token.data(), token.size()) == 0) {
         return &s.id;
@@ -97,8 +99,11 @@ struct BpeOptions {
 class BpeModel : public Model {
  public:
   /// Throws ConfigError naming `context` when a merge uses a token missing from the vocab.
-  BpeModel(Vocab vocab, const std::vector<std::pair<std::string, std::string>>& merges,
-           BpeOptions options, const std::string& context);
+  BpeModel(
+      Vocab vocab,
+      const std::vector<std::pair<std::string, std::string>>& merges,
+      BpeOptions options,
+      const std::string& context);
   ~BpeModel() override;
   void tokenize(std::string_view sequence, std::vector<Token>& out) const override;
   std::optional<uint32_t> token_to_id(std::string_view token) const override;
@@ -126,8 +131,11 @@ class BpeModel : public Model {
 
 class WordPieceModel : public Model {
  public:
-  WordPieceModel(Vocab vocab, std::string unk_token, std::string continuing_subword_prefix,
-                 size_t max_input_chars_per_word);
+  WordPieceModel(
+      Vocab vocab,
+      std::string unk_token,
+      std::string continuing_subword_prefix,
+      size_t max_input_chars_per_word);
   void tokenize(std::string_view sequence, std::vector<Token>& out) const override;
   std::optional<uint32_t> token_to_id(std::string_view token) const override;
   std::optional<std::string> id_to_token(uint32_t id) const override;
@@ -163,8 +171,11 @@ class WordLevelModel : public Model {
 class UnigramModel : public Model {
  public:
   /// Throws ConfigError naming `context` for an empty vocab or an out-of-range unk_id.
-  UnigramModel(std::vector<std::pair<std::string, double>> vocab, std::optional<size_t> unk_id,
-               bool byte_fallback, const std::string& context);
+  UnigramModel(
+      std::vector<std::pair<std::string, double>> vocab,
+      std::optional<size_t> unk_id,
+      bool byte_fallback,
+      const std::string& context);
   ~UnigramModel() override;
   void tokenize(std::string_view sequence, std::vector<Token>& out) const override;
   std::optional<uint32_t> token_to_id(std::string_view token) const override;

@@ -39,7 +39,8 @@ const OnigRegex& gpt2_regex() {
 
 ByteLevelPreTokenizer::ByteLevelPreTokenizer(bool add_prefix_space, bool use_regex)
     : add_prefix_space_(add_prefix_space), use_regex_(use_regex) {
-  if (use_regex_) gpt2_regex();  // compile once, up front
+  if (use_regex_)
+    gpt2_regex();  // compile once, up front
 }
 
 void ByteLevelPreTokenizer::pre_tokenize(PreTokenizedString& pts) const {
@@ -47,13 +48,16 @@ void ByteLevelPreTokenizer::pre_tokenize(PreTokenizedString& pts) const {
   // doing both per piece gives the same pieces with one copy less.
   thread_local std::vector<MatchSpan> matches;
   pts.split([&](size_t, NormalizedString&& ns, std::vector<Split>& out) {
-    if (add_prefix_space_ && (ns.get().empty() || ns.get()[0] != ' ')) ns.prepend(" ");
+    if (add_prefix_space_ && (ns.get().empty() || ns.get()[0] != ' '))
+      ns.prepend(" ");
     if (use_regex_) {
       regex_matches(gpt2_regex(), ns.get(), false, matches);
       for (const auto& m : matches) {  // Isolated: every match and gap is a piece
-        if (m.start == m.end) continue;
+        if (m.start == m.end)
+          continue;
         auto piece = ns.slice_byte_level(m.start, m.end);
-        if (!piece) throw ValueError("[tokenizer] NormalizedString bad split");
+        if (!piece)
+          throw ValueError("[tokenizer] NormalizedString bad split");
         out.push_back({std::move(*piece), std::nullopt});
       }
     } else {
@@ -76,9 +80,11 @@ void SplitPreTokenizer::pre_tokenize_byte_level(PreTokenizedString& pts) const {
     regex_matches(regex_, ns.get(), invert_, matches);
     NormalizedString::split_spans(matches, behavior_, spans);
     for (const auto& [start, end] : spans) {
-      if (start == end) continue;
+      if (start == end)
+        continue;
       auto piece = ns.slice_byte_level(start, end);
-      if (!piece) throw ValueError("[tokenizer] NormalizedString bad split");
+      if (!piece)
+        throw ValueError("[tokenizer] NormalizedString bad split");
       out.push_back({std::move(*piece), std::nullopt});
     }
   });
@@ -114,7 +120,8 @@ void MetaspacePreTokenizer::pre_tokenize(PreTokenizedString& pts) const {
   const std::string rep = utf8_encode(replacement_);
   thread_local std::vector<MatchSpan> matches;
   pts.split([&](size_t, NormalizedString&& ns, std::vector<Split>& out) {
-    char_matches(ns.get(), [](char32_t c) { return c == U' '; }, matches);
+    char_matches(
+        ns.get(), [](char32_t c) { return c == U' '; }, matches);
     ns.replace(matches, rep);
     const bool starts = ns.get().compare(0, rep.size(), rep) == 0;
     if (scheme_ == PrependScheme::Always && !starts) {
@@ -124,7 +131,8 @@ void MetaspacePreTokenizer::pre_tokenize(PreTokenizedString& pts) const {
     }
     if (split_) {
       const char32_t r = replacement_;
-      char_matches(ns.get(), [r](char32_t c) { return c == r; }, matches);
+      char_matches(
+          ns.get(), [r](char32_t c) { return c == r; }, matches);
       for (auto& p : ns.split(matches, SplitBehavior::MergedWithNext)) {
         out.push_back({std::move(p), std::nullopt});
       }
@@ -148,22 +156,26 @@ void WhitespacePreTokenizer::pre_tokenize(PreTokenizedString& pts) const {
       const size_t start = i;
       char32_t c = utf8_next(s, i);
       const bool word = is_word_char(c);
-      if (!word && is_whitespace(c)) continue;
+      if (!word && is_whitespace(c))
+        continue;
       size_t end = i;
       while (end < s.size()) {
         size_t j = end;
         c = utf8_next(s, j);
         const bool same = word ? is_word_char(c) : (!is_word_char(c) && !is_whitespace(c));
-        if (!same) break;
+        if (!same)
+          break;
         end = j;
       }
       // Invert: the regex matches become non-matches and the gaps become matches.
-      if (prev != start) m.push_back({prev, start, true});
+      if (prev != start)
+        m.push_back({prev, start, true});
       m.push_back({start, end, false});
       prev = end;
       i = end;
     }
-    if (prev != s.size()) m.push_back({prev, s.size(), true});
+    if (prev != s.size())
+      m.push_back({prev, s.size(), true});
   });
 }
 
@@ -181,8 +193,8 @@ void PunctuationPreTokenizer::pre_tokenize(PreTokenizedString& pts) const {
 }
 
 void DigitsPreTokenizer::pre_tokenize(PreTokenizedString& pts) const {
-  split_on_chars(pts, individual_ ? SplitBehavior::Isolated : SplitBehavior::Contiguous,
-                 is_numeric);
+  split_on_chars(
+      pts, individual_ ? SplitBehavior::Isolated : SplitBehavior::Contiguous, is_numeric);
 }
 
 void CharDelimiterSplitPreTokenizer::pre_tokenize(PreTokenizedString& pts) const {
@@ -198,7 +210,8 @@ void FixedLengthPreTokenizer::pre_tokenize(PreTokenizedString& pts) const {
       const size_t start = i;
       for (size_t k = 0; k < length_ && i < t.size(); ++k) utf8_next(t, i);
       auto piece = ns.slice(start, i);
-      if (!piece) throw ValueError("[tokenizer] FixedLength: failed to slice normalized text");
+      if (!piece)
+        throw ValueError("[tokenizer] FixedLength: failed to slice normalized text");
       out.push_back({std::move(*piece), std::nullopt});
     }
   });

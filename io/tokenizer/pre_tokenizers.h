@@ -38,8 +38,8 @@ const OnigRegex& gpt2_regex();
 class SplitPreTokenizer : public PreTokenizer {
  public:
   /// `regex` is the Oniguruma pattern (String patterns are escaped by the loader).
-  SplitPreTokenizer(const std::string& regex, SplitBehavior behavior, bool invert,
-                    const std::string& context)
+  SplitPreTokenizer(
+      const std::string& regex, SplitBehavior behavior, bool invert, const std::string& context)
       : regex_(regex, context), behavior_(behavior), invert_(invert) {}
   void pre_tokenize(PreTokenizedString& pts) const override;
   /// pre_tokenize followed by a plain ByteLevel mapping of every piece, fused.

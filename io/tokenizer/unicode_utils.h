@@ -24,10 +24,14 @@ struct CharChange {
 
 /// Byte length of the UTF-8 sequence that starts with `lead` (1 for continuation/invalid bytes).
 inline size_t utf8_seq_len(unsigned char lead) {
-  if (lead < 0x80) return 1;
-  if ((lead >> 5) == 0x6) return 2;
-  if ((lead >> 4) == 0xE) return 3;
-  if ((lead >> 3) == 0x1E) return 4;
+  if (lead < 0x80)
+    return 1;
+  if ((lead >> 5) == 0x6)
+    return 2;
+  if ((lead >> 4) == 0xE)
+    return 3;
+  if ((lead >> 3) == 0x1E)
+    return 4;
   return 1;
 }
 

@@ -16,8 +16,8 @@ namespace {
 const char* kWs = R"({"type":"WhitespaceSplit"})";
 
 Tokenizer with_added(const std::string& added, const std::string& normalizer = "null") {
-  return Tokenizer::from_json(tokenizer_json(tok_test::word_level({"hello", "tok", "x"}),
-                                             normalizer, kWs, "null", "null", added));
+  return Tokenizer::from_json(tokenizer_json(
+      tok_test::word_level({"hello", "tok", "x"}), normalizer, kWs, "null", "null", added));
 }
 
 }  // namespace
@@ -70,7 +70,9 @@ namespace {
 
 Tokenizer bert_like() {
   return Tokenizer::from_json(tokenizer_json(
-      tok_test::word_level({"a", "b", "c", "d", "e", "[PAD]"}), "null", kWs,
+      tok_test::word_level({"a", "b", "c", "d", "e", "[PAD]"}),
+      "null",
+      kWs,
       R"({"type":"BertProcessing","sep":["[SEP]",11],"cls":["[CLS]",10]})"));
 }
 

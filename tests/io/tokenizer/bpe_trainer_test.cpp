@@ -1,11 +1,11 @@
 // Byte-level BPE trainer: merges on a tiny corpus worked out by hand, and a save/load round trip.
+#include "io/tokenizer/bpe_trainer.h"
+
 #include <doctest/doctest.h>
 
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
-
-#include "io/tokenizer/bpe_trainer.h"
 
 using namespace peftcpp;
 using V = std::vector<std::string>;
@@ -23,14 +23,20 @@ TEST_CASE("BPE trainer merges the most frequent pair first") {
   const Tokenizer tok = trainer.train();
   CHECK(tok.vocab_size() == 260);
   CHECK(tok.token_to_id("<|endoftext|>") == 0u);
-  CHECK(tok.token_to_id("!") == 1u);             // alphabet in code point order
+  CHECK(tok.token_to_id("!") == 1u);  // alphabet in code point order
   CHECK(tok.token_to_id("c") == 99u - 32u);
   CHECK(tok.token_to_id("\xC4\xA0") == 189u + 32u);  // Ġ = U+0120
   CHECK(tok.token_to_id("ab") == 257u);
-  CHECK(tok.token_to_id("\xC4\xA0" "ab") == 258u);
+  CHECK(
+      tok.token_to_id("\xC4\xA0"
+                      "ab") == 258u);
   CHECK(tok.token_to_id("abc") == 259u);
   // (Ġ, ab) outranks (ab, c), so " abc" becomes Ġab + c.
-  CHECK(tok.encode("ab abc").tokens == V{"ab", "\xC4\xA0" "ab", "c"});
+  CHECK(
+      tok.encode("ab abc").tokens == V{"ab",
+                                       "\xC4\xA0"
+                                       "ab",
+                                       "c"});
 }
 
 TEST_CASE("BPE trainer stops at vocab_size and min_frequency") {
@@ -59,7 +65,8 @@ TEST_CASE("a trained tokenizer saves atomically and loads back identically") {
   for (int k = 0; k < 5; ++k) trainer.feed(corpus);
   const Tokenizer tok = trainer.train();
   namespace fs = std::filesystem;
-  const fs::path dir = fs::temp_directory_path() / ("peftcpp_bpe_train_" + std::to_string(::rand()));
+  const fs::path dir =
+      fs::temp_directory_path() / ("peftcpp_bpe_train_" + std::to_string(::rand()));
   fs::create_directories(dir);
   const std::string path = (dir / "tokenizer.json").string();
   tok.save(path, /*pretty=*/true);
@@ -70,7 +77,8 @@ TEST_CASE("a trained tokenizer saves atomically and loads back identically") {
   const Tokenizer back = Tokenizer::from_file(path);
   fs::remove_all(dir);
   CHECK(back.vocab_size() == tok.vocab_size());
-  const std::string text = "And God said <|endoftext|>Caf\xC3\xA9 \xF0\x9F\x91\x8D unseen-words 987";
+  const std::string text =
+      "And God said <|endoftext|>Caf\xC3\xA9 \xF0\x9F\x91\x8D unseen-words 987";
   const Encoding a = tok.encode(text), b = back.encode(text);
   CHECK(a.ids == b.ids);
   CHECK(a.offsets == b.offsets);

@@ -11,7 +11,8 @@
 namespace {
 
 std::string golden_tokenizers_dir() {
-  if (const char* env = std::getenv("PEFTCPP_GOLDEN_DIR")) return std::string(env) + "/tokenizers";
+  if (const char* env = std::getenv("PEFTCPP_GOLDEN_DIR"))
+    return std::string(env) + "/tokenizers";
   return std::string(PEFTCPP_SOURCE_ROOT) + "/../shared/golden/tokenizers";
 }
 
@@ -28,8 +29,9 @@ TEST_CASE("tokenizer golden cases match the HuggingFace tokenizers library") {
   for (const auto& r : results) {
     INFO("tokenizers/" << r.name << ": " << r.message);
     CHECK(r.passed);
-    MESSAGE((r.passed ? "PASS" : "FAIL") << " tokenizers/" << r.name << " (" << r.entries
-                                         << " entries) " << r.message);
+    MESSAGE(
+        (r.passed ? "PASS" : "FAIL")
+        << " tokenizers/" << r.name << " (" << r.entries << " entries) " << r.message);
   }
 }
 
@@ -41,7 +43,8 @@ TEST_CASE("the golden checker reports the first mismatching field of a case") {
     return;
   }
   namespace fs = std::filesystem;
-  const fs::path tmp = fs::temp_directory_path() / ("peftcpp_tok_golden_" + std::to_string(::rand()));
+  const fs::path tmp =
+      fs::temp_directory_path() / ("peftcpp_tok_golden_" + std::to_string(::rand()));
   fs::create_directories(tmp / "one");
   fs::copy_file(src + "/tokenizer.json", tmp / "one" / "tokenizer.json");
   {
@@ -56,6 +59,8 @@ TEST_CASE("the golden checker reports the first mismatching field of a case") {
   fs::remove_all(tmp);
   REQUIRE(results.size() == 1);
   CHECK(!results[0].passed);
-  CHECK(results[0].message == "hello ids expected 15497 got 15496 (first difference at index 0, "
-                              "lengths 1 vs 1)");
+  CHECK(
+      results[0].message ==
+      "hello ids expected 15497 got 15496 (first difference at index 0, "
+      "lengths 1 vs 1)");
 }

@@ -16,7 +16,8 @@ const char* kWs = R"({"type":"WhitespaceSplit"})";
 Tokenizer bpe(const std::string& vocab, const std::string& merges, const std::string& extra = "") {
   return Tokenizer::from_json(tokenizer_json(
       R"({"type":"BPE","dropout":null,"vocab":)" + vocab + R"(,"merges":)" + merges + extra + "}",
-      "null", kWs));
+      "null",
+      kWs));
 }
 
 V toks(const Tokenizer& t, const std::string& s) {
@@ -58,12 +59,12 @@ TEST_CASE("BPE unknown characters: unk_token, fuse_unk, byte_fallback") {
 }
 
 TEST_CASE("BPE continuing_subword_prefix and end_of_word_suffix shape the symbols") {
-  const auto pre = bpe(R"({"a":0,"##b":1,"ab":2})", R"(["a ##b"])",
-                       R"(,"continuing_subword_prefix":"##")");
+  const auto pre =
+      bpe(R"({"a":0,"##b":1,"ab":2})", R"(["a ##b"])", R"(,"continuing_subword_prefix":"##")");
   CHECK(toks(pre, "ab") == V{"ab"});
   CHECK(toks(pre, "abb") == V{"ab", "##b"});
-  const auto suf = bpe(R"({"a":0,"b</w>":1,"ab</w>":2,"b":3})", R"(["a b</w>"])",
-                       R"(,"end_of_word_suffix":"</w>")");
+  const auto suf = bpe(
+      R"({"a":0,"b</w>":1,"ab</w>":2,"b":3})", R"(["a b</w>"])", R"(,"end_of_word_suffix":"</w>")");
   CHECK(toks(suf, "ab") == V{"ab</w>"});
   CHECK(toks(suf, "ba") == V{"b"});  // 'a' as the last symbol is "a</w>": not in the vocab
 }
@@ -79,9 +80,10 @@ TEST_CASE("WordPiece matches the longest prefix, then ## pieces, else [UNK] for 
       R"({"type":"WordPiece","unk_token":"[UNK]","continuing_subword_prefix":"##",)"
       R"("max_input_chars_per_word":8,"vocab":{"[UNK]":0,"un":1,"##aff":2,"##able":3,"a":4,)"
       R"("##b":5,"una":6}})",
-      "null", kWs));
+      "null",
+      kWs));
   CHECK(toks(t, "unaffable") == V{"[UNK]"});  // 9 characters > 8
-  CHECK(toks(t, "unaff") == V{"[UNK]"});  // "una" first, then no "##ff..." piece
+  CHECK(toks(t, "unaff") == V{"[UNK]"});      // "una" first, then no "##ff..." piece
   const auto e = t.encode("ab unx", false);
   CHECK(e.tokens == V{"a", "##b", "[UNK]"});
   CHECK(e.offsets == offs({{0, 1}, {1, 2}, {3, 6}}));
@@ -89,7 +91,8 @@ TEST_CASE("WordPiece matches the longest prefix, then ## pieces, else [UNK] for 
 
 TEST_CASE("WordPiece greedy choice can fail where another split would succeed") {
   const auto t = Tokenizer::from_json(tokenizer_json(
-      R"({"type":"WordPiece","vocab":{"[UNK]":0,"un":1,"##aff":2,"una":3,"##able":4}})", "null",
+      R"({"type":"WordPiece","vocab":{"[UNK]":0,"un":1,"##aff":2,"una":3,"##able":4}})",
+      "null",
       kWs));
   // Longest first: "una" then "##ffable" has no match, so the whole word is [UNK].
   CHECK(toks(t, "unaffable") == V{"[UNK]"});
@@ -106,7 +109,8 @@ TEST_CASE("Unigram picks the best-scoring segmentation") {
   const auto t = Tokenizer::from_json(tokenizer_json(
       R"({"type":"Unigram","unk_id":0,"vocab":[["<unk>",0.0],["a",-1.0],["b",-1.0],)"
       R"(["ab",-1.5],["abc",-4.0],["c",-2.0],["<0x78>",-3.0]]})",
-      "null", kWs));
+      "null",
+      kWs));
   // a+b+c = -4, ab+c = -3.5, abc = -4: ab + c wins.
   CHECK(toks(t, "abc") == V{"ab", "c"});
   // Unknown characters score min - 10 = -14 and consecutive ones are fused; the token keeps the
@@ -121,7 +125,8 @@ TEST_CASE("Unigram byte_fallback spells unknown pieces as <0xXX> tokens") {
   const auto t = Tokenizer::from_json(tokenizer_json(
       R"({"type":"Unigram","unk_id":0,"byte_fallback":true,"vocab":[["<unk>",0.0],)"
       R"(["a",-1.0],["<0x78>",-3.0]]})",
-      "null", kWs));
+      "null",
+      kWs));
   const auto e = t.encode("axy", false);
   // "xy" is one fused unknown piece; 'y' has no byte token, so the piece is unk as a whole.
   CHECK(e.tokens == V{"a", "xy"});
@@ -133,7 +138,11 @@ TEST_CASE("Unigram byte_fallback spells unknown pieces as <0xXX> tokens") {
 
 TEST_CASE("vocab_size, token_to_id and id_to_token cover added tokens") {
   const auto t = Tokenizer::from_json(tokenizer_json(
-      tok_test::word_level({"a", "b"}), "null", kWs, "null", "null",
+      tok_test::word_level({"a", "b"}),
+      "null",
+      kWs,
+      "null",
+      "null",
       R"([{"id":3,"content":"<x>","special":true},{"id":0,"content":"a","special":false}])"));
   CHECK(t.vocab_size(false) == 3);
   CHECK(t.vocab_size(true) == 4);

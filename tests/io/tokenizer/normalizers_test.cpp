@@ -1,8 +1,9 @@
 // Normalizers and NormalizedString alignments, against values worked out by hand from the
 // crate's rules (each normalized byte keeps the original span of the char it came from).
+#include "io/tokenizer/normalizers.h"
+
 #include <doctest/doctest.h>
 
-#include "io/tokenizer/normalizers.h"
 #include "tok_test_util.h"
 
 using peftcpp::tok::NormalizedString;
@@ -29,8 +30,8 @@ std::string b64(const std::string& in) {
     const uint32_t v = static_cast<unsigned char>(in[i]) << 16;
     out += std::string{tbl[(v >> 18) & 63], tbl[(v >> 12) & 63], '=', '='};
   } else if (i + 2 == in.size()) {
-    const uint32_t v = (static_cast<unsigned char>(in[i]) << 16) |
-                       (static_cast<unsigned char>(in[i + 1]) << 8);
+    const uint32_t v =
+        (static_cast<unsigned char>(in[i]) << 16) | (static_cast<unsigned char>(in[i + 1]) << 8);
     out += std::string{tbl[(v >> 18) & 63], tbl[(v >> 12) & 63], tbl[(v >> 6) & 63], '='};
   }
   return out;
@@ -68,9 +69,14 @@ TEST_CASE("NFKC and NFKD expand compatibility characters") {
 }
 
 TEST_CASE("Lowercase maps dotted capital I to two characters") {
-  NormalizedString n("\xC4\xB0" "A");  // İA
+  NormalizedString n(
+      "\xC4\xB0"
+      "A");  // İA
   n.lowercase();
-  CHECK(n.get() == "i\xCC\x87" "a");
+  CHECK(
+      n.get() ==
+      "i\xCC\x87"
+      "a");
   CHECK(orig(n, 0, 1) == Span{0, 2});
   CHECK(orig(n, 1, 3) == Span{0, 2});
   CHECK(orig(n, 3, 4) == Span{2, 3});
@@ -103,9 +109,18 @@ TEST_CASE("BertNormalizer cleans, pads CJK, strips accents and lowercases") {
 TEST_CASE("BertNormalizer clean_text removes Cc, Cf and Co but not unassigned code points") {
   // U+E001 (private use) and U+200B (format) go; U+0378 (unassigned) and U+08E2 (a format
   // character only since Unicode 9, after the tables of the unicode_categories crate) stay.
-  NormalizedString n("a\xEE\x80\x81" "b\xCD\xB8" "c\xE2\x80\x8B" "d\xE0\xA3\xA2" "e");
+  NormalizedString n(
+      "a\xEE\x80\x81"
+      "b\xCD\xB8"
+      "c\xE2\x80\x8B"
+      "d\xE0\xA3\xA2"
+      "e");
   peftcpp::tok::BertNormalizer(true, false, false, false).normalize(n);
-  CHECK(n.get() == "ab\xCD\xB8" "cd\xE0\xA3\xA2" "e");
+  CHECK(
+      n.get() ==
+      "ab\xCD\xB8"
+      "cd\xE0\xA3\xA2"
+      "e");
 }
 
 TEST_CASE("Replace aligns the replacement with the last byte of the match") {
@@ -124,7 +139,10 @@ TEST_CASE("Replace aligns the replacement with the last byte of the match") {
 TEST_CASE("Prepend aligns the prefix with the first character") {
   NormalizedString n("ab");
   peftcpp::tok::PrependNormalizer("\xE2\x96\x81").normalize(n);  // ▁
-  CHECK(n.get() == "\xE2\x96\x81" "ab");
+  CHECK(
+      n.get() ==
+      "\xE2\x96\x81"
+      "ab");
   CHECK(orig(n, 0, 3) == Span{0, 1});
   CHECK(orig(n, 3, 4) == Span{0, 1});
   NormalizedString empty("");
@@ -166,7 +184,8 @@ TEST_CASE("Precompiled charsmap rewrites matched characters") {
   const std::string json = tok_test::tokenizer_json(
       tok_test::word_level({"xbc"}),
       R"({"type":"Sequence","normalizers":[{"type":"Lowercase"},)"
-      R"({"type":"Precompiled","precompiled_charsmap":")" + b64(blob) + R"("}]})");
+      R"({"type":"Precompiled","precompiled_charsmap":")" +
+          b64(blob) + R"("}]})");
   auto t = peftcpp::Tokenizer::from_json(json);
   auto e = t.encode("XA", false);
   CHECK(e.tokens == std::vector<std::string>{"xbc"});
@@ -174,10 +193,15 @@ TEST_CASE("Precompiled charsmap rewrites matched characters") {
 }
 
 TEST_CASE("slice keeps alignments relative to the piece and its shift") {
-  NormalizedString n("ab\xC3\xA9" "cd");  // abécd
+  NormalizedString n(
+      "ab\xC3\xA9"
+      "cd");  // abécd
   auto s = n.slice(2, 5);
   REQUIRE(s);
-  CHECK(s->get() == "\xC3\xA9" "c");
+  CHECK(
+      s->get() ==
+      "\xC3\xA9"
+      "c");
   CHECK(s->offsets_original() == Span{2, 5});
   CHECK(!n.slice(3, 5));  // not a char boundary
 }

@@ -12,15 +12,17 @@
 namespace tok_test {
 
 /// A tokenizer.json with the given component JSON texts ("null" when absent).
-inline std::string tokenizer_json(const std::string& model, const std::string& normalizer = "null",
-                                  const std::string& pre_tokenizer = "null",
-                                  const std::string& post_processor = "null",
-                                  const std::string& decoder = "null",
-                                  const std::string& added_tokens = "[]") {
+inline std::string tokenizer_json(
+    const std::string& model,
+    const std::string& normalizer = "null",
+    const std::string& pre_tokenizer = "null",
+    const std::string& post_processor = "null",
+    const std::string& decoder = "null",
+    const std::string& added_tokens = "[]") {
   return R"({"version":"1.0","truncation":null,"padding":null,"added_tokens":)" + added_tokens +
          R"(,"normalizer":)" + normalizer + R"(,"pre_tokenizer":)" + pre_tokenizer +
-         R"(,"post_processor":)" + post_processor + R"(,"decoder":)" + decoder +
-         R"(,"model":)" + model + "}";
+         R"(,"post_processor":)" + post_processor + R"(,"decoder":)" + decoder + R"(,"model":)" +
+         model + "}";
 }
 
 /// A WordLevel model over `words` (ids in order), with "<unk>" appended.

@@ -1,10 +1,9 @@
 // Dumps peftcpp's encodings of a list of texts as JSON, for crosscheck.py (compared with the
 // HuggingFace tokenizers library on the same texts). Not a test by itself.
 //   tokenizer_crosscheck_dump tokenizer.json texts.json out.json
-#include <nlohmann/json.hpp>
-
 #include <fstream>
 #include <iostream>
+#include <nlohmann/json.hpp>
 #include <sstream>
 
 #include "io/tokenizer/tokenizer.h"
@@ -30,10 +29,15 @@ int main(int argc, char** argv) {
                                       : tok.encode(texts[i], add);
       json offs = json::array();
       for (const auto& [s, t] : e.offsets) offs.push_back({s, t});
-      out.push_back({{"ids", e.ids}, {"tokens", e.tokens}, {"offsets", offs},
-                     {"type_ids", e.type_ids}, {"special", e.special_tokens_mask},
-                     {"seq", e.sequence_ids}, {"decoded", tok.decode(e.ids, false)},
-                     {"decoded_skip", tok.decode(e.ids, true)}});
+      out.push_back(
+          {{"ids", e.ids},
+           {"tokens", e.tokens},
+           {"offsets", offs},
+           {"type_ids", e.type_ids},
+           {"special", e.special_tokens_mask},
+           {"seq", e.sequence_ids},
+           {"decoded", tok.decode(e.ids, false)},
+           {"decoded_skip", tok.decode(e.ids, true)}});
     }
     std::ofstream(argv[3]) << out.dump();
   } catch (const std::exception& e) {
