@@ -78,12 +78,17 @@ class ReverseVocab {
  public:
   void build(const Vocab& vocab);
   const std::string* find(uint32_t id) const {
+    if (!sparse_.empty()) {
+      auto it = sparse_.find(id);
+      return it == sparse_.end() ? nullptr : &it->second;
+    }
     return id < present_.size() && present_[id] ? &strings_[id] : nullptr;
   }
 
  private:
-  std::vector<std::string> strings_;
+  std::vector<std::string> strings_;  // dense ids (the usual case)
   std::vector<bool> present_;
+  std::unordered_map<uint32_t, std::string> sparse_;  // ids far beyond the vocabulary size
 };
 
 struct BpeOptions {

@@ -42,8 +42,12 @@ void FlatVocab::build(const Vocab& vocab) {
 void ReverseVocab::build(const Vocab& vocab) {
   uint32_t max_id = 0;
   for (const auto& [tok, id] : vocab) max_id = std::max(max_id, id);
-  if (max_id > (1u << 28)) {
-    throw ConfigError(detail::concat("[tokenizer] model: token id ", max_id, " is too large"));
+  strings_.clear();
+  present_.clear();
+  sparse_.clear();
+  if (max_id >= 2 * vocab.size() + 65536) {
+    for (const auto& [tok, id] : vocab) sparse_[id] = tok;
+    return;
   }
   const size_t n = vocab.empty() ? 0 : static_cast<size_t>(max_id) + 1;
   strings_.assign(n, std::string());

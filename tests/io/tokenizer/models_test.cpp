@@ -152,3 +152,12 @@ TEST_CASE("vocab_size, token_to_id and id_to_token cover added tokens") {
   CHECK(!t.token_to_id("zzz"));
   CHECK(!t.id_to_token(99));
 }
+
+TEST_CASE("sparse token ids far beyond the vocabulary size work") {
+  const auto t = Tokenizer::from_json(tokenizer_json(
+      R"({"type":"BPE","vocab":{"a":0,"b":4000000000,"ab":7},"merges":["a b"]})", "null", kWs));
+  const auto e = t.encode("ab b", false);
+  CHECK(e.ids == std::vector<uint32_t>{7, 4000000000u});
+  CHECK(t.id_to_token(4000000000u) == std::string("b"));
+  CHECK(t.decode({7, 4000000000u}) == "ab b");
+}
