@@ -13,7 +13,8 @@ void LeftmostLongestMatcher::build(const std::vector<std::string>& patterns) {
   std::fill(std::begin(first_byte_), std::end(first_byte_), false);
   for (size_t p = 0; p < patterns.size(); ++p) {
     const std::string& pat = patterns[p];
-    if (pat.empty()) continue;
+    if (pat.empty())
+      continue;
     first_byte_[static_cast<unsigned char>(pat[0])] = true;
     uint32_t cur = 0;
     for (char ch : pat) {
@@ -29,14 +30,16 @@ void LeftmostLongestMatcher::build(const std::vector<std::string>& patterns) {
         cur = next;
       }
     }
-    if (nodes_[cur].pattern < 0) nodes_[cur].pattern = static_cast<int64_t>(p);
+    if (nodes_[cur].pattern < 0)
+      nodes_[cur].pattern = static_cast<int64_t>(p);
   }
 }
 
-void LeftmostLongestMatcher::find_all(std::string_view text,
-                                      std::vector<std::tuple<size_t, size_t, size_t>>& out) const {
+void LeftmostLongestMatcher::find_all(
+    std::string_view text, std::vector<std::tuple<size_t, size_t, size_t>>& out) const {
   out.clear();
-  if (nodes_.size() <= 1) return;
+  if (nodes_.size() <= 1)
+    return;
   size_t pos = 0;
   while (pos < text.size()) {
     if (!first_byte_[static_cast<unsigned char>(text[pos])]) {
@@ -50,7 +53,8 @@ void LeftmostLongestMatcher::find_all(std::string_view text,
       const auto b = static_cast<unsigned char>(text[i]);
       const auto& kids = nodes_[cur].children;
       auto it = std::find_if(kids.begin(), kids.end(), [b](const auto& k) { return k.first == b; });
-      if (it == kids.end()) break;
+      if (it == kids.end())
+        break;
       cur = it->second;
       if (nodes_[cur].pattern >= 0) {
         best = nodes_[cur].pattern;
@@ -66,10 +70,11 @@ void LeftmostLongestMatcher::find_all(std::string_view text,
   }
 }
 
-std::optional<uint32_t> AddedVocabulary::token_to_id(std::string_view token,
-                                                     const Model& model) const {
+std::optional<uint32_t> AddedVocabulary::token_to_id(
+    std::string_view token, const Model& model) const {
   auto it = map_.find(token);
-  if (it != map_.end()) return it->second;
+  if (it != map_.end())
+    return it->second;
   return model.token_to_id(token);
 }
 
@@ -82,8 +87,8 @@ bool AddedVocabulary::is_special_token(std::string_view token) const {
   return special_set_.find(token) != special_set_.end();
 }
 
-void AddedVocabulary::add_tokens(const std::vector<AddedToken>& tokens, const Model& model,
-                                 const Normalizer* normalizer) {
+void AddedVocabulary::add_tokens(
+    const std::vector<AddedToken>& tokens, const Model& model, const Normalizer* normalizer) {
   for (const auto& t : tokens) {
     if (t.special && !t.content.empty() && !special_set_.count(t.content)) {
       special_tokens_.push_back(t);
@@ -96,7 +101,8 @@ void AddedVocabulary::add_tokens(const std::vector<AddedToken>& tokens, const Mo
   if (!map_r_.empty()) {
     uint32_t max = 0;
     for (const auto& [id, t] : map_r_) max = std::max(max, id);
-    if (max >= model.vocab_size() || model.vocab_size() == 0) next_id = max + 1;
+    if (max >= model.vocab_size() || model.vocab_size() == 0)
+      next_id = max + 1;
   }
   for (const auto& t : tokens) {
     if (t.content.empty() || std::find(existing.begin(), existing.end(), t) != existing.end()) {
@@ -110,7 +116,8 @@ void AddedVocabulary::add_tokens(const std::vector<AddedToken>& tokens, const Mo
     }
     map_[t.content] = id;
     map_r_[id] = t;
-    if (!special_set_.count(t.content)) added_tokens_.push_back(t);
+    if (!special_set_.count(t.content))
+      added_tokens_.push_back(t);
     existing.push_back(t);
   }
   refresh(model, normalizer);
@@ -124,7 +131,8 @@ void AddedVocabulary::refresh(const Model& model, const Normalizer* normalizer) 
     const uint32_t id = *token_to_id(t.content, model);
     if (t.normalized) {
       NormalizedString ns(t.content);
-      if (normalizer != nullptr) normalizer->normalize(ns);
+      if (normalizer != nullptr)
+        normalizer->normalize(ns);
       norm.push_back(ns.get());
       split_normalized_trie_.ids.push_back(id);
     } else {
@@ -141,14 +149,16 @@ void AddedVocabulary::refresh(const Model& model, const Normalizer* normalizer) 
 namespace {
 
 bool ends_with_word(std::string_view s) {
-  if (s.empty()) return false;
+  if (s.empty())
+    return false;
   size_t b = s.size() - 1;
   while (b > 0 && (static_cast<unsigned char>(s[b]) & 0xC0) == 0x80) --b;
   return is_word_char(utf8_next(s, b));
 }
 
 bool starts_with_word(std::string_view s) {
-  if (s.empty()) return false;
+  if (s.empty())
+    return false;
   size_t i = 0;
   return is_word_char(utf8_next(s, i));
 }
@@ -160,7 +170,8 @@ size_t space_leftmost_at_end(std::string_view s) {
     size_t b = pos - 1;
     while (b > 0 && (static_cast<unsigned char>(s[b]) & 0xC0) == 0x80) --b;
     size_t i = b;
-    if (!is_whitespace(utf8_next(s, i))) break;
+    if (!is_whitespace(utf8_next(s, i)))
+      break;
     pos = b;
   }
   return pos;
@@ -171,7 +182,8 @@ size_t space_rightmost_at_start(std::string_view s) {
   size_t i = 0;
   while (i < s.size()) {
     size_t j = i;
-    if (!is_whitespace(utf8_next(s, j))) break;
+    if (!is_whitespace(utf8_next(s, j)))
+      break;
     i = j;
   }
   return i;
@@ -179,8 +191,8 @@ size_t space_rightmost_at_start(std::string_view s) {
 
 }  // namespace
 
-void AddedVocabulary::split_with(NormalizedString&& ns, const MatchingSet& set,
-                                 std::vector<Split>& out) const {
+void AddedVocabulary::split_with(
+    NormalizedString&& ns, const MatchingSet& set, std::vector<Split>& out) const {
   const std::string& sentence = ns.get();
   struct Piece {
     std::optional<uint32_t> id;
@@ -202,14 +214,17 @@ void AddedVocabulary::split_with(NormalizedString&& ns, const MatchingSet& set,
             start == 0 || !ends_with_word(std::string_view(sentence).substr(0, start));
         const bool stop_space =
             stop == sentence.size() || !starts_with_word(std::string_view(sentence).substr(stop));
-        if (!stop_space || !start_space) continue;
+        if (!stop_space || !start_space)
+          continue;
       }
       if (tok.lstrip) {
         const size_t newstart = space_leftmost_at_end(std::string_view(sentence).substr(0, start));
         start = std::max(newstart, start_offset);
       }
-      if (tok.rstrip) stop += space_rightmost_at_start(std::string_view(sentence).substr(stop));
-      if (start_offset < start) pieces.push_back({std::nullopt, start_offset, start});
+      if (tok.rstrip)
+        stop += space_rightmost_at_start(std::string_view(sentence).substr(stop));
+      if (start_offset < start)
+        pieces.push_back({std::nullopt, start_offset, start});
       pieces.push_back({id, start, stop});
       start_offset = stop;
     }
@@ -227,7 +242,8 @@ void AddedVocabulary::split_with(NormalizedString&& ns, const MatchingSet& set,
   }
   for (const auto& p : pieces) {
     auto slice = ns.slice(p.start, p.end);
-    if (!slice) throw ValueError("[tokenizer] AddedVocabulary bad split");
+    if (!slice)
+      throw ValueError("[tokenizer] AddedVocabulary bad split");
     if (p.id) {
       std::string value = slice->get();
       const size_t len = value.size();
@@ -240,13 +256,14 @@ void AddedVocabulary::split_with(NormalizedString&& ns, const MatchingSet& set,
   }
 }
 
-void AddedVocabulary::extract_and_normalize(const Normalizer* normalizer,
-                                            PreTokenizedString& pts) const {
+void AddedVocabulary::extract_and_normalize(
+    const Normalizer* normalizer, PreTokenizedString& pts) const {
   pts.split([&](size_t, NormalizedString&& ns, std::vector<Split>& out) {
     split_with(std::move(ns), split_trie_, out);
   });
   pts.split([&](size_t, NormalizedString&& ns, std::vector<Split>& out) {
-    if (normalizer != nullptr) normalizer->normalize(ns);
+    if (normalizer != nullptr)
+      normalizer->normalize(ns);
     split_with(std::move(ns), split_normalized_trie_, out);
   });
 }

@@ -31,8 +31,7 @@ class LeftmostLongestMatcher {
  public:
   void build(const std::vector<std::string>& patterns);
   /// Non-overlapping matches as (pattern index, start, end), left to right.
-  void find_all(std::string_view text, std::vector<std::tuple<size_t, size_t, size_t>>& out)
-      const;
+  void find_all(std::string_view text, std::vector<std::tuple<size_t, size_t, size_t>>& out) const;
 
  private:
   struct Node {
@@ -46,8 +45,8 @@ class LeftmostLongestMatcher {
 class AddedVocabulary {
  public:
   /// AddedVocabulary::add_tokens; ids come from the model vocab or follow its size.
-  void add_tokens(const std::vector<AddedToken>& tokens, const Model& model,
-                  const Normalizer* normalizer);
+  void add_tokens(
+      const std::vector<AddedToken>& tokens, const Model& model, const Normalizer* normalizer);
 
   std::optional<uint32_t> token_to_id(std::string_view token, const Model& model) const;
   /// simple_id_to_token.

@@ -23,17 +23,20 @@ struct CharToByte {
 };
 
 void replace_all(std::string& s, std::string_view from, std::string_view to) {
-  if (from.empty()) return;
+  if (from.empty())
+    return;
   std::string out;
   size_t pos = 0;
   while (true) {
     const size_t hit = s.find(from, pos);
-    if (hit == std::string::npos) break;
+    if (hit == std::string::npos)
+      break;
     out.append(s, pos, hit - pos);
     out += to;
     pos = hit + from.size();
   }
-  if (pos == 0) return;
+  if (pos == 0)
+    return;
   out.append(s, pos, std::string::npos);
   s = std::move(out);
 }
@@ -90,7 +93,8 @@ void MetaspaceDecoder::decode_chain(std::vector<std::string>& tokens) const {
       const size_t at = k;
       const char32_t c = utf8_next(t, k);
       if (c == replacement_) {
-        if (!(i == 0 && scheme_ != PrependScheme::Never)) out.push_back(' ');
+        if (!(i == 0 && scheme_ != PrependScheme::Never))
+          out.push_back(' ');
       } else {
         out.append(t, at, k - at);
       }
@@ -109,7 +113,8 @@ void WordPieceDecoder::decode_chain(std::vector<std::string>& tokens) const {
         t = " " + t;
       }
     }
-    if (cleanup_) wordpiece_cleanup(t);
+    if (cleanup_)
+      wordpiece_cleanup(t);
   }
 }
 
@@ -117,7 +122,8 @@ void ByteFallbackDecoder::decode_chain(std::vector<std::string>& tokens) const {
   std::vector<std::string> out;
   std::string pending;
   auto flush = [&]() {
-    if (pending.empty()) return;
+    if (pending.empty())
+      return;
     if (is_valid_utf8(pending)) {
       out.push_back(pending);
     } else {
@@ -126,16 +132,20 @@ void ByteFallbackDecoder::decode_chain(std::vector<std::string>& tokens) const {
     pending.clear();
   };
   auto hex = [](char ch) -> int {
-    if (ch >= '0' && ch <= '9') return ch - '0';
-    if (ch >= 'a' && ch <= 'f') return ch - 'a' + 10;
-    if (ch >= 'A' && ch <= 'F') return ch - 'A' + 10;
+    if (ch >= '0' && ch <= '9')
+      return ch - '0';
+    if (ch >= 'a' && ch <= 'f')
+      return ch - 'a' + 10;
+    if (ch >= 'A' && ch <= 'F')
+      return ch - 'A' + 10;
     return -1;
   };
   for (auto& t : tokens) {
     int byte = -1;
     if (t.size() == 6 && t.compare(0, 3, "<0x") == 0 && t[5] == '>') {
       const int hi = hex(t[3]), lo = hex(t[4]);
-      if (hi >= 0 && lo >= 0) byte = hi * 16 + lo;
+      if (hi >= 0 && lo >= 0)
+        byte = hi * 16 + lo;
     }
     if (byte >= 0) {
       pending.push_back(static_cast<char>(byte));
@@ -159,13 +169,15 @@ void StripDecoder::decode_chain(std::vector<std::string>& tokens) const {
     const std::u32string chars = utf8_decode(t);
     size_t start_cut = 0;
     for (size_t i = 0; i < std::min(start_, chars.size()); ++i) {
-      if (chars[i] != content_) break;
+      if (chars[i] != content_)
+        break;
       start_cut = i + 1;
     }
     size_t stop_cut = chars.size();
     for (size_t i = 0; i < stop_ && i < chars.size(); ++i) {
       const size_t index = chars.size() - i - 1;
-      if (chars[index] != content_) break;
+      if (chars[index] != content_)
+        break;
       stop_cut = index;
     }
     std::string out;
@@ -183,14 +195,16 @@ void BpeDecoder::decode_chain(std::vector<std::string>& tokens) const {
 void CtcDecoder::decode_chain(std::vector<std::string>& tokens) const {
   std::vector<std::string> out;
   for (size_t i = 0; i < tokens.size(); ++i) {
-    if (i > 0 && tokens[i] == tokens[i - 1]) continue;  // dedup consecutive
+    if (i > 0 && tokens[i] == tokens[i - 1])
+      continue;  // dedup consecutive
     std::string t = tokens[i];
     replace_all(t, pad_, "");
     if (cleanup_) {
       wordpiece_cleanup(t);
       replace_all(t, delim_, " ");
     }
-    if (!t.empty()) out.push_back(std::move(t));
+    if (!t.empty())
+      out.push_back(std::move(t));
   }
   tokens = std::move(out);
 }

@@ -16,10 +16,9 @@ void merge_into(Encoding& e, const Encoding& o) {
   e.tokens.insert(e.tokens.end(), o.tokens.begin(), o.tokens.end());
   e.offsets.insert(e.offsets.end(), o.offsets.begin(), o.offsets.end());
   e.type_ids.insert(e.type_ids.end(), o.type_ids.begin(), o.type_ids.end());
-  e.special_tokens_mask.insert(e.special_tokens_mask.end(), o.special_tokens_mask.begin(),
-                               o.special_tokens_mask.end());
-  e.attention_mask.insert(e.attention_mask.end(), o.attention_mask.begin(),
-                          o.attention_mask.end());
+  e.special_tokens_mask.insert(
+      e.special_tokens_mask.end(), o.special_tokens_mask.begin(), o.special_tokens_mask.end());
+  e.attention_mask.insert(e.attention_mask.end(), o.attention_mask.begin(), o.attention_mask.end());
   e.word_ids.insert(e.word_ids.end(), o.word_ids.begin(), o.word_ids.end());
   e.sequence_ids.insert(e.sequence_ids.end(), o.sequence_ids.begin(), o.sequence_ids.end());
 }
@@ -34,14 +33,18 @@ void keep_range(std::vector<T>& v, size_t start, size_t stop) {
 
 void truncate(Encoding& e, size_t max_len, size_t stride, TruncationDirection dir) {
   const size_t len = e.ids.size();
-  if (max_len >= len) return;
+  if (max_len >= len)
+    return;
   if (max_len == 0) {
     e = Encoding{};
     return;
   }
   if (stride >= max_len) {
-    throw ValueError(detail::concat("[tokenizer] truncation: stride ", stride,
-                                    " must be smaller than the effective max length ", max_len));
+    throw ValueError(detail::concat(
+        "[tokenizer] truncation: stride ",
+        stride,
+        " must be smaller than the effective max length ",
+        max_len));
   }
   // Truncation loses the sequence ranges in the crate.
   e.sequence_ids.assign(len, -1);
@@ -60,11 +63,13 @@ void truncate(Encoding& e, size_t max_len, size_t stride, TruncationDirection di
 void truncate_encodings(Encoding& e, Encoding* pair, const TruncationParams& p) {
   if (p.max_length == 0) {
     truncate(e, 0, p.stride, p.direction);
-    if (pair != nullptr) truncate(*pair, 0, p.stride, p.direction);
+    if (pair != nullptr)
+      truncate(*pair, 0, p.stride, p.direction);
     return;
   }
   const size_t total = e.ids.size() + (pair != nullptr ? pair->ids.size() : 0);
-  if (total <= p.max_length) return;
+  if (total <= p.max_length)
+    return;
   const size_t to_remove = total - p.max_length;
   if (p.strategy == TruncationStrategy::LongestFirst) {
     if (pair == nullptr) {
@@ -73,7 +78,8 @@ void truncate_encodings(Encoding& e, Encoding* pair, const TruncationParams& p) 
     }
     size_t n1 = e.ids.size(), n2 = pair->ids.size();
     const bool swap = n1 > n2;
-    if (swap) std::swap(n1, n2);
+    if (swap)
+      std::swap(n1, n2);
     if (n1 > p.max_length) {
       n2 = n1;
     } else {
@@ -83,7 +89,8 @@ void truncate_encodings(Encoding& e, Encoding* pair, const TruncationParams& p) 
       n1 = p.max_length / 2;
       n2 = n1 + p.max_length % 2;
     }
-    if (swap) std::swap(n1, n2);
+    if (swap)
+      std::swap(n1, n2);
     truncate(e, n1, p.stride, p.direction);
     truncate(*pair, n2, p.stride, p.direction);
     return;
@@ -94,15 +101,24 @@ void truncate_encodings(Encoding& e, Encoding* pair, const TruncationParams& p) 
   }
   const size_t tlen = target->ids.size();
   if (tlen <= to_remove) {
-    throw ValueError(detail::concat("[tokenizer] truncation: sequence of ", tlen,
-                                    " tokens is too short to remove ", to_remove));
+    throw ValueError(detail::concat(
+        "[tokenizer] truncation: sequence of ",
+        tlen,
+        " tokens is too short to remove ",
+        to_remove));
   }
   truncate(*target, tlen - to_remove, p.stride, p.direction);
 }
 
-void pad(Encoding& e, size_t target, uint32_t pad_id, uint32_t pad_type_id,
-         const std::string& pad_token, PaddingDirection dir) {
-  if (e.ids.size() >= target) return;
+void pad(
+    Encoding& e,
+    size_t target,
+    uint32_t pad_id,
+    uint32_t pad_type_id,
+    const std::string& pad_token,
+    PaddingDirection dir) {
+  if (e.ids.size() >= target)
+    return;
   const size_t n = target - e.ids.size();
   auto add = [&](auto& v, const auto& value) {
     using T = typename std::decay_t<decltype(v)>::value_type;
@@ -123,7 +139,8 @@ void pad(Encoding& e, size_t target, uint32_t pad_id, uint32_t pad_type_id,
 }
 
 void pad_encodings(std::vector<Encoding>& encs, const PaddingParams& p) {
-  if (encs.empty()) return;
+  if (encs.empty())
+    return;
   size_t len = p.fixed_length;
   if (p.strategy == PaddingStrategy::BatchLongest) {
     len = 0;

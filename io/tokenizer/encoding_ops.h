@@ -18,8 +18,13 @@ void truncate(Encoding& e, size_t max_len, size_t stride, TruncationDirection di
 /// Applies `params` to a single encoding or to a pair (truncate_encodings).
 void truncate_encodings(Encoding& e, Encoding* pair, const TruncationParams& params);
 /// Pads to `target` tokens (Encoding::pad).
-void pad(Encoding& e, size_t target, uint32_t pad_id, uint32_t pad_type_id,
-         const std::string& pad_token, PaddingDirection dir);
+void pad(
+    Encoding& e,
+    size_t target,
+    uint32_t pad_id,
+    uint32_t pad_type_id,
+    const std::string& pad_token,
+    PaddingDirection dir);
 /// pad_encodings: batch-longest or fixed length, then up to a multiple.
 void pad_encodings(std::vector<Encoding>& encs, const PaddingParams& params);
 

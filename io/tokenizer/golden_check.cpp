@@ -16,7 +16,8 @@ using tok::Json;
 
 std::string read_text(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
-  if (!in) throw IoError(detail::concat("[tokenizer] golden: cannot open ", path));
+  if (!in)
+    throw IoError(detail::concat("[tokenizer] golden: cannot open ", path));
   std::ostringstream ss;
   ss << in.rdbuf();
   return ss.str();
@@ -31,22 +32,30 @@ struct Mismatch {
 };
 
 // Compares `got` (serialized to JSON) with `expected`; throws Mismatch naming the field.
-void expect_eq(const std::string& entry, const std::string& field, const Json& expected,
-               const Json& got) {
-  if (expected == got) return;
+void expect_eq(
+    const std::string& entry, const std::string& field, const Json& expected, const Json& got) {
+  if (expected == got)
+    return;
   std::string detail_msg;
   if (expected.is_array() && got.is_array()) {
     size_t i = 0;
     while (i < expected.size() && i < got.size() && expected[i] == got[i]) ++i;
-    detail_msg = detail::concat(" (first difference at index ", i, ", lengths ", expected.size(),
-                                " vs ", got.size(), ")");
+    detail_msg = detail::concat(
+        " (first difference at index ", i, ", lengths ", expected.size(), " vs ", got.size(), ")");
     const Json e = i < expected.size() ? expected[i] : Json();
     const Json g = i < got.size() ? got[i] : Json();
-    throw Mismatch{detail::concat(entry, " ", field, " expected ", shorten(e.dump()), " got ",
-                                  shorten(g.dump()), detail_msg)};
+    throw Mismatch{detail::concat(
+        entry,
+        " ",
+        field,
+        " expected ",
+        shorten(e.dump()),
+        " got ",
+        shorten(g.dump()),
+        detail_msg)};
   }
-  throw Mismatch{detail::concat(entry, " ", field, " expected ", shorten(expected.dump()),
-                                " got ", shorten(got.dump()))};
+  throw Mismatch{detail::concat(
+      entry, " ", field, " expected ", shorten(expected.dump()), " got ", shorten(got.dump()))};
 }
 
 Json offsets_json(const std::vector<std::pair<size_t, size_t>>& v) {
@@ -71,8 +80,8 @@ void check_encode(const Tokenizer& tok, const Json& c, const std::string& name) 
   expect_eq(name, "tokens", c.at("tokens"), e.tokens);
   expect_eq(name, "offsets", c.at("offsets"), offsets_json(e.offsets));
   if (c.contains("byte_offsets")) {
-    expect_eq(name, "byte_offsets", c.at("byte_offsets"),
-              offsets_json(byte_offsets(e, text, pair)));
+    expect_eq(
+        name, "byte_offsets", c.at("byte_offsets"), offsets_json(byte_offsets(e, text, pair)));
   }
   expect_eq(name, "type_ids", c.at("type_ids"), e.type_ids);
   expect_eq(name, "special_tokens_mask", c.at("special_tokens_mask"), e.special_tokens_mask);
@@ -82,7 +91,8 @@ void check_encode(const Tokenizer& tok, const Json& c, const std::string& name) 
   if (c.contains("sequence_ids")) {
     expect_eq(name, "sequence_ids", c.at("sequence_ids"), seq_ids_json(e));
   }
-  if (c.contains("decoded")) expect_eq(name, "decoded", c.at("decoded"), tok.decode(e.ids, false));
+  if (c.contains("decoded"))
+    expect_eq(name, "decoded", c.at("decoded"), tok.decode(e.ids, false));
   if (c.contains("decoded_skip_special")) {
     expect_eq(name, "decoded_skip_special", c.at("decoded_skip_special"), tok.decode(e.ids, true));
   }
@@ -96,10 +106,13 @@ void check_batch(Tokenizer& tok, const Json& c, const std::string& name) {
     p.strategy = PaddingStrategy::BatchLongest;
   } else {
     p.strategy = PaddingStrategy::Fixed;
-    p.fixed_length = pj.at("length").get<size_t>();
+    for (const char* k : {"length", "max_length", "fixed_length"}) {
+      if (pj.contains(k) && pj[k].is_number_unsigned())
+        p.fixed_length = pj[k].get<size_t>();
+    }
   }
-  p.direction = pj.value("direction", "right") == "left" ? PaddingDirection::Left
-                                                          : PaddingDirection::Right;
+  p.direction =
+      pj.value("direction", "right") == "left" ? PaddingDirection::Left : PaddingDirection::Right;
   p.pad_id = pj.value("pad_id", 0u);
   p.pad_type_id = pj.value("pad_type_id", 0u);
   p.pad_token = pj.value("pad_token", std::string("[PAD]"));
@@ -117,7 +130,7 @@ void check_batch(Tokenizer& tok, const Json& c, const std::string& name) {
                   : s == "only_second" ? TruncationStrategy::OnlySecond
                                        : TruncationStrategy::LongestFirst;
     tp.direction = tj.value("direction", "right") == "left" ? TruncationDirection::Left
-                                                             : TruncationDirection::Right;
+                                                            : TruncationDirection::Right;
     t = tp;
   }
   const auto old_p = tok.padding();
@@ -148,13 +161,17 @@ void check_batch(Tokenizer& tok, const Json& c, const std::string& name) {
   }
   expect_eq(name, "input_ids", c.at("input_ids"), ids);
   expect_eq(name, "attention_mask", c.at("attention_mask"), mask);
-  if (c.contains("tokens")) expect_eq(name, "tokens", c.at("tokens"), toks);
-  if (c.contains("type_ids")) expect_eq(name, "type_ids", c.at("type_ids"), types);
+  if (c.contains("tokens"))
+    expect_eq(name, "tokens", c.at("tokens"), toks);
+  if (c.contains("type_ids"))
+    expect_eq(name, "type_ids", c.at("type_ids"), types);
   if (c.contains("special_tokens_mask")) {
     expect_eq(name, "special_tokens_mask", c.at("special_tokens_mask"), special);
   }
-  if (c.contains("offsets")) expect_eq(name, "offsets", c.at("offsets"), offs);
-  if (c.contains("byte_offsets")) expect_eq(name, "byte_offsets", c.at("byte_offsets"), boffs);
+  if (c.contains("offsets"))
+    expect_eq(name, "offsets", c.at("offsets"), offs);
+  if (c.contains("byte_offsets"))
+    expect_eq(name, "byte_offsets", c.at("byte_offsets"), boffs);
 }
 
 TokenizerCaseResult run_case(const std::string& dir, const std::string& name) {
@@ -185,11 +202,16 @@ TokenizerCaseResult run_case(const std::string& dir, const std::string& name) {
 }  // namespace
 
 std::vector<TokenizerCaseResult> check_tokenizer_golden(const std::string& tokenizers_dir) {
-  const Json index = Json::parse(read_text(tokenizers_dir + "/index.json"));
-  std::vector<TokenizerCaseResult> out;
-  for (const Json& c : index.at("cases")) {
-    out.push_back(run_case(tokenizers_dir, c.at("case").get<std::string>()));
+  const std::string index_path = tokenizers_dir + "/index.json";
+  std::vector<std::string> names;
+  try {
+    const Json index = Json::parse(read_text(index_path));
+    for (const Json& c : index.at("cases")) names.push_back(c.at("case").get<std::string>());
+  } catch (const Json::exception& e) {
+    throw IoError(detail::concat("[tokenizer] golden: malformed ", index_path, ": ", e.what()));
   }
+  std::vector<TokenizerCaseResult> out;
+  for (const auto& name : names) out.push_back(run_case(tokenizers_dir, name));
   return out;
 }
 

@@ -11,7 +11,7 @@
 namespace peftcpp {
 
 struct TokenizerCaseResult {
-  std::string name;     // the case directory, e.g. "gpt2_bytelevel_bpe"
+  std::string name;  // the case directory, e.g. "gpt2_bytelevel_bpe"
   bool passed = false;
   std::string message;  // first mismatch: "<entry name> <field> expected ... got ...", or error
   size_t entries = 0;   // entries checked

@@ -3,7 +3,6 @@
 #pragma once
 
 #include <nlohmann/json.hpp>
-
 #include <optional>
 #include <string>
 
@@ -25,24 +24,30 @@ struct JsonCtx {
     throw ConfigError(detail::concat("[tokenizer] ", path, ": ", what, " in ", source));
   }
   const Json& require(const Json& obj, const char* key) const {
-    if (!obj.is_object()) fail("expected a JSON object");
+    if (!obj.is_object())
+      fail("expected a JSON object");
     auto it = obj.find(key);
-    if (it == obj.end()) fail(detail::concat("missing key '", key, "'"));
+    if (it == obj.end())
+      fail(detail::concat("missing key '", key, "'"));
     return *it;
   }
   /// The value of an optional key; nullptr when absent or null.
   const Json* optional(const Json& obj, const char* key) const {
-    if (!obj.is_object()) fail("expected a JSON object");
+    if (!obj.is_object())
+      fail("expected a JSON object");
     auto it = obj.find(key);
-    if (it == obj.end() || it->is_null()) return nullptr;
+    if (it == obj.end() || it->is_null())
+      return nullptr;
     return &*it;
   }
   std::string as_string(const Json& v, const char* key) const {
-    if (!v.is_string()) fail(detail::concat("key '", key, "' must be a string"));
+    if (!v.is_string())
+      fail(detail::concat("key '", key, "' must be a string"));
     return v.get<std::string>();
   }
   bool as_bool(const Json& v, const char* key) const {
-    if (!v.is_boolean()) fail(detail::concat("key '", key, "' must be a boolean"));
+    if (!v.is_boolean())
+      fail(detail::concat("key '", key, "' must be a boolean"));
     return v.get<bool>();
   }
   uint64_t as_uint(const Json& v, const char* key) const {
@@ -52,7 +57,8 @@ struct JsonCtx {
     return v.get<uint64_t>();
   }
   double as_number(const Json& v, const char* key) const {
-    if (!v.is_number()) fail(detail::concat("key '", key, "' must be a number"));
+    if (!v.is_number())
+      fail(detail::concat("key '", key, "' must be a number"));
     return v.get<double>();
   }
   std::string get_string(const Json& obj, const char* key) const {
@@ -64,7 +70,8 @@ struct JsonCtx {
   }
   std::optional<std::string> get_opt_string(const Json& obj, const char* key) const {
     const Json* v = optional(obj, key);
-    if (!v) return std::nullopt;
+    if (!v)
+      return std::nullopt;
     return as_string(*v, key);
   }
   bool get_bool_or(const Json& obj, const char* key, bool def) const {
@@ -79,7 +86,8 @@ struct JsonCtx {
   char32_t get_char(const Json& obj, const char* key) const;
   const Json& require_array(const Json& obj, const char* key) const {
     const Json& v = require(obj, key);
-    if (!v.is_array()) fail(detail::concat("key '", key, "' must be a list"));
+    if (!v.is_array())
+      fail(detail::concat("key '", key, "' must be a list"));
     return v;
   }
 };

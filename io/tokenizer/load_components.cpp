@@ -1,10 +1,18 @@
-// tokenizer.json -> normalizer, pre-tokenizer, post-processor and decoder objects.
+// tokenizer.json -> normalizer, pre-tokenizer and decoder objects.
 // Key names, defaults and accepted type names follow the crate's serde definitions.
 #include "io/tokenizer/load_components.h"
 
 #include "io/tokenizer/unicode_utils.h"
 
 namespace peftcpp::tok {
+
+std::string type_of(const Json& j, const JsonCtx& ctx) {
+  return ctx.get_string(j, "type");
+}
+
+[[noreturn]] void unknown_type(const JsonCtx& ctx, const std::string& type) {
+  ctx.fail(detail::concat("unknown type '", type, "'"));
+}
 
 char32_t JsonCtx::get_char(const Json& obj, const char* key) const {
   const std::string s = get_string(obj, key);
@@ -17,20 +25,14 @@ char32_t JsonCtx::get_char(const Json& obj, const char* key) const {
 
 namespace {
 
-std::string type_of(const Json& j, const JsonCtx& ctx) {
-  return ctx.get_string(j, "type");
-}
-
-[[noreturn]] void unknown_type(const JsonCtx& ctx, const std::string& type) {
-  ctx.fail(detail::concat("unknown type '", type, "'"));
-}
-
 // {"String": "..."} or {"Regex": "..."} -> an Oniguruma pattern.
 std::string pattern_regex(const Json& j, const JsonCtx& ctx) {
   const Json& p = ctx.require(j, "pattern");
   if (p.is_object()) {
-    if (const Json* s = ctx.optional(p, "String")) return regex_escape(ctx.as_string(*s, "String"));
-    if (const Json* r = ctx.optional(p, "Regex")) return ctx.as_string(*r, "Regex");
+    if (const Json* s = ctx.optional(p, "String"))
+      return regex_escape(ctx.as_string(*s, "String"));
+    if (const Json* r = ctx.optional(p, "Regex"))
+      return ctx.as_string(*r, "Regex");
   } else if (p.is_string()) {
     return regex_escape(p.get<std::string>());
   }
@@ -38,13 +40,17 @@ std::string pattern_regex(const Json& j, const JsonCtx& ctx) {
 }
 
 SplitBehavior parse_behavior(const std::string& b, const JsonCtx& ctx) {
-  if (b == "Removed" || b == "removed") return SplitBehavior::Removed;
-  if (b == "Isolated" || b == "isolated") return SplitBehavior::Isolated;
+  if (b == "Removed" || b == "removed")
+    return SplitBehavior::Removed;
+  if (b == "Isolated" || b == "isolated")
+    return SplitBehavior::Isolated;
   if (b == "MergedWithPrevious" || b == "merged_with_previous") {
     return SplitBehavior::MergedWithPrevious;
   }
-  if (b == "MergedWithNext" || b == "merged_with_next") return SplitBehavior::MergedWithNext;
-  if (b == "Contiguous" || b == "contiguous") return SplitBehavior::Contiguous;
+  if (b == "MergedWithNext" || b == "merged_with_next")
+    return SplitBehavior::MergedWithNext;
+  if (b == "Contiguous" || b == "contiguous")
+    return SplitBehavior::Contiguous;
   ctx.fail(detail::concat("unknown behavior '", b, "'"));
 }
 
@@ -66,7 +72,8 @@ PrependScheme parse_prepend_scheme(const Json& j, const JsonCtx& ctx) {
   if (const Json* aps = ctx.optional(j, "add_prefix_space")) {
     if (!ctx.as_bool(*aps, "add_prefix_space")) {
       if (scheme != PrependScheme::Never) {
-        if (ps) ctx.fail("add_prefix_space does not match declared prepend_scheme");
+        if (ps)
+          ctx.fail("add_prefix_space does not match declared prepend_scheme");
       }
       scheme = PrependScheme::Never;
     }
@@ -76,11 +83,16 @@ PrependScheme parse_prepend_scheme(const Json& j, const JsonCtx& ctx) {
 
 std::string decode_base64(const std::string& in, const JsonCtx& ctx) {
   auto val = [](char c) -> int {
-    if (c >= 'A' && c <= 'Z') return c - 'A';
-    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-    if (c >= '0' && c <= '9') return c - '0' + 52;
-    if (c == '+') return 62;
-    if (c == '/') return 63;
+    if (c >= 'A' && c <= 'Z')
+      return c - 'A';
+    if (c >= 'a' && c <= 'z')
+      return c - 'a' + 26;
+    if (c >= '0' && c <= '9')
+      return c - '0' + 52;
+    if (c == '+')
+      return 62;
+    if (c == '/')
+      return 63;
     return -1;
   };
   std::string out;
@@ -89,7 +101,8 @@ std::string decode_base64(const std::string& in, const JsonCtx& ctx) {
   size_t i = 0;
   for (; i < in.size() && in[i] != '='; ++i) {
     const int v = val(in[i]);
-    if (v < 0) ctx.fail("key 'precompiled_charsmap' is not valid base64");
+    if (v < 0)
+      ctx.fail("key 'precompiled_charsmap' is not valid base64");
     acc = (acc << 6) | static_cast<uint32_t>(v);
     bits += 6;
     if (bits >= 8) {
@@ -98,17 +111,10 @@ std::string decode_base64(const std::string& in, const JsonCtx& ctx) {
     }
   }
   for (; i < in.size(); ++i) {
-    if (in[i] != '=') ctx.fail("key 'precompiled_charsmap' is not valid base64");
+    if (in[i] != '=')
+      ctx.fail("key 'precompiled_charsmap' is not valid base64");
   }
   return out;
-}
-
-std::pair<std::string, uint32_t> token_pair(const Json& j, const char* key, const JsonCtx& ctx) {
-  const Json& v = ctx.require(j, key);
-  if (!v.is_array() || v.size() != 2 || !v[0].is_string() || !v[1].is_number_unsigned()) {
-    ctx.fail(detail::concat("key '", key, "' must be [token, id]"));
-  }
-  return {v[0].get<std::string>(), v[1].get<uint32_t>()};
 }
 
 }  // namespace
@@ -118,27 +124,39 @@ std::unique_ptr<Normalizer> load_normalizer(const Json& j, const JsonCtx& base) 
   const JsonCtx ctx = base.at("." + type);
   if (type == "BertNormalizer" || type == "Bert") {
     std::optional<bool> strip;
-    if (const Json* s = ctx.optional(j, "strip_accents")) strip = ctx.as_bool(*s, "strip_accents");
-    return std::make_unique<BertNormalizer>(ctx.get_bool_or(j, "clean_text", true),
-                                            ctx.get_bool_or(j, "handle_chinese_chars", true),
-                                            strip, ctx.get_bool_or(j, "lowercase", true));
+    if (const Json* s = ctx.optional(j, "strip_accents"))
+      strip = ctx.as_bool(*s, "strip_accents");
+    return std::make_unique<BertNormalizer>(
+        ctx.get_bool_or(j, "clean_text", true),
+        ctx.get_bool_or(j, "handle_chinese_chars", true),
+        strip,
+        ctx.get_bool_or(j, "lowercase", true));
   }
-  if (type == "NFC") return std::make_unique<UnicodeNormalizer>(UnicodeForm::NFC);
-  if (type == "NFD") return std::make_unique<UnicodeNormalizer>(UnicodeForm::NFD);
-  if (type == "NFKC") return std::make_unique<UnicodeNormalizer>(UnicodeForm::NFKC);
-  if (type == "NFKD") return std::make_unique<UnicodeNormalizer>(UnicodeForm::NFKD);
-  if (type == "Lowercase") return std::make_unique<LowercaseNormalizer>();
-  if (type == "StripAccents") return std::make_unique<StripAccentsNormalizer>();
-  if (type == "Nmt") return std::make_unique<NmtNormalizer>();
-  if (type == "ByteLevel") return std::make_unique<ByteLevelNormalizer>();
+  if (type == "NFC")
+    return std::make_unique<UnicodeNormalizer>(UnicodeForm::NFC);
+  if (type == "NFD")
+    return std::make_unique<UnicodeNormalizer>(UnicodeForm::NFD);
+  if (type == "NFKC")
+    return std::make_unique<UnicodeNormalizer>(UnicodeForm::NFKC);
+  if (type == "NFKD")
+    return std::make_unique<UnicodeNormalizer>(UnicodeForm::NFKD);
+  if (type == "Lowercase")
+    return std::make_unique<LowercaseNormalizer>();
+  if (type == "StripAccents")
+    return std::make_unique<StripAccentsNormalizer>();
+  if (type == "Nmt")
+    return std::make_unique<NmtNormalizer>();
+  if (type == "ByteLevel")
+    return std::make_unique<ByteLevelNormalizer>();
   if (type == "Strip") {
-    return std::make_unique<StripNormalizer>(ctx.get_bool_or(j, "strip_left", true),
-                                             ctx.get_bool_or(j, "strip_right", true));
+    return std::make_unique<StripNormalizer>(
+        ctx.get_bool_or(j, "strip_left", true), ctx.get_bool_or(j, "strip_right", true));
   }
-  if (type == "Prepend") return std::make_unique<PrependNormalizer>(ctx.get_string(j, "prepend"));
+  if (type == "Prepend")
+    return std::make_unique<PrependNormalizer>(ctx.get_string(j, "prepend"));
   if (type == "Replace") {
-    return std::make_unique<ReplaceNormalizer>(pattern_regex(j, ctx), ctx.get_string(j, "content"),
-                                               ctx.path);
+    return std::make_unique<ReplaceNormalizer>(
+        pattern_regex(j, ctx), ctx.get_string(j, "content"), ctx.path);
   }
   if (type == "Precompiled") {
     return std::make_unique<PrecompiledNormalizer>(
@@ -159,23 +177,27 @@ std::unique_ptr<PreTokenizer> load_pre_tokenizer(const Json& j, const JsonCtx& b
   const std::string type = type_of(j, base);
   const JsonCtx ctx = base.at("." + type);
   if (type == "ByteLevel") {
-    return std::make_unique<ByteLevelPreTokenizer>(ctx.get_bool_or(j, "add_prefix_space", true),
-                                                   ctx.get_bool_or(j, "use_regex", true));
+    return std::make_unique<ByteLevelPreTokenizer>(
+        ctx.get_bool_or(j, "add_prefix_space", true), ctx.get_bool_or(j, "use_regex", true));
   }
   if (type == "Split") {
     const std::string regex = pattern_regex(j, ctx);
     const SplitBehavior behavior = parse_behavior(ctx.get_string(j, "behavior"), ctx);
-    return std::make_unique<SplitPreTokenizer>(regex, behavior, ctx.get_bool_or(j, "invert", false),
-                                               ctx.path);
+    return std::make_unique<SplitPreTokenizer>(
+        regex, behavior, ctx.get_bool_or(j, "invert", false), ctx.path);
   }
   if (type == "Metaspace") {
-    return std::make_unique<MetaspacePreTokenizer>(ctx.get_char(j, "replacement"),
-                                                   parse_prepend_scheme(j, ctx),
-                                                   ctx.get_bool_or(j, "split", true));
+    return std::make_unique<MetaspacePreTokenizer>(
+        ctx.get_char(j, "replacement"),
+        parse_prepend_scheme(j, ctx),
+        ctx.get_bool_or(j, "split", true));
   }
-  if (type == "Whitespace") return std::make_unique<WhitespacePreTokenizer>();
-  if (type == "WhitespaceSplit") return std::make_unique<WhitespaceSplitPreTokenizer>();
-  if (type == "BertPreTokenizer") return std::make_unique<BertPreTokenizer>();
+  if (type == "Whitespace")
+    return std::make_unique<WhitespacePreTokenizer>();
+  if (type == "WhitespaceSplit")
+    return std::make_unique<WhitespaceSplitPreTokenizer>();
+  if (type == "BertPreTokenizer")
+    return std::make_unique<BertPreTokenizer>();
   if (type == "Punctuation") {
     return std::make_unique<PunctuationPreTokenizer>(
         parse_behavior(ctx.get_string_or(j, "behavior", "Isolated"), ctx));
@@ -188,7 +210,8 @@ std::unique_ptr<PreTokenizer> load_pre_tokenizer(const Json& j, const JsonCtx& b
   }
   if (type == "FixedLength") {
     const uint64_t len = ctx.get_uint_or(j, "length", 5);
-    if (len == 0) ctx.fail("key 'length' must be positive");
+    if (len == 0)
+      ctx.fail("key 'length' must be positive");
     return std::make_unique<FixedLengthPreTokenizer>(len);
   }
   if (type == "Sequence") {
@@ -200,157 +223,31 @@ std::unique_ptr<PreTokenizer> load_pre_tokenizer(const Json& j, const JsonCtx& b
     }
     return std::make_unique<SequencePreTokenizer>(std::move(items));
   }
-  if (type == "UnicodeScripts") ctx.fail("the UnicodeScripts pre-tokenizer is not supported");
-  unknown_type(base, type);
-}
-
-namespace {
-
-std::vector<TemplatePiece> load_template(const Json& j, const char* key, const JsonCtx& ctx) {
-  const Json& t = ctx.require(j, key);
-  std::vector<TemplatePiece> out;
-  auto from_string = [&](const std::string& s) {
-    // "$A", "$B:1", "[CLS]:0", "$1" ... (Piece::try_from)
-    std::string id = s;
-    uint32_t type_id = 0;
-    bool explicit_type = false;
-    if (const size_t colon = s.find(':'); colon != std::string::npos) {
-      id = s.substr(0, colon);
-      const std::string num = s.substr(colon + 1);
-      if (num.empty() || num.find_first_not_of("0123456789") != std::string::npos) {
-        ctx.fail(detail::concat("cannot build a template piece from \"", s, "\""));
-      }
-      type_id = static_cast<uint32_t>(std::stoul(num));
-      explicit_type = true;
-    }
-    TemplatePiece p{false, 0, id, type_id};
-    if (!id.empty() && id[0] == '$') {
-      const std::string rest = id.substr(1);
-      p.is_sequence = true;
-      if (rest.empty() || rest == "A" || rest == "a") {
-        p.sequence = 0;
-      } else if (rest == "B" || rest == "b") {
-        p.sequence = 1;
-      } else if (rest.find_first_not_of("0123456789") == std::string::npos) {
-        p.sequence = 0;
-        if (!explicit_type) p.type_id = static_cast<uint32_t>(std::stoul(rest));
-      } else {
-        ctx.fail(detail::concat("cannot build a template piece from \"", s, "\""));
-      }
-    }
-    out.push_back(p);
-  };
-  if (t.is_string()) {
-    const std::string s = t.get<std::string>();
-    size_t start = 0;
-    while (true) {
-      const size_t sp = s.find(' ', start);
-      from_string(s.substr(start, sp == std::string::npos ? std::string::npos : sp - start));
-      if (sp == std::string::npos) break;
-      start = sp + 1;
-    }
-    return out;
-  }
-  if (!t.is_array()) ctx.fail(detail::concat("key '", key, "' must be a list of pieces"));
-  for (const Json& piece : t) {
-    if (piece.is_string()) {
-      from_string(piece.get<std::string>());
-      continue;
-    }
-    if (const Json* seq = piece.is_object() ? ctx.optional(piece, "Sequence") : nullptr) {
-      const std::string id = ctx.get_string(*seq, "id");
-      if (id != "A" && id != "B") ctx.fail(detail::concat("unknown sequence id '", id, "'"));
-      out.push_back({true, id == "A" ? 0 : 1, "",
-                     static_cast<uint32_t>(ctx.get_uint_or(*seq, "type_id", 0))});
-    } else if (const Json* sp = piece.is_object() ? ctx.optional(piece, "SpecialToken")
-                                                   : nullptr) {
-      out.push_back({false, 0, ctx.get_string(*sp, "id"),
-                     static_cast<uint32_t>(ctx.get_uint_or(*sp, "type_id", 0))});
-    } else {
-      ctx.fail(detail::concat("key '", key, "' has a piece that is neither Sequence nor "
-                              "SpecialToken"));
-    }
-  }
-  return out;
-}
-
-}  // namespace
-
-std::unique_ptr<PostProcessor> load_post_processor(const Json& j, const JsonCtx& base) {
-  const std::string type = type_of(j, base);
-  const JsonCtx ctx = base.at("." + type);
-  if (type == "TemplateProcessing") {
-    auto single = load_template(j, "single", ctx);
-    auto pair = load_template(j, "pair", ctx);
-    std::map<std::string, SpecialTokenDef> specials;
-    const Json& st = ctx.require(j, "special_tokens");
-    if (!st.is_object()) ctx.fail("key 'special_tokens' must be an object");
-    for (const auto& [name, def] : st.items()) {
-      SpecialTokenDef d;
-      d.id = ctx.get_string(def, "id");
-      for (const Json& id : ctx.require_array(def, "ids")) d.ids.push_back(ctx.as_uint(id, "ids"));
-      for (const Json& tk : ctx.require_array(def, "tokens")) {
-        d.tokens.push_back(ctx.as_string(tk, "tokens"));
-      }
-      if (d.ids.size() != d.tokens.size()) {
-        ctx.fail(detail::concat("special token '", name, "': ids and tokens differ in length"));
-      }
-      specials[name] = std::move(d);
-    }
-    for (const auto* t : {&single, &pair}) {
-      for (const auto& p : *t) {
-        if (!p.is_sequence && !specials.count(p.id)) {
-          ctx.fail(detail::concat("missing special token '", p.id, "' in 'special_tokens'"));
-        }
-      }
-    }
-    return std::make_unique<TemplateProcessor>(std::move(single), std::move(pair),
-                                               std::move(specials));
-  }
-  if (type == "BertProcessing") {
-    auto sep = token_pair(j, "sep", ctx), cls = token_pair(j, "cls", ctx);
-    return std::make_unique<BertProcessor>(sep.first, sep.second, cls.first, cls.second);
-  }
-  if (type == "RobertaProcessing") {
-    auto sep = token_pair(j, "sep", ctx), cls = token_pair(j, "cls", ctx);
-    return std::make_unique<RobertaProcessor>(sep.first, sep.second, cls.first, cls.second,
-                                              ctx.get_bool_or(j, "trim_offsets", true),
-                                              ctx.get_bool_or(j, "add_prefix_space", true));
-  }
-  if (type == "ByteLevel") {
-    return std::make_unique<ByteLevelProcessor>(ctx.get_bool_or(j, "trim_offsets", true),
-                                                ctx.get_bool_or(j, "add_prefix_space", true));
-  }
-  if (type == "Sequence") {
-    const Json& arr = ctx.require_array(j, "processors");
-    std::vector<std::unique_ptr<PostProcessor>> items;
-    for (size_t i = 0; i < arr.size(); ++i) {
-      items.push_back(
-          load_post_processor(arr[i], base.at(detail::concat(".processors[", i, "]"))));
-    }
-    return std::make_unique<SequenceProcessor>(std::move(items));
-  }
+  if (type == "UnicodeScripts")
+    ctx.fail("the UnicodeScripts pre-tokenizer is not supported");
   unknown_type(base, type);
 }
 
 std::unique_ptr<Decoder> load_decoder(const Json& j, const JsonCtx& base) {
   const std::string type = type_of(j, base);
   const JsonCtx ctx = base.at("." + type);
-  if (type == "ByteLevel") return std::make_unique<ByteLevelDecoder>();
+  if (type == "ByteLevel")
+    return std::make_unique<ByteLevelDecoder>();
   if (type == "Metaspace") {
-    return std::make_unique<MetaspaceDecoder>(ctx.get_char(j, "replacement"),
-                                              parse_prepend_scheme(j, ctx));
+    return std::make_unique<MetaspaceDecoder>(
+        ctx.get_char(j, "replacement"), parse_prepend_scheme(j, ctx));
   }
   if (type == "WordPiece") {
-    return std::make_unique<WordPieceDecoder>(ctx.get_string_or(j, "prefix", "##"),
-                                              ctx.get_bool_or(j, "cleanup", true));
+    return std::make_unique<WordPieceDecoder>(
+        ctx.get_string_or(j, "prefix", "##"), ctx.get_bool_or(j, "cleanup", true));
   }
-  if (type == "ByteFallback") return std::make_unique<ByteFallbackDecoder>();
-  if (type == "Fuse") return std::make_unique<FuseDecoder>();
+  if (type == "ByteFallback")
+    return std::make_unique<ByteFallbackDecoder>();
+  if (type == "Fuse")
+    return std::make_unique<FuseDecoder>();
   if (type == "Strip") {
-    return std::make_unique<StripDecoder>(ctx.get_char(j, "content"),
-                                          ctx.get_uint_or(j, "start", 0),
-                                          ctx.get_uint_or(j, "stop", 0));
+    return std::make_unique<StripDecoder>(
+        ctx.get_char(j, "content"), ctx.get_uint_or(j, "start", 0), ctx.get_uint_or(j, "stop", 0));
   }
   if (type == "Replace") {
     return std::make_unique<ReplaceDecoder>(std::make_unique<ReplaceNormalizer>(
@@ -360,9 +257,10 @@ std::unique_ptr<Decoder> load_decoder(const Json& j, const JsonCtx& base) {
     return std::make_unique<BpeDecoder>(ctx.get_string_or(j, "suffix", "</w>"));
   }
   if (type == "CTC") {
-    return std::make_unique<CtcDecoder>(ctx.get_string_or(j, "pad_token", "<pad>"),
-                                        ctx.get_string_or(j, "word_delimiter_token", "|"),
-                                        ctx.get_bool_or(j, "cleanup", true));
+    return std::make_unique<CtcDecoder>(
+        ctx.get_string_or(j, "pad_token", "<pad>"),
+        ctx.get_string_or(j, "word_delimiter_token", "|"),
+        ctx.get_bool_or(j, "cleanup", true));
   }
   if (type == "Sequence") {
     const Json& arr = ctx.require_array(j, "decoders");

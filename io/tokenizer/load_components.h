@@ -12,6 +12,10 @@
 
 namespace peftcpp::tok {
 
+/// The "type" of a component object (a ConfigError naming ctx when missing).
+std::string type_of(const Json& j, const JsonCtx& ctx);
+[[noreturn]] void unknown_type(const JsonCtx& ctx, const std::string& type);
+
 std::unique_ptr<Normalizer> load_normalizer(const Json& j, const JsonCtx& ctx);
 std::unique_ptr<PreTokenizer> load_pre_tokenizer(const Json& j, const JsonCtx& ctx);
 std::unique_ptr<PostProcessor> load_post_processor(const Json& j, const JsonCtx& ctx);

@@ -9,10 +9,12 @@ namespace {
 
 Vocab load_vocab_map(const Json& j, const JsonCtx& ctx) {
   const Json& v = ctx.require(j, "vocab");
-  if (!v.is_object()) ctx.fail("key 'vocab' must be an object {token: id}");
+  if (!v.is_object())
+    ctx.fail("key 'vocab' must be an object {token: id}");
   Vocab vocab;
   vocab.reserve(v.size());
-  for (const auto& [tok, id] : v.items()) vocab[tok] = static_cast<uint32_t>(ctx.as_uint(id, "vocab"));
+  for (const auto& [tok, id] : v.items())
+    vocab[tok] = static_cast<uint32_t>(ctx.as_uint(id, "vocab"));
   return vocab;
 }
 
@@ -25,7 +27,8 @@ std::unique_ptr<Model> load_bpe(const Json& j, const JsonCtx& ctx) {
   for (const Json& item : m) {
     if (item.is_string()) {
       const std::string s = item.get<std::string>();
-      if (s.rfind("#version", 0) == 0) continue;
+      if (s.rfind("#version", 0) == 0)
+        continue;
       ++line;
       const size_t sp = s.find(' ');
       if (sp == std::string::npos || s.find(' ', sp + 1) != std::string::npos) {
@@ -40,7 +43,8 @@ std::unique_ptr<Model> load_bpe(const Json& j, const JsonCtx& ctx) {
     }
   }
   BpeOptions opt;
-  if (const Json* d = ctx.optional(j, "dropout")) opt.dropout = static_cast<float>(ctx.as_number(*d, "dropout"));
+  if (const Json* d = ctx.optional(j, "dropout"))
+    opt.dropout = static_cast<float>(ctx.as_number(*d, "dropout"));
   opt.unk_token = ctx.get_opt_string(j, "unk_token");
   opt.continuing_subword_prefix = ctx.get_opt_string(j, "continuing_subword_prefix");
   opt.end_of_word_suffix = ctx.get_opt_string(j, "end_of_word_suffix");
@@ -61,16 +65,18 @@ std::unique_ptr<Model> load_unigram(const Json& j, const JsonCtx& ctx) {
     vocab.emplace_back(item[0].get<std::string>(), item[1].get<double>());
   }
   std::optional<size_t> unk;
-  if (const Json* u = ctx.optional(j, "unk_id")) unk = ctx.as_uint(*u, "unk_id");
-  return std::make_unique<UnigramModel>(std::move(vocab), unk,
-                                        ctx.get_bool_or(j, "byte_fallback", false), ctx.path);
+  if (const Json* u = ctx.optional(j, "unk_id"))
+    unk = ctx.as_uint(*u, "unk_id");
+  return std::make_unique<UnigramModel>(
+      std::move(vocab), unk, ctx.get_bool_or(j, "byte_fallback", false), ctx.path);
 }
 
 }  // namespace
 
 std::unique_ptr<Model> load_model(const Json& j, const JsonCtx& base) {
   std::string type;
-  if (!j.is_object()) base.fail("expected a JSON object");
+  if (!j.is_object())
+    base.fail("expected a JSON object");
   if (j.contains("type")) {
     type = base.get_string(j, "type");
   } else if (j.contains("merges")) {
@@ -83,17 +89,20 @@ std::unique_ptr<Model> load_model(const Json& j, const JsonCtx& base) {
     type = "WordLevel";
   }
   const JsonCtx ctx = base.at("." + type);
-  if (type == "BPE") return load_bpe(j, ctx);
-  if (type == "Unigram") return load_unigram(j, ctx);
+  if (type == "BPE")
+    return load_bpe(j, ctx);
+  if (type == "Unigram")
+    return load_unigram(j, ctx);
   if (type == "WordPiece") {
-    return std::make_unique<WordPieceModel>(load_vocab_map(j, ctx),
-                                            ctx.get_string_or(j, "unk_token", "[UNK]"),
-                                            ctx.get_string_or(j, "continuing_subword_prefix", "##"),
-                                            ctx.get_uint_or(j, "max_input_chars_per_word", 100));
+    return std::make_unique<WordPieceModel>(
+        load_vocab_map(j, ctx),
+        ctx.get_string_or(j, "unk_token", "[UNK]"),
+        ctx.get_string_or(j, "continuing_subword_prefix", "##"),
+        ctx.get_uint_or(j, "max_input_chars_per_word", 100));
   }
   if (type == "WordLevel") {
-    return std::make_unique<WordLevelModel>(load_vocab_map(j, ctx),
-                                            ctx.get_string_or(j, "unk_token", "<unk>"));
+    return std::make_unique<WordLevelModel>(
+        load_vocab_map(j, ctx), ctx.get_string_or(j, "unk_token", "<unk>"));
   }
   base.fail(detail::concat("unknown type '", type, "'"));
 }
@@ -103,8 +112,10 @@ namespace {
 template <class Dir>
 Dir parse_direction(const Json& j, const JsonCtx& ctx, Dir left, Dir right) {
   const std::string d = ctx.get_string_or(j, "direction", "Right");
-  if (d == "Left" || d == "left") return left;
-  if (d == "Right" || d == "right") return right;
+  if (d == "Left" || d == "left")
+    return left;
+  if (d == "Right" || d == "right")
+    return right;
   ctx.fail(detail::concat("unknown direction '", d, "'"));
 }
 
@@ -155,9 +166,11 @@ std::unique_ptr<Tokenizer::Impl> load_tokenizer(std::string_view text, const std
     throw IoError(detail::concat("[tokenizer] invalid JSON in ", source, ": ", e.what()));
   }
   const JsonCtx top{"tokenizer", source};
-  if (!root.is_object()) top.fail("the top-level value must be an object");
+  if (!root.is_object())
+    top.fail("the top-level value must be an object");
   if (const Json* v = top.optional(root, "version")) {
-    if (!v->is_string() || *v != "1.0") top.fail("unknown tokenizer version (expected \"1.0\")");
+    if (!v->is_string() || *v != "1.0")
+      top.fail("unknown tokenizer version (expected \"1.0\")");
   }
   auto impl = std::make_unique<Tokenizer::Impl>();
   impl->json = std::string(text);
@@ -183,7 +196,8 @@ std::unique_ptr<Tokenizer::Impl> load_tokenizer(std::string_view text, const std
   }
   std::vector<AddedToken> added;
   if (const Json* a = top.optional(root, "added_tokens")) {
-    if (!a->is_array()) top.fail("key 'added_tokens' must be a list");
+    if (!a->is_array())
+      top.fail("key 'added_tokens' must be a list");
     for (size_t i = 0; i < a->size(); ++i) {
       const JsonCtx c = none.at(detail::concat("added_tokens[", i, "]"));
       const Json& t = (*a)[i];
@@ -200,7 +214,8 @@ std::unique_ptr<Tokenizer::Impl> load_tokenizer(std::string_view text, const std
   impl->added.add_tokens(added, *impl->model, impl->normalizer.get());
   size_t extra = 0;
   for (const auto& [content, id] : impl->added.map()) {
-    if (!impl->model->token_to_id(content)) ++extra;
+    if (!impl->model->token_to_id(content))
+      ++extra;
   }
   impl->vocab_size_with_added = impl->model->vocab_map_size() + extra;
   return impl;
@@ -217,8 +232,9 @@ std::string tokenizer_to_json(const Tokenizer::Impl& impl, bool pretty) {
       j["strategy"] = "BatchLongest";
     }
     j["direction"] = p.direction == PaddingDirection::Left ? "Left" : "Right";
-    j["pad_to_multiple_of"] = p.pad_to_multiple_of > 0 ? nlohmann::ordered_json(p.pad_to_multiple_of)
-                                                       : nlohmann::ordered_json(nullptr);
+    j["pad_to_multiple_of"] = p.pad_to_multiple_of > 0
+                                  ? nlohmann::ordered_json(p.pad_to_multiple_of)
+                                  : nlohmann::ordered_json(nullptr);
     j["pad_id"] = p.pad_id;
     j["pad_type_id"] = p.pad_type_id;
     j["pad_token"] = p.pad_token;

@@ -37,17 +37,58 @@ class Model {
   }
 };
 
+/// Read-only open-addressing map token -> id, flat in memory (faster look-ups than Vocab).
+class FlatVocab {
+ public:
+  void build(const Vocab& vocab);
+  const uint32_t* find(std::string_view token) const {
+    if (slots_.empty())
+      return nullptr;
+    const uint64_t h = StringHash{}(token);
+    for (size_t i = h & mask_;; i = (i + 1) & mask_) {
+      const Slot& s = slots_[i];
+      if (s.len == kEmpty)
+        return nullptr;
+      if (s.hash == h && s.len == token.size() &&
+          keys_.compare(s.off, s.len, token.data(), token.size()) == 0) {
+        return &s.id;
+      }
+    }
+  }
+  size_t size() const {
+    return size_;
+  }
+
+ private:
+  static constexpr uint32_t kEmpty = UINT32_MAX;
+  struct Slot {
+    uint64_t hash = 0;
+    uint32_t off = 0;
+    uint32_t len = kEmpty;
+    uint32_t id = 0;
+  };
+  std::vector<Slot> slots_;
+  std::string keys_;
+  size_t mask_ = 0;
+  size_t size_ = 0;
+};
+
 /// Reverse vocabulary: id -> token string.
 class ReverseVocab {
  public:
   void build(const Vocab& vocab);
   const std::string* find(uint32_t id) const {
+    if (!sparse_.empty()) {
+      auto it = sparse_.find(id);
+      return it == sparse_.end() ? nullptr : &it->second;
+    }
     return id < present_.size() && present_[id] ? &strings_[id] : nullptr;
   }
 
  private:
-  std::vector<std::string> strings_;
+  std::vector<std::string> strings_;  // dense ids (the usual case)
   std::vector<bool> present_;
+  std::unordered_map<uint32_t, std::string> sparse_;  // ids far beyond the vocabulary size
 };
 
 struct BpeOptions {
@@ -63,8 +104,11 @@ struct BpeOptions {
 class BpeModel : public Model {
  public:
   /// Throws ConfigError naming `context` when a merge uses a token missing from the vocab.
-  BpeModel(Vocab vocab, const std::vector<std::pair<std::string, std::string>>& merges,
-           BpeOptions options, const std::string& context);
+  BpeModel(
+      Vocab vocab,
+      const std::vector<std::pair<std::string, std::string>>& merges,
+      BpeOptions options,
+      const std::string& context);
   ~BpeModel() override;
   void tokenize(std::string_view sequence, std::vector<Token>& out) const override;
   std::optional<uint32_t> token_to_id(std::string_view token) const override;
@@ -74,7 +118,7 @@ class BpeModel : public Model {
   }
 
   struct MergeTable;
-  struct Symbols;
+  class WordCache;
 
  private:
   // (id, byte length) per token of a merged word.
@@ -82,19 +126,21 @@ class BpeModel : public Model {
   void merge_word(std::string_view w, Word& word) const;
   void emit(const Word& word, std::vector<Token>& out) const;
 
-  Vocab vocab_;
+  FlatVocab vocab_;
   ReverseVocab vocab_r_;
   std::unique_ptr<MergeTable> merges_;
   BpeOptions opt_;
   std::optional<uint32_t> byte_ids_[256];  // "<0xXX>" ids for byte_fallback
-  mutable std::shared_mutex cache_mutex_;
-  mutable std::unordered_map<std::string, Word, StringHash, std::equal_to<>> cache_;
+  std::unique_ptr<WordCache> cache_;
 };
 
 class WordPieceModel : public Model {
  public:
-  WordPieceModel(Vocab vocab, std::string unk_token, std::string continuing_subword_prefix,
-                 size_t max_input_chars_per_word);
+  WordPieceModel(
+      Vocab vocab,
+      std::string unk_token,
+      std::string continuing_subword_prefix,
+      size_t max_input_chars_per_word);
   void tokenize(std::string_view sequence, std::vector<Token>& out) const override;
   std::optional<uint32_t> token_to_id(std::string_view token) const override;
   std::optional<std::string> id_to_token(uint32_t id) const override;
@@ -130,8 +176,11 @@ class WordLevelModel : public Model {
 class UnigramModel : public Model {
  public:
   /// Throws ConfigError naming `context` for an empty vocab or an out-of-range unk_id.
-  UnigramModel(std::vector<std::pair<std::string, double>> vocab, std::optional<size_t> unk_id,
-               bool byte_fallback, const std::string& context);
+  UnigramModel(
+      std::vector<std::pair<std::string, double>> vocab,
+      std::optional<size_t> unk_id,
+      bool byte_fallback,
+      const std::string& context);
   ~UnigramModel() override;
   void tokenize(std::string_view sequence, std::vector<Token>& out) const override;
   std::optional<uint32_t> token_to_id(std::string_view token) const override;

@@ -12,14 +12,17 @@ namespace peftcpp::tok {
 namespace {
 
 bool is_char_boundary(const std::string& s, size_t idx) {
-  if (idx == s.size()) return true;
-  if (idx > s.size()) return false;
+  if (idx == s.size())
+    return true;
+  if (idx > s.size())
+    return false;
   return (static_cast<unsigned char>(s[idx]) & 0xC0) != 0x80;
 }
 
 bool all_ascii(const std::string& s) {
   for (char ch : s) {
-    if (static_cast<unsigned char>(ch) >= 0x80) return false;
+    if (static_cast<unsigned char>(ch) >= 0x80)
+      return false;
   }
   return true;
 }
@@ -28,32 +31,10 @@ bool all_ascii(const std::string& s) {
   throw ValueError("[tokenizer] normalizer produced an inconsistent alignment");
 }
 
-// The 256 printable stand-ins of the GPT-2 byte-level alphabet, UTF-8 encoded.
-struct ByteLevelTable {
-  char bytes[256][2];
-  uint8_t len[256];
-  ByteLevelTable() {
-    int n = 0;
-    for (int b = 0; b < 256; ++b) {
-      const bool printable = (b >= '!' && b <= '~') || (b >= 0xA1 && b <= 0xAC) || b >= 0xAE;
-      const char32_t c = printable ? static_cast<char32_t>(b) : static_cast<char32_t>(256 + n++);
-      std::string s = utf8_encode(c);
-      len[b] = static_cast<uint8_t>(s.size());
-      bytes[b][0] = s[0];
-      bytes[b][1] = s.size() > 1 ? s[1] : 0;
-    }
-  }
-};
-
-const ByteLevelTable& byte_level_table() {
-  static const ByteLevelTable t;
-  return t;
-}
-
 }  // namespace
 
-void regex_matches(const OnigRegex& re, std::string_view inside, bool invert,
-                   std::vector<MatchSpan>& out) {
+void regex_matches(
+    const OnigRegex& re, std::string_view inside, bool invert, std::vector<MatchSpan>& out) {
   out.clear();
   if (inside.empty()) {
     out.push_back({0, 0, invert});
@@ -63,11 +44,13 @@ void regex_matches(const OnigRegex& re, std::string_view inside, bool invert,
   re.find_all(inside, found);
   size_t prev = 0;
   for (const auto& [s, e] : found) {
-    if (prev != s) out.push_back({prev, s, invert});
+    if (prev != s)
+      out.push_back({prev, s, invert});
     out.push_back({s, e, !invert});
     prev = e;
   }
-  if (prev != inside.size()) out.push_back({prev, inside.size(), invert});
+  if (prev != inside.size())
+    out.push_back({prev, inside.size(), invert});
 }
 
 NormalizedString::NormalizedString(std::string_view s, size_t shift)
@@ -82,25 +65,26 @@ NormalizedString::NormalizedString(std::string_view s, size_t shift)
   }
 }
 
-std::optional<Span> NormalizedString::normalized_to_original(size_t start, size_t end) const {
-  if (start == end) return Span{start, end};
-  if (start > end || end > alignments_.size()) return std::nullopt;
-  return Span{alignments_[start].start, alignments_[end - 1].end};
-}
-
 std::optional<Span> NormalizedString::original_to_normalized(size_t start, size_t end) const {
-  if (start == end) return Span{start, end};
-  if (start > end) return std::nullopt;
+  if (start == end)
+    return Span{start, end};
+  if (start > end)
+    return std::nullopt;
   std::optional<size_t> s, e;
   for (size_t i = 0; i < alignments_.size(); ++i) {
     const Align& a = alignments_[i];
-    if (end < a.end) break;
-    if (!s && start <= a.start && a.start != a.end) s = i;
+    if (end < a.end)
+      break;
+    if (!s && start <= a.start && a.start != a.end)
+      s = i;
     e = i + 1;
   }
-  if (s && e) return Span{*s, *e};
-  if (s) return Span{*s, *s};
-  if (e) return Span{*e, *e};
+  if (s && e)
+    return Span{*s, *e};
+  if (s)
+    return Span{*s, *s};
+  if (e)
+    return Span{*e, *e};
   return std::nullopt;
 }
 
@@ -109,8 +93,10 @@ std::optional<NormalizedString> NormalizedString::slice(size_t start, size_t end
     return std::nullopt;
   }
   const auto orig = normalized_to_original(start, end);
-  if (!orig) return std::nullopt;
-  if (start > end || end > alignments_.size()) return std::nullopt;
+  if (!orig)
+    return std::nullopt;
+  if (start > end || end > alignments_.size())
+    return std::nullopt;
   NormalizedString out;
   const size_t n_shift = orig->first;
   out.original_len_ = (orig->first <= orig->second && orig->second <= original_len_)
@@ -126,14 +112,15 @@ std::optional<NormalizedString> NormalizedString::slice(size_t start, size_t end
   return out;
 }
 
-void NormalizedString::transform_range(size_t start, size_t end,
-                                       const std::vector<CharChange>& dest,
-                                       size_t initial_offset) {
-  if (start > end || end > normalized_.size()) alignment_error();
+void NormalizedString::transform_range(
+    size_t start, size_t end, const std::vector<CharChange>& dest, size_t initial_offset) {
+  if (start > end || end > normalized_.size())
+    alignment_error();
   const std::string_view replaced(normalized_.data() + start, end - start);
   size_t rpos = 0;  // byte cursor in `replaced`
   auto next_replaced = [&]() -> size_t {
-    if (rpos >= replaced.size()) return 0;
+    if (rpos >= replaced.size())
+      return 0;
     const size_t n = utf8_seq_len(static_cast<unsigned char>(replaced[rpos]));
     rpos += n;
     return n;
@@ -151,15 +138,18 @@ void NormalizedString::transform_range(size_t start, size_t end,
     Align align{0, 0};
     if (changes > 0) {
       if (idx >= 1) {
-        if (idx - 1 >= alignments_.size()) alignment_error();
+        if (idx - 1 >= alignments_.size())
+          alignment_error();
         align = alignments_[idx - 1];
       }
     } else {
-      if (idx >= alignments_.size()) alignment_error();
+      if (idx >= alignments_.size())
+        alignment_error();
       align = alignments_[idx];
     }
     size_t replaced_size = 0;
-    if (changes <= 0) replaced_size = next_replaced();
+    if (changes <= 0)
+      replaced_size = next_replaced();
     size_t removed = 0;
     if (changes < 0) {
       for (int32_t k = 0; k < -changes; ++k) removed += next_replaced();
@@ -169,51 +159,50 @@ void NormalizedString::transform_range(size_t start, size_t end,
     new_align.insert(new_align.end(), n, align);
     append_utf8(new_str, c);
   }
-  alignments_.erase(alignments_.begin() + static_cast<std::ptrdiff_t>(start),
-                    alignments_.begin() + static_cast<std::ptrdiff_t>(end));
-  alignments_.insert(alignments_.begin() + static_cast<std::ptrdiff_t>(start), new_align.begin(),
-                     new_align.end());
+  alignments_.erase(
+      alignments_.begin() + static_cast<std::ptrdiff_t>(start),
+      alignments_.begin() + static_cast<std::ptrdiff_t>(end));
+  alignments_.insert(
+      alignments_.begin() + static_cast<std::ptrdiff_t>(start), new_align.begin(), new_align.end());
   normalized_.replace(start, end - start, new_str);
 }
 
 void NormalizedString::transform(const std::vector<CharChange>& dest, size_t initial_offset) {
   const auto range = original_to_normalized(0, original_len_);
-  if (!range) return;
+  if (!range)
+    return;
   transform_range(range->first, range->second, dest, initial_offset);
 }
 
-namespace {
-// True when transform() would cover the whole normalized string, so an identity rewrite of it
-// can be skipped (the crate's transform would then reproduce the same alignments).
-bool covers_everything(const std::vector<Align>& al) {
-  return !al.empty() && al.front().start != al.front().end;
-}
-}  // namespace
-
 void NormalizedString::nfd() {
-  if (all_ascii(normalized_) && covers_everything(alignments_)) return;
+  if (all_ascii(normalized_) && first_alignment_nonempty())
+    return;
   transform(decompose_changes(normalized_, false), 0);
 }
 
 void NormalizedString::nfkd() {
-  if (all_ascii(normalized_) && covers_everything(alignments_)) return;
+  if (all_ascii(normalized_) && first_alignment_nonempty())
+    return;
   transform(decompose_changes(normalized_, true), 0);
 }
 
 void NormalizedString::nfc() {
-  if (all_ascii(normalized_) && covers_everything(alignments_)) return;
+  if (all_ascii(normalized_) && first_alignment_nonempty())
+    return;
   transform(compose_changes(normalized_, false), 0);
 }
 
 void NormalizedString::nfkc() {
-  if (all_ascii(normalized_) && covers_everything(alignments_)) return;
+  if (all_ascii(normalized_) && first_alignment_nonempty())
+    return;
   transform(compose_changes(normalized_, true), 0);
 }
 
 void NormalizedString::lowercase() {
-  if (all_ascii(normalized_) && covers_everything(alignments_)) {
+  if (all_ascii(normalized_) && first_alignment_nonempty()) {
     for (char& ch : normalized_) {
-      if (ch >= 'A' && ch <= 'Z') ch = static_cast<char>(ch + 32);
+      if (ch >= 'A' && ch <= 'Z')
+        ch = static_cast<char>(ch + 32);
     }
     return;
   }
@@ -230,7 +219,8 @@ void NormalizedString::lowercase() {
 }
 
 void NormalizedString::prepend(std::string_view s) {
-  if (normalized_.empty()) return;
+  if (normalized_.empty())
+    return;
   size_t i = 0;
   const char32_t next = utf8_next(normalized_, i);
   std::vector<CharChange> dest;
@@ -280,14 +270,16 @@ void NormalizedString::lrstrip(bool left, bool right) {
       ++trailing;
     }
   }
-  if (leading == 0 && trailing == 0) return;
+  if (leading == 0 && trailing == 0)
+    return;
   const size_t count = chars.size();
   // The crate compares a char index with the *byte* length here; kept for identical results.
-  const auto last_kept = static_cast<long long>(normalized_.size()) -
-                         static_cast<long long>(trailing) - 1;
+  const auto last_kept =
+      static_cast<long long>(normalized_.size()) - static_cast<long long>(trailing) - 1;
   std::vector<CharChange> dest;
   for (size_t i = 0; i < count; ++i) {
-    if (i < leading || i + trailing >= count) continue;
+    if (i < leading || i + trailing >= count)
+      continue;
     if (static_cast<long long>(i) == last_kept) {
       dest.push_back({chars[i], -static_cast<int32_t>(trailing)});
     } else {
@@ -304,14 +296,19 @@ void NormalizedString::replace(const std::vector<MatchSpan>& matches, std::strin
   new_align.reserve(alignments_.size());
   size_t last_end = 0;
   for (const auto& m : matches) {
-    if (!m.is_match) continue;
-    if (m.start < last_end || m.end > normalized_.size() || m.start > m.end) alignment_error();
+    if (!m.is_match)
+      continue;
+    if (m.start < last_end || m.end > normalized_.size() || m.start > m.end)
+      alignment_error();
     new_norm.append(normalized_, last_end, m.start - last_end);
-    new_align.insert(new_align.end(), alignments_.begin() + static_cast<std::ptrdiff_t>(last_end),
-                     alignments_.begin() + static_cast<std::ptrdiff_t>(m.start));
+    new_align.insert(
+        new_align.end(),
+        alignments_.begin() + static_cast<std::ptrdiff_t>(last_end),
+        alignments_.begin() + static_cast<std::ptrdiff_t>(m.start));
     // Every inserted character is aligned like the last byte of the match (offset = m.end).
     Align align{0, 0};
-    if (m.end >= 1) align = alignments_[m.end - 1];
+    if (m.end >= 1)
+      align = alignments_[m.end - 1];
     size_t j = 0;
     while (j < content.size()) {
       const size_t at = j;
@@ -322,20 +319,23 @@ void NormalizedString::replace(const std::vector<MatchSpan>& matches, std::strin
     last_end = m.end;
   }
   new_norm.append(normalized_, last_end, std::string::npos);
-  new_align.insert(new_align.end(), alignments_.begin() + static_cast<std::ptrdiff_t>(last_end),
-                   alignments_.end());
+  new_align.insert(
+      new_align.end(),
+      alignments_.begin() + static_cast<std::ptrdiff_t>(last_end),
+      alignments_.end());
   normalized_ = std::move(new_norm);
   alignments_ = std::move(new_align);
 }
 
-std::vector<NormalizedString> NormalizedString::split(const std::vector<MatchSpan>& matches,
-                                                      SplitBehavior behavior) const {
+void NormalizedString::split_spans(
+    const std::vector<MatchSpan>& matches, SplitBehavior behavior, std::vector<Span>& out) {
+  out.clear();
   struct Piece {
     size_t start, end;
     bool remove;
   };
-  std::vector<Piece> splits;
-  splits.reserve(matches.size());
+  thread_local std::vector<Piece> splits;
+  splits.clear();
   switch (behavior) {
     case SplitBehavior::Isolated:
       for (const auto& m : matches) splits.push_back({m.start, m.end, false});
@@ -381,49 +381,25 @@ std::vector<NormalizedString> NormalizedString::split(const std::vector<MatchSpa
       break;
     }
   }
-  std::vector<NormalizedString> out;
-  out.reserve(splits.size());
   for (const auto& p : splits) {
-    if (p.remove) continue;
-    auto s = slice(p.start, p.end);
-    if (!s) throw ValueError("[tokenizer] NormalizedString bad split");
+    if (!p.remove)
+      out.emplace_back(p.start, p.end);
+  }
+}
+
+std::vector<NormalizedString> NormalizedString::split(
+    const std::vector<MatchSpan>& matches, SplitBehavior behavior) const {
+  thread_local std::vector<Span> spans;
+  split_spans(matches, behavior, spans);
+  std::vector<NormalizedString> out;
+  out.reserve(spans.size());
+  for (const auto& [start, end] : spans) {
+    auto s = slice(start, end);
+    if (!s)
+      throw ValueError("[tokenizer] NormalizedString bad split");
     out.push_back(std::move(*s));
   }
   return out;
-}
-
-void NormalizedString::byte_level_transform() {
-  const auto& t = byte_level_table();
-  if (!covers_everything(alignments_)) {
-    std::vector<CharChange> dest;
-    dest.reserve(normalized_.size());
-    size_t i = 0;
-    while (i < normalized_.size()) {
-      const size_t n = utf8_seq_len(static_cast<unsigned char>(normalized_[i]));
-      for (size_t k = 0; k < n; ++k) {
-        size_t p = 0;
-        const std::string_view sv(t.bytes[static_cast<unsigned char>(normalized_[i + k])],
-                                  t.len[static_cast<unsigned char>(normalized_[i + k])]);
-        dest.push_back({utf8_next(sv, p), k > 0 ? 1 : 0});
-      }
-      i += n;
-    }
-    transform(dest, 0);
-    return;
-  }
-  // Fast path, same result as the transform above: each output character takes the alignment of
-  // the input character its byte came from.
-  std::string out;
-  out.reserve(normalized_.size() * 2);
-  std::vector<Align> al;
-  al.reserve(normalized_.size() * 2);
-  for (size_t i = 0; i < normalized_.size(); ++i) {
-    const auto b = static_cast<unsigned char>(normalized_[i]);
-    out.append(t.bytes[b], t.len[b]);
-    al.insert(al.end(), t.len[b], alignments_[i]);
-  }
-  normalized_ = std::move(out);
-  alignments_ = std::move(al);
 }
 
 }  // namespace peftcpp::tok

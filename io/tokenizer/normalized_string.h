@@ -39,8 +39,8 @@ struct MatchSpan {
 enum class SplitBehavior { Removed, Isolated, MergedWithPrevious, MergedWithNext, Contiguous };
 
 /// Pattern::find_matches for a regex: the matches and the gaps between them.
-void regex_matches(const class OnigRegex& re, std::string_view inside, bool invert,
-                   std::vector<MatchSpan>& out);
+void regex_matches(
+    const class OnigRegex& re, std::string_view inside, bool invert, std::vector<MatchSpan>& out);
 
 /// Pattern::find_matches for a character predicate (each matching char is its own match).
 template <class Pred>
@@ -55,12 +55,14 @@ void char_matches(std::string_view inside, Pred&& pred, std::vector<MatchSpan>& 
     const size_t b = i;
     const char32_t c = utf8_next(inside, i);
     if (pred(c)) {
-      if (last_offset < b) out.push_back({last_offset, b, false});
+      if (last_offset < b)
+        out.push_back({last_offset, b, false});
       out.push_back({b, i, true});
       last_offset = i;
     }
   }
-  if (inside.size() > last_offset) out.push_back({last_offset, inside.size(), false});
+  if (inside.size() > last_offset)
+    out.push_back({last_offset, inside.size(), false});
 }
 
 inline void invert_matches(std::vector<MatchSpan>& m) {
@@ -93,7 +95,13 @@ class NormalizedString {
   }
 
   /// Range::Normalized -> original range (relative to this piece), as convert_offsets.
-  std::optional<Span> normalized_to_original(size_t start, size_t end) const;
+  std::optional<Span> normalized_to_original(size_t start, size_t end) const {
+    if (start == end)
+      return Span{start, end};
+    if (start > end || end > alignments_.size())
+      return std::nullopt;
+    return Span{alignments_[start].start, alignments_[end - 1].end};
+  }
   /// Range::Original -> normalized range, as convert_offsets.
   std::optional<Span> original_to_normalized(size_t start, size_t end) const;
 
@@ -101,8 +109,8 @@ class NormalizedString {
   std::optional<NormalizedString> slice(size_t start, size_t end) const;
 
   /// Replaces normalized bytes [start, end) by `dest` (transform_range with a Normalized range).
-  void transform_range(size_t start, size_t end, const std::vector<CharChange>& dest,
-                       size_t initial_offset);
+  void transform_range(
+      size_t start, size_t end, const std::vector<CharChange>& dest, size_t initial_offset);
   /// transform_range over the whole original range (NormalizedString::transform).
   void transform(const std::vector<CharChange>& dest, size_t initial_offset);
 
@@ -125,13 +133,24 @@ class NormalizedString {
   /// Replaces every match by `content` (the fast path of NormalizedString::replace).
   void replace(const std::vector<MatchSpan>& matches, std::string_view content);
   /// Splits along `matches` (from a Pattern search of get()) with the given behaviour.
-  std::vector<NormalizedString> split(const std::vector<MatchSpan>& matches,
-                                      SplitBehavior behavior) const;
+  std::vector<NormalizedString> split(
+      const std::vector<MatchSpan>& matches, SplitBehavior behavior) const;
+  /// The [start, end) pieces that split() keeps, in order.
+  static void split_spans(
+      const std::vector<MatchSpan>& matches, SplitBehavior behavior, std::vector<Span>& out);
   /// ByteLevel: every byte becomes its printable stand-in character (alignments kept per char).
   void byte_level_transform();
+  /// slice(start, end) followed by byte_level_transform(), in one pass when possible.
+  std::optional<NormalizedString> slice_byte_level(size_t start, size_t end) const;
 
  private:
   void lrstrip(bool left, bool right);
+  // True when transform() covers the whole normalized string (the first alignment is not
+  // empty), so an identity rewrite can be skipped: the crate's transform would reproduce the
+  // same alignments.
+  bool first_alignment_nonempty() const {
+    return !alignments_.empty() && alignments_.front().start != alignments_.front().end;
+  }
 
   std::string normalized_;
   std::vector<Align> alignments_;
@@ -163,7 +182,8 @@ void NormalizedString::filter(Pred&& keep) {
       ++removed;
     }
   }
-  if (have_last) transforms.push_back({last_c, -removed});
+  if (have_last)
+    transforms.push_back({last_c, -removed});
   transform(transforms, removed_start);
 }
 

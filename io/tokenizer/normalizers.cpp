@@ -9,10 +9,18 @@ namespace peftcpp::tok {
 
 void UnicodeNormalizer::normalize(NormalizedString& s) const {
   switch (form_) {
-    case UnicodeForm::NFC: s.nfc(); break;
-    case UnicodeForm::NFD: s.nfd(); break;
-    case UnicodeForm::NFKC: s.nfkc(); break;
-    case UnicodeForm::NFKD: s.nfkd(); break;
+    case UnicodeForm::NFC:
+      s.nfc();
+      break;
+    case UnicodeForm::NFD:
+      s.nfd();
+      break;
+    case UnicodeForm::NFKC:
+      s.nfkc();
+      break;
+    case UnicodeForm::NFKD:
+      s.nfkd();
+      break;
   }
 }
 
@@ -24,8 +32,10 @@ void StripNormalizer::normalize(NormalizedString& s) const {
   if (left_ && right_) {
     s.strip();
   } else {
-    if (left_) s.lstrip();
-    if (right_) s.rstrip();
+    if (left_)
+      s.lstrip();
+    if (right_)
+      s.rstrip();
   }
 }
 
@@ -36,7 +46,8 @@ bool bert_is_whitespace(char32_t c) {
 }
 
 bool bert_is_control(char32_t c) {
-  if (c == '\t' || c == '\n' || c == '\r') return false;
+  if (c == '\t' || c == '\n' || c == '\r')
+    return false;
   return is_other(c);
 }
 
@@ -71,13 +82,15 @@ void BertNormalizer::normalize(NormalizedString& s) const {
         dest.push_back({c, 0});
       }
     }
-    if (any || !s.empty()) s.transform(dest, 0);
+    if (any || !s.empty())
+      s.transform(dest, 0);
   }
   if (strip_accents_.value_or(lowercase_)) {
     s.nfd();
     s.filter([](char32_t c) { return !is_mark_nonspacing(c); });
   }
-  if (lowercase_) s.lowercase();
+  if (lowercase_)
+    s.lowercase();
 }
 
 void ReplaceNormalizer::normalize(NormalizedString& s) const {
@@ -102,13 +115,22 @@ void ReplaceNormalizer::replace_in(std::string& token) const {
 
 void NmtNormalizer::normalize(NormalizedString& s) const {
   s.filter([](char32_t c) {
-    return !((c >= 0x1 && c <= 0x8) || c == 0xB || (c >= 0xE && c <= 0x1F) || c == 0x7F ||
-             c == 0x8F || c == 0x9F);
+    return !(
+        (c >= 0x1 && c <= 0x8) || c == 0xB || (c >= 0xE && c <= 0x1F) || c == 0x7F || c == 0x8F ||
+        c == 0x9F);
   });
   s.map([](char32_t c) -> char32_t {
     switch (c) {
-      case 0x9: case 0xA: case 0xC: case 0xD: case 0x1680: case 0x2028: case 0x2029:
-      case 0x2581: case 0xFEFF: case 0xFFFD:
+      case 0x9:
+      case 0xA:
+      case 0xC:
+      case 0xD:
+      case 0x1680:
+      case 0x2028:
+      case 0x2029:
+      case 0x2581:
+      case 0xFEFF:
+      case 0xFFFD:
         return U' ';
       default:
         return (c >= 0x200B && c <= 0x200F) ? U' ' : c;
@@ -118,14 +140,17 @@ void NmtNormalizer::normalize(NormalizedString& s) const {
 
 PrecompiledNormalizer::PrecompiledNormalizer(std::string charsmap, const std::string& context) {
   auto fail = [&](const char* what) {
-    throw ConfigError(detail::concat("[tokenizer] ", context, ": invalid precompiled_charsmap (",
-                                     what, ")"));
+    throw ConfigError(
+        detail::concat("[tokenizer] ", context, ": invalid precompiled_charsmap (", what, ")"));
   };
-  if (charsmap.size() < 4) fail("shorter than its header");
+  if (charsmap.size() < 4)
+    fail("shorter than its header");
   uint32_t trie_size = 0;
-  for (int k = 3; k >= 0; --k) trie_size = (trie_size << 8) | static_cast<unsigned char>(charsmap[k]);
+  for (int k = 3; k >= 0; --k)
+    trie_size = (trie_size << 8) | static_cast<unsigned char>(charsmap[k]);
   const size_t units = trie_size / 4;
-  if (charsmap.size() - 4 < units * 4) fail("trie larger than the blob");
+  if (charsmap.size() - 4 < units * 4)
+    fail("trie larger than the blob");
   trie_.resize(units);
   for (size_t u = 0; u < units; ++u) {
     uint32_t v = 0;
@@ -135,7 +160,8 @@ PrecompiledNormalizer::PrecompiledNormalizer(std::string charsmap, const std::st
     trie_[u] = v;
   }
   normalized_ = charsmap.substr(4 + units * 4);
-  if (!is_valid_utf8(normalized_)) fail("replacement strings are not UTF-8");
+  if (!is_valid_utf8(normalized_))
+    fail("replacement strings are not UTF-8");
 }
 
 std::optional<std::string_view> PrecompiledNormalizer::transform(std::string_view chunk) const {
@@ -143,38 +169,45 @@ std::optional<std::string_view> PrecompiledNormalizer::transform(std::string_vie
   auto label = [](uint64_t u) -> uint64_t { return u & ((1ull << 31) | 0xFF); };
   auto has_leaf = [](uint64_t u) { return ((u >> 8) & 1) == 1; };
   auto value = [](uint64_t u) -> uint64_t { return u & ((1ull << 31) - 1); };
-  if (trie_.empty()) return std::nullopt;
+  if (trie_.empty())
+    return std::nullopt;
   uint64_t node = 0;
   uint64_t unit = trie_[0];
   node ^= offset(unit);
   std::optional<uint64_t> first;
   for (char ch : chunk) {
     const auto c = static_cast<unsigned char>(ch);
-    if (c == 0) break;
+    if (c == 0)
+      break;
     node ^= c;
-    if (node >= trie_.size()) break;
+    if (node >= trie_.size())
+      break;
     unit = trie_[node];
-    if (label(unit) != c) break;
+    if (label(unit) != c)
+      break;
     node ^= offset(unit);
     if (has_leaf(unit)) {
-      if (node >= trie_.size()) break;
+      if (node >= trie_.size())
+        break;
       first = value(trie_[node]);
       break;  // only the first (shortest) result is used
     }
   }
-  if (!first || *first > normalized_.size()) return std::nullopt;
+  if (!first || *first > normalized_.size())
+    return std::nullopt;
   const size_t start = static_cast<size_t>(*first);
   size_t stop = start;
   while (stop < normalized_.size() && normalized_[stop] != '\0') ++stop;
   const std::string_view out(normalized_.data() + start, stop - start);
-  if (!is_valid_utf8(out)) return std::nullopt;
+  if (!is_valid_utf8(out))
+    return std::nullopt;
   return out;
 }
 
 namespace {
 
-void append_replacement(std::vector<CharChange>& t, std::string_view old_part,
-                        std::string_view new_part) {
+void append_replacement(
+    std::vector<CharChange>& t, std::string_view old_part, std::string_view new_part) {
   const auto old_count = static_cast<int64_t>(utf8_count(old_part));
   const auto new_count = static_cast<int64_t>(utf8_count(new_part));
   const int64_t diff = new_count - old_count;
@@ -220,7 +253,8 @@ void PrecompiledNormalizer::normalize(NormalizedString& s) const {
       }
     }
   }
-  if (modified) s.transform(t, 0);
+  if (modified)
+    s.transform(t, 0);
 }
 
 }  // namespace peftcpp::tok

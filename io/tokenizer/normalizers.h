@@ -53,8 +53,8 @@ class StripNormalizer : public Normalizer {
 
 class BertNormalizer : public Normalizer {
  public:
-  BertNormalizer(bool clean_text, bool handle_chinese_chars, std::optional<bool> strip_accents,
-                 bool lowercase)
+  BertNormalizer(
+      bool clean_text, bool handle_chinese_chars, std::optional<bool> strip_accents, bool lowercase)
       : clean_text_(clean_text),
         handle_chinese_chars_(handle_chinese_chars),
         strip_accents_(strip_accents),
@@ -71,7 +71,8 @@ class PrependNormalizer : public Normalizer {
  public:
   explicit PrependNormalizer(std::string prepend) : prepend_(std::move(prepend)) {}
   void normalize(NormalizedString& s) const override {
-    if (!s.empty()) s.prepend(prepend_);
+    if (!s.empty())
+      s.prepend(prepend_);
   }
 
  private:
@@ -102,7 +103,8 @@ class NmtNormalizer : public Normalizer {
 class ByteLevelNormalizer : public Normalizer {
  public:
   void normalize(NormalizedString& s) const override {
-    if (!s.empty()) s.byte_level_transform();
+    if (!s.empty())
+      s.byte_level_transform();
   }
 };
 

@@ -34,23 +34,34 @@ OnigRegex::OnigRegex(std::string_view pattern, const std::string& context) : pat
   ::OnigRegex re = nullptr;
   OnigErrorInfo einfo;
   const auto* p = reinterpret_cast<const OnigUChar*>(pattern_.data());
-  const int rc = onig_new(&re, p, p + pattern_.size(), ONIG_OPTION_NONE, ONIG_ENCODING_UTF8,
-                          ONIG_SYNTAX_DEFAULT, &einfo);
+  const int rc = onig_new(
+      &re,
+      p,
+      p + pattern_.size(),
+      ONIG_OPTION_NONE,
+      ONIG_ENCODING_UTF8,
+      ONIG_SYNTAX_DEFAULT,
+      &einfo);
   if (rc != ONIG_NORMAL) {
     OnigUChar msg[ONIG_MAX_ERROR_MESSAGE_LEN];
     onig_error_code_to_str(msg, rc, &einfo);
-    throw ConfigError(detail::concat("[tokenizer] ", context, ": invalid regex '", pattern_,
-                                     "': ", reinterpret_cast<const char*>(msg)));
+    throw ConfigError(detail::concat(
+        "[tokenizer] ",
+        context,
+        ": invalid regex '",
+        pattern_,
+        "': ",
+        reinterpret_cast<const char*>(msg)));
   }
   regex_ = re;
 }
 
 OnigRegex::~OnigRegex() {
-  if (regex_ != nullptr) onig_free(static_cast<::OnigRegex>(regex_));
+  if (regex_ != nullptr)
+    onig_free(static_cast<::OnigRegex>(regex_));
 }
 
-void OnigRegex::find_all(std::string_view text,
-                         std::vector<std::pair<size_t, size_t>>& out) const {
+void OnigRegex::find_all(std::string_view text, std::vector<std::pair<size_t, size_t>>& out) const {
   out.clear();
   std::unique_ptr<OnigRegion, RegionDeleter> region(onig_region_new());
   const auto* begin = reinterpret_cast<const OnigUChar*>(text.data());
@@ -60,15 +71,22 @@ void OnigRegex::find_all(std::string_view text,
   size_t last_match_end = 0;
   while (last_end <= text.size()) {
     onig_region_clear(region.get());
-    const int r = onig_search(static_cast<::OnigRegex>(regex_), begin, end, begin + last_end, end,
-                              region.get(), ONIG_OPTION_NONE);
-    if (r < 0) break;  // ONIG_MISMATCH or an error: no more matches
+    const int r = onig_search(
+        static_cast<::OnigRegex>(regex_),
+        begin,
+        end,
+        begin + last_end,
+        end,
+        region.get(),
+        ONIG_OPTION_NONE);
+    if (r < 0)
+      break;  // ONIG_MISMATCH or an error: no more matches
     const auto s = static_cast<size_t>(region->beg[0]);
     const auto e = static_cast<size_t>(region->end[0]);
     if (s == e && have_last && last_match_end == e) {
       // An empty match right after the previous match: step over one character.
-      last_end += last_end < text.size() ? utf8_seq_len(static_cast<unsigned char>(text[last_end]))
-                                         : 1;
+      last_end +=
+          last_end < text.size() ? utf8_seq_len(static_cast<unsigned char>(text[last_end])) : 1;
       continue;
     }
     last_end = e;

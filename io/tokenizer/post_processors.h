@@ -21,8 +21,8 @@ class PostProcessor {
 };
 
 /// PostProcessor::process: sets sequence and type ids, runs `pp` (or the default), merges.
-Encoding post_process(const PostProcessor* pp, Encoding enc, Encoding* pair,
-                      bool add_special_tokens);
+Encoding post_process(
+    const PostProcessor* pp, Encoding enc, Encoding* pair, bool add_special_tokens);
 
 /// ByteLevel offset trimming (process_offsets) applied to one encoding.
 void trim_byte_level_offsets(Encoding& e, bool add_prefix_space);
@@ -47,16 +47,18 @@ struct SpecialTokenDef {
 };
 
 struct TemplatePiece {
-  bool is_sequence;   // $A / $B
-  int sequence;       // 0 = A, 1 = B
-  std::string id;     // special token id
+  bool is_sequence;  // $A / $B
+  int sequence;      // 0 = A, 1 = B
+  std::string id;    // special token id
   uint32_t type_id;
 };
 
 class TemplateProcessor : public PostProcessor {
  public:
-  TemplateProcessor(std::vector<TemplatePiece> single, std::vector<TemplatePiece> pair,
-                    std::map<std::string, SpecialTokenDef> special_tokens);
+  TemplateProcessor(
+      std::vector<TemplatePiece> single,
+      std::vector<TemplatePiece> pair,
+      std::map<std::string, SpecialTokenDef> special_tokens);
   size_t added_tokens(bool is_pair) const override {
     return is_pair ? added_pair_ : added_single_;
   }
@@ -85,8 +87,13 @@ class BertProcessor : public PostProcessor {
 
 class RobertaProcessor : public PostProcessor {
  public:
-  RobertaProcessor(std::string sep, uint32_t sep_id, std::string cls, uint32_t cls_id,
-                   bool trim_offsets, bool add_prefix_space)
+  RobertaProcessor(
+      std::string sep,
+      uint32_t sep_id,
+      std::string cls,
+      uint32_t cls_id,
+      bool trim_offsets,
+      bool add_prefix_space)
       : sep_(std::move(sep)),
         cls_(std::move(cls)),
         sep_id_(sep_id),

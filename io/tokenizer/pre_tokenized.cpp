@@ -34,9 +34,11 @@ CharOffsetConverter::CharOffsetConverter(std::string_view text) {
 
 bool CharOffsetConverter::convert(size_t& start, size_t& end) const {
   const size_t len = char_at_byte_.size();
-  if (start >= len) return false;  // the start byte is not in the map
-  if (ascii_) {  // char index == byte index
-    if (end >= len && !(end >= 1 && end - 1 < len)) end = start + 1;
+  if (start >= len)
+    return false;  // the start byte is not in the map
+  if (ascii_) {    // char index == byte index
+    if (end >= len && !(end >= 1 && end - 1 < len))
+      end = start + 1;
     return true;
   }
   const size_t s = char_at_byte_[start];
@@ -52,30 +54,34 @@ bool CharOffsetConverter::convert(size_t& start, size_t& end) const {
   return true;
 }
 
-void PreTokenizedString::into_encoding(std::optional<uint32_t> word_idx, uint32_t type_id,
-                                       bool char_offsets, Encoding& out) const {
+void PreTokenizedString::into_encoding(
+    std::optional<uint32_t> word_idx, uint32_t type_id, bool char_offsets, Encoding& out) {
   out = Encoding{};
-  if (splits_.empty()) return;
+  if (splits_.empty())
+    return;
   size_t total = 0;
   for (const auto& s : splits_) total += s.tokens ? s.tokens->size() : 0;
   out.ids.reserve(total);
   out.tokens.reserve(total);
   out.offsets.reserve(total);
   std::optional<CharOffsetConverter> conv;
-  if (char_offsets) conv.emplace(original_);
+  if (char_offsets)
+    conv.emplace(original_);
   for (size_t idx = 0; idx < splits_.size(); ++idx) {
-    const auto& split = splits_[idx];
-    if (!split.tokens) continue;
+    auto& split = splits_[idx];
+    if (!split.tokens)
+      continue;
     const auto base = split.normalized.offsets_original();
-    for (const auto& tok : *split.tokens) {
+    for (auto& tok : *split.tokens) {
       size_t start = tok.start, end = tok.end;
       if (auto r = split.normalized.normalized_to_original(tok.start, tok.end)) {
         start = base.first + r->first;
         end = base.first + r->second;
       }
-      if (conv) conv->convert(start, end);
+      if (conv)
+        conv->convert(start, end);
       out.ids.push_back(tok.id);
-      out.tokens.push_back(tok.value);
+      out.tokens.push_back(std::move(tok.value));
       out.offsets.emplace_back(start, end);
     }
     const auto word = static_cast<int32_t>(word_idx ? *word_idx : idx);

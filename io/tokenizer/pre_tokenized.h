@@ -52,13 +52,15 @@ class PreTokenizedString {
   template <class Fn>
   void normalize(Fn&& fn) {
     for (auto& s : splits_) {
-      if (!s.tokens) fn(s.normalized);
+      if (!s.tokens)
+        fn(s.normalized);
     }
   }
 
-  /// Builds the encoding: offsets mapped to the original text, in code points when `char_offsets`.
-  void into_encoding(std::optional<uint32_t> word_idx, uint32_t type_id, bool char_offsets,
-                     Encoding& out) const;
+  /// Builds the encoding: offsets mapped to the original text, in code points when
+  /// `char_offsets`. Moves the token strings out of the splits.
+  void into_encoding(
+      std::optional<uint32_t> word_idx, uint32_t type_id, bool char_offsets, Encoding& out);
 
  private:
   std::string_view original_;
@@ -78,7 +80,8 @@ void PreTokenizedString::split(Fn&& fn) {
     produced.clear();
     fn(i, std::move(splits_[i].normalized), produced);
     for (auto& p : produced) {
-      if (!p.normalized.empty()) next.push_back(std::move(p));
+      if (!p.normalized.empty())
+        next.push_back(std::move(p));
     }
   }
   splits_ = std::move(next);

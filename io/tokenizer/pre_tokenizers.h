@@ -22,6 +22,10 @@ class ByteLevelPreTokenizer : public PreTokenizer {
  public:
   ByteLevelPreTokenizer(bool add_prefix_space, bool use_regex);
   void pre_tokenize(PreTokenizedString& pts) const override;
+  /// True when this only maps bytes (no prefix space, no regex split).
+  bool is_plain_mapping() const {
+    return !add_prefix_space_ && !use_regex_;
+  }
 
  private:
   bool add_prefix_space_;
@@ -34,10 +38,12 @@ const OnigRegex& gpt2_regex();
 class SplitPreTokenizer : public PreTokenizer {
  public:
   /// `regex` is the Oniguruma pattern (String patterns are escaped by the loader).
-  SplitPreTokenizer(const std::string& regex, SplitBehavior behavior, bool invert,
-                    const std::string& context)
+  SplitPreTokenizer(
+      const std::string& regex, SplitBehavior behavior, bool invert, const std::string& context)
       : regex_(regex, context), behavior_(behavior), invert_(invert) {}
   void pre_tokenize(PreTokenizedString& pts) const override;
+  /// pre_tokenize followed by a plain ByteLevel mapping of every piece, fused.
+  void pre_tokenize_byte_level(PreTokenizedString& pts) const;
 
  private:
   OnigRegex regex_;
@@ -113,14 +119,17 @@ class FixedLengthPreTokenizer : public PreTokenizer {
 
 class SequencePreTokenizer : public PreTokenizer {
  public:
-  explicit SequencePreTokenizer(std::vector<std::unique_ptr<PreTokenizer>> items)
-      : items_(std::move(items)) {}
-  void pre_tokenize(PreTokenizedString& pts) const override {
-    for (const auto& p : items_) p->pre_tokenize(pts);
-  }
+  /// Runs the items in order; Split followed by a plain ByteLevel mapping runs fused.
+  explicit SequencePreTokenizer(std::vector<std::unique_ptr<PreTokenizer>> items);
+  void pre_tokenize(PreTokenizedString& pts) const override;
 
  private:
+  struct Step {
+    size_t index;
+    bool fused_byte_level;
+  };
   std::vector<std::unique_ptr<PreTokenizer>> items_;
+  std::vector<Step> plan_;
 };
 
 }  // namespace peftcpp::tok

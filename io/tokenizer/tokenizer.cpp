@@ -2,12 +2,12 @@
 // tokenizers/src/tokenizer/mod.rs, crate 0.22.2).
 #include "io/tokenizer/tokenizer.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <cstdio>
 #include <fstream>
 #include <sstream>
-
-#include <fcntl.h>
-#include <unistd.h>
 
 #include "io/tokenizer/encoding_ops.h"
 #include "io/tokenizer/tokenizer_impl.h"
@@ -16,15 +16,18 @@
 namespace peftcpp {
 
 Encoding Tokenizer::Impl::encode_single(std::string_view text, uint32_t type_id) const {
-  if (!tok::is_valid_utf8(text)) throw ValueError("[tokenizer] encode: input is not valid UTF-8");
+  if (!tok::is_valid_utf8(text))
+    throw ValueError("[tokenizer] encode: input is not valid UTF-8");
   if (text.size() >= (size_t{1} << 32)) {
     throw ValueError("[tokenizer] encode: inputs of 4 GiB or more are not supported");
   }
   tok::PreTokenizedString pts(text);
   added.extract_and_normalize(normalizer.get(), pts);
-  if (pre_tokenizer) pre_tokenizer->pre_tokenize(pts);
+  if (pre_tokenizer)
+    pre_tokenizer->pre_tokenize(pts);
   for (auto& split : pts.splits()) {
-    if (split.tokens) continue;
+    if (split.tokens)
+      continue;
     split.tokens.emplace();
     model->tokenize(split.normalized.get(), *split.tokens);
   }
@@ -33,8 +36,8 @@ Encoding Tokenizer::Impl::encode_single(std::string_view text, uint32_t type_id)
   return enc;
 }
 
-Encoding Tokenizer::Impl::post_process(Encoding enc, Encoding* pair,
-                                       bool add_special_tokens) const {
+Encoding Tokenizer::Impl::post_process(
+    Encoding enc, Encoding* pair, bool add_special_tokens) const {
   if (truncation) {
     const size_t n_added = post_processor ? post_processor->added_tokens(pair != nullptr) : 0;
     TruncationParams params = *truncation;
@@ -47,7 +50,8 @@ Encoding Tokenizer::Impl::post_process(Encoding enc, Encoding* pair,
         params.max_length -= n_added;
       }
     }
-    if (apply) tok::truncate_encodings(enc, pair, params);
+    if (apply)
+      tok::truncate_encodings(enc, pair, params);
   }
   Encoding out = tok::post_process(post_processor.get(), std::move(enc), pair, add_special_tokens);
   if (padding) {
@@ -66,10 +70,12 @@ Tokenizer::~Tokenizer() = default;
 
 Tokenizer Tokenizer::from_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
-  if (!in) throw IoError(detail::concat("[tokenizer] cannot open ", path));
+  if (!in)
+    throw IoError(detail::concat("[tokenizer] cannot open ", path));
   std::ostringstream ss;
   ss << in.rdbuf();
-  if (in.bad()) throw IoError(detail::concat("[tokenizer] cannot read ", path));
+  if (in.bad())
+    throw IoError(detail::concat("[tokenizer] cannot read ", path));
   return from_json(ss.str(), path);
 }
 
@@ -81,28 +87,29 @@ Encoding Tokenizer::encode(std::string_view text, bool add_special_tokens) const
   return impl_->post_process(impl_->encode_single(text, 0), nullptr, add_special_tokens);
 }
 
-Encoding Tokenizer::encode(std::string_view text, std::string_view pair,
-                           bool add_special_tokens) const {
+Encoding Tokenizer::encode(
+    std::string_view text, std::string_view pair, bool add_special_tokens) const {
   Encoding second = impl_->encode_single(pair, 1);
   return impl_->post_process(impl_->encode_single(text, 0), &second, add_special_tokens);
 }
 
-std::vector<Encoding> Tokenizer::encode_batch(const std::vector<std::string>& texts,
-                                              bool add_special_tokens) const {
+std::vector<Encoding> Tokenizer::encode_batch(
+    const std::vector<std::string>& texts, bool add_special_tokens) const {
   std::vector<Encoding> out;
   out.reserve(texts.size());
   for (const auto& t : texts) out.push_back(encode(t, add_special_tokens));
-  if (impl_->padding) tok::pad_encodings(out, *impl_->padding);
+  if (impl_->padding)
+    tok::pad_encodings(out, *impl_->padding);
   return out;
 }
 
-std::vector<Encoding> Tokenizer::encode_batch(
-    const std::vector<std::pair<std::string, std::string>>& pairs,
-    bool add_special_tokens) const {
+std::vector<Encoding> Tokenizer::encode_batch_pairs(
+    const std::vector<std::pair<std::string, std::string>>& pairs, bool add_special_tokens) const {
   std::vector<Encoding> out;
   out.reserve(pairs.size());
   for (const auto& [a, b] : pairs) out.push_back(encode(a, b, add_special_tokens));
-  if (impl_->padding) tok::pad_encodings(out, *impl_->padding);
+  if (impl_->padding)
+    tok::pad_encodings(out, *impl_->padding);
   return out;
 }
 
@@ -116,8 +123,10 @@ std::string Tokenizer::decode(const std::vector<uint32_t>& ids, bool skip_specia
     } else {
       t = impl_->model->id_to_token(id);
     }
-    if (!t) continue;
-    if (skip_special_tokens && impl_->added.is_special_token(*t)) continue;
+    if (!t)
+      continue;
+    if (skip_special_tokens && impl_->added.is_special_token(*t))
+      continue;
     tokens.push_back(std::move(*t));
   }
   std::string out;
@@ -126,7 +135,8 @@ std::string Tokenizer::decode(const std::vector<uint32_t>& ids, bool skip_specia
     for (const auto& t : tokens) out += t;
   } else {
     for (size_t i = 0; i < tokens.size(); ++i) {
-      if (i > 0) out += ' ';
+      if (i > 0)
+        out += ' ';
       out += tokens[i];
     }
   }
@@ -138,7 +148,8 @@ std::optional<uint32_t> Tokenizer::token_to_id(std::string_view token) const {
 }
 
 std::optional<std::string> Tokenizer::id_to_token(uint32_t id) const {
-  if (const std::string* s = impl_->added.id_to_token(id)) return *s;
+  if (const std::string* s = impl_->added.id_to_token(id))
+    return *s;
   return impl_->model->id_to_token(id);
 }
 
@@ -155,9 +166,11 @@ void Tokenizer::set_truncation(std::optional<TruncationParams> truncation) {
     const size_t n_added = impl_->post_processor ? impl_->post_processor->added_tokens(false) : 0;
     if (truncation->max_length >= n_added &&
         truncation->max_length - n_added < truncation->stride) {
-      throw ValueError(detail::concat("[tokenizer] truncation: stride ", truncation->stride,
-                                      " is larger than the effective max length ",
-                                      truncation->max_length - n_added));
+      throw ValueError(detail::concat(
+          "[tokenizer] truncation: stride ",
+          truncation->stride,
+          " is larger than the effective max length ",
+          truncation->max_length - n_added));
     }
   }
   impl_->truncation = std::move(truncation);
@@ -179,7 +192,8 @@ void Tokenizer::save(const std::string& path, bool pretty) const {
   const std::string text = to_json(pretty);
   const std::string tmp = path + ".tmp." + std::to_string(::getpid());
   const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) throw IoError(detail::concat("[tokenizer] save: cannot create ", tmp));
+  if (fd < 0)
+    throw IoError(detail::concat("[tokenizer] save: cannot create ", tmp));
   size_t done = 0;
   while (done < text.size()) {
     const ssize_t n = ::write(fd, text.data() + done, text.size() - done);
@@ -200,12 +214,13 @@ void Tokenizer::save(const std::string& path, bool pretty) const {
   }
 }
 
-std::vector<std::pair<size_t, size_t>> byte_offsets(const Encoding& enc, std::string_view text,
-                                                    std::string_view pair) {
+std::vector<std::pair<size_t, size_t>> byte_offsets(
+    const Encoding& enc, std::string_view text, std::string_view pair) {
   auto starts = [](std::string_view s) {
     std::vector<size_t> at;  // byte position of each char, plus the end
     for (size_t i = 0; i < s.size(); ++i) {
-      if ((static_cast<unsigned char>(s[i]) & 0xC0) != 0x80) at.push_back(i);
+      if ((static_cast<unsigned char>(s[i]) & 0xC0) != 0x80)
+        at.push_back(i);
     }
     at.push_back(s.size());
     return at;

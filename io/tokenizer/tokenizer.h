@@ -79,12 +79,17 @@ class Tokenizer {
   /// Encodes one text (UTF-8; invalid UTF-8 throws ValueError).
   Encoding encode(std::string_view text, bool add_special_tokens = true) const;
   /// Encodes a pair of texts.
-  Encoding encode(std::string_view text, std::string_view pair, bool add_special_tokens = true)
-      const;
+  Encoding encode(
+      std::string_view text, std::string_view pair, bool add_special_tokens = true) const;
+  /// Keeps encode("a", "b") a pair encode (a string literal would otherwise convert to bool).
+  Encoding encode(std::string_view text, const char* pair, bool add_special_tokens = true) const {
+    return encode(text, std::string_view(pair), add_special_tokens);
+  }
   /// Encodes several texts; applies truncation and batch padding when configured.
-  std::vector<Encoding> encode_batch(const std::vector<std::string>& texts,
-                                     bool add_special_tokens = true) const;
   std::vector<Encoding> encode_batch(
+      const std::vector<std::string>& texts, bool add_special_tokens = true) const;
+  /// Encodes several text pairs, like encode_batch.
+  std::vector<Encoding> encode_batch_pairs(
       const std::vector<std::pair<std::string, std::string>>& pairs,
       bool add_special_tokens = true) const;
 

@@ -55,19 +55,24 @@ namespace {
 size_t valid_seq_at(std::string_view s, size_t i, size_t& bad_len) {
   const auto b0 = static_cast<unsigned char>(s[i]);
   bad_len = 1;
-  if (b0 < 0x80) return 1;
+  if (b0 < 0x80)
+    return 1;
   size_t need = 0;
   unsigned char lo = 0x80, hi = 0xBF;
   if (b0 >= 0xC2 && b0 <= 0xDF) {
     need = 1;
   } else if (b0 >= 0xE0 && b0 <= 0xEF) {
     need = 2;
-    if (b0 == 0xE0) lo = 0xA0;
-    if (b0 == 0xED) hi = 0x9F;
+    if (b0 == 0xE0)
+      lo = 0xA0;
+    if (b0 == 0xED)
+      hi = 0x9F;
   } else if (b0 >= 0xF0 && b0 <= 0xF4) {
     need = 3;
-    if (b0 == 0xF0) lo = 0x90;
-    if (b0 == 0xF4) hi = 0x8F;
+    if (b0 == 0xF0)
+      lo = 0x90;
+    if (b0 == 0xF4)
+      hi = 0x8F;
   } else {
     return 0;
   }
@@ -96,7 +101,8 @@ bool is_valid_utf8(std::string_view s) {
   size_t i = 0, bad = 0;
   while (i < s.size()) {
     const size_t n = valid_seq_at(s, i, bad);
-    if (n == 0) return false;
+    if (n == 0)
+      return false;
     i += n;
   }
   return true;
@@ -120,9 +126,16 @@ std::string utf8_lossy(std::string_view bytes) {
 }
 
 bool is_whitespace(char32_t c) {
-  if (c < 0x80) return c == ' ' || (c >= 0x09 && c <= 0x0D);
+  if (c < 0x80)
+    return c == ' ' || (c >= 0x09 && c <= 0x0D);
   switch (c) {
-    case 0x85: case 0xA0: case 0x1680: case 0x2028: case 0x2029: case 0x202F: case 0x205F:
+    case 0x85:
+    case 0xA0:
+    case 0x1680:
+    case 0x2028:
+    case 0x2029:
+    case 0x202F:
+    case 0x205F:
     case 0x3000:
       return true;
     default:
@@ -131,7 +144,8 @@ bool is_whitespace(char32_t c) {
 }
 
 bool is_numeric(char32_t c) {
-  if (c < 0x80) return c >= '0' && c <= '9';
+  if (c < 0x80)
+    return c >= '0' && c <= '9';
   const auto cat = category(c);
   return cat == UTF8PROC_CATEGORY_ND || cat == UTF8PROC_CATEGORY_NL || cat == UTF8PROC_CATEGORY_NO;
 }
@@ -147,9 +161,32 @@ bool is_ascii_punctuation(char32_t c) {
 }
 
 bool is_other(char32_t c) {
-  const auto cat = category(c);
-  return cat == UTF8PROC_CATEGORY_CN || cat == UTF8PROC_CATEGORY_CC ||
-         cat == UTF8PROC_CATEGORY_CF || cat == UTF8PROC_CATEGORY_CS || cat == UTF8PROC_CATEGORY_CO;
+  // unicode_categories 0.1.1 (used by BertNormalizer): Cc, Cf or Co only -- unassigned and
+  // surrogate code points do not count -- with its Cf table (which lacks U+08E2 and later).
+  if (c < 0x20 || (c >= 0x7F && c <= 0x9F))
+    return true;
+  if ((c >= 0xE000 && c <= 0xF8FF) || (c >= 0xF0000 && c <= 0xFFFFD) ||
+      (c >= 0x100000 && c <= 0x10FFFD)) {
+    return true;
+  }
+  switch (c) {
+    case 0xAD:
+    case 0x61C:
+    case 0x6DD:
+    case 0x70F:
+    case 0x180E:
+    case 0xFEFF:
+    case 0x110BD:
+    case 0xE0001:
+      return true;
+    default:
+      break;
+  }
+  return (c >= 0x600 && c <= 0x605) || (c >= 0x200B && c <= 0x200F) ||
+         (c >= 0x202A && c <= 0x202E) || (c >= 0x2060 && c <= 0x2064) ||
+         (c >= 0x2066 && c <= 0x206F) || (c >= 0xFFF9 && c <= 0xFFFB) ||
+         (c >= 0x1BCA0 && c <= 0x1BCA3) || (c >= 0x1D173 && c <= 0x1D17A) ||
+         (c >= 0xE0020 && c <= 0xE007F);
 }
 
 bool is_mark_nonspacing(char32_t c) {
@@ -166,16 +203,20 @@ bool is_word_char(char32_t c) {
     return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
   }
   const auto cat = category(c);
-  if (cat >= UTF8PROC_CATEGORY_LU && cat <= UTF8PROC_CATEGORY_ND) return true;  // L*, M*, Nd
-  if (cat == UTF8PROC_CATEGORY_NL || cat == UTF8PROC_CATEGORY_PC) return true;
-  if (c == 0x200C || c == 0x200D) return true;  // Join_Control
+  if (cat >= UTF8PROC_CATEGORY_LU && cat <= UTF8PROC_CATEGORY_ND)
+    return true;  // L*, M*, Nd
+  if (cat == UTF8PROC_CATEGORY_NL || cat == UTF8PROC_CATEGORY_PC)
+    return true;
+  if (c == 0x200C || c == 0x200D)
+    return true;  // Join_Control
   // Other_Alphabetic symbols (circled / squared Latin letters).
   return (c >= 0x24B6 && c <= 0x24E9) || (c >= 0x1F130 && c <= 0x1F149) ||
          (c >= 0x1F150 && c <= 0x1F169) || (c >= 0x1F170 && c <= 0x1F189);
 }
 
 int combining_class(char32_t c) {
-  if (c < 0x300) return 0;
+  if (c < 0x300)
+    return 0;
   return utf8proc_get_property(static_cast<utf8proc_int32_t>(c))->combining_class;
 }
 
@@ -214,11 +255,13 @@ void decompose_char(char32_t c, bool compat, std::vector<char32_t>& out) {
 
 // Primary composite of (a, b), as unicode-normalization's `compose`.
 std::optional<char32_t> compose_pair(char32_t a, char32_t b) {
-  if (b < 0x300) return std::nullopt;  // every second element of a composition is >= U+0300
+  if (b < 0x300)
+    return std::nullopt;  // every second element of a composition is >= U+0300
   utf8proc_int32_t buf[2] = {static_cast<utf8proc_int32_t>(a), static_cast<utf8proc_int32_t>(b)};
   const auto n = utf8proc_normalize_utf32(
       buf, 2, static_cast<utf8proc_option_t>(UTF8PROC_COMPOSE | UTF8PROC_STABLE));
-  if (n == 1) return static_cast<char32_t>(buf[0]);
+  if (n == 1)
+    return static_cast<char32_t>(buf[0]);
   return std::nullopt;
 }
 
@@ -235,8 +278,10 @@ std::vector<Decomposed> decompose_all(std::string_view s, bool compat) {
   size_t i = 0;
   size_t pending = 0;  // start of the run not yet sorted
   auto sort_pending = [&]() {
-    std::stable_sort(out.begin() + static_cast<std::ptrdiff_t>(pending), out.end(),
-                     [](const Decomposed& x, const Decomposed& y) { return x.ccc < y.ccc; });
+    std::stable_sort(
+        out.begin() + static_cast<std::ptrdiff_t>(pending),
+        out.end(),
+        [](const Decomposed& x, const Decomposed& y) { return x.ccc < y.ccc; });
     pending = out.size();
   };
   while (i < s.size()) {
@@ -245,7 +290,8 @@ std::vector<Decomposed> decompose_all(std::string_view s, bool compat) {
     decompose_char(c, compat, tmp);
     for (size_t k = 0; k < tmp.size(); ++k) {
       const int ccc = combining_class(tmp[k]);
-      if (ccc == 0) sort_pending();
+      if (ccc == 0)
+        sort_pending();
       out.push_back({tmp[k], k == 0 ? 0 : 1, ccc});
     }
   }
@@ -313,7 +359,8 @@ std::vector<CharChange> compose_changes(std::string_view s, bool compat) {
     buffer.push_back(cur);
     last_ccc = d.ccc;
   }
-  if (composee) out.push_back(*composee);
+  if (composee)
+    out.push_back(*composee);
   out.insert(out.end(), buffer.begin(), buffer.end());
   return out;
 }
@@ -327,15 +374,17 @@ std::vector<size_t> grapheme_lengths(std::string_view s) {
   while (i < s.size()) {
     const size_t at = i;
     const char32_t c = utf8_next(s, i);
-    if (!first && utf8proc_grapheme_break_stateful(static_cast<utf8proc_int32_t>(prev),
-                                                   static_cast<utf8proc_int32_t>(c), &state)) {
+    if (!first &&
+        utf8proc_grapheme_break_stateful(
+            static_cast<utf8proc_int32_t>(prev), static_cast<utf8proc_int32_t>(c), &state)) {
       out.push_back(at - start);
       start = at;
     }
     first = false;
     prev = c;
   }
-  if (i > start) out.push_back(i - start);
+  if (i > start)
+    out.push_back(i - start);
   return out;
 }
 

@@ -24,10 +24,14 @@ struct CharChange {
 
 /// Byte length of the UTF-8 sequence that starts with `lead` (1 for continuation/invalid bytes).
 inline size_t utf8_seq_len(unsigned char lead) {
-  if (lead < 0x80) return 1;
-  if ((lead >> 5) == 0x6) return 2;
-  if ((lead >> 4) == 0xE) return 3;
-  if ((lead >> 3) == 0x1E) return 4;
+  if (lead < 0x80)
+    return 1;
+  if ((lead >> 5) == 0x6)
+    return 2;
+  if ((lead >> 4) == 0xE)
+    return 3;
+  if ((lead >> 3) == 0x1E)
+    return 4;
   return 1;
 }
 
@@ -68,7 +72,7 @@ bool is_whitespace(char32_t c);         // Rust char::is_whitespace (White_Space
 bool is_numeric(char32_t c);            // Rust char::is_numeric (Nd, Nl, No)
 bool is_punctuation(char32_t c);        // unicode_categories is_punctuation (P*)
 bool is_ascii_punctuation(char32_t c);  // Rust char::is_ascii_punctuation
-bool is_other(char32_t c);              // unicode_categories is_other (Cc, Cf, Cn, Co, Cs)
+bool is_other(char32_t c);              // unicode_categories 0.1.1 is_other (see .cpp)
 bool is_mark_nonspacing(char32_t c);    // Mn
 bool is_combining_mark(char32_t c);     // Mn, Mc, Me
 bool is_word_char(char32_t c);          // Rust regex \w (Unicode)

@@ -22,8 +22,10 @@ struct UnigramModel::Trie {
     for (char ch : key) {
       const auto b = static_cast<unsigned char>(ch);
       auto& ch_list = nodes[cur].children;
-      auto it = std::lower_bound(ch_list.begin(), ch_list.end(), b,
-                                 [](const auto& p, unsigned char v) { return p.first < v; });
+      auto it =
+          std::lower_bound(ch_list.begin(), ch_list.end(), b, [](const auto& p, unsigned char v) {
+            return p.first < v;
+          });
       if (it != ch_list.end() && it->first == b) {
         cur = it->second;
       } else {
@@ -43,28 +45,38 @@ struct UnigramModel::Trie {
     for (size_t i = 0; i < s.size(); ++i) {
       const auto b = static_cast<unsigned char>(s[i]);
       const auto& ch_list = nodes[cur].children;
-      auto it = std::lower_bound(ch_list.begin(), ch_list.end(), b,
-                                 [](const auto& p, unsigned char v) { return p.first < v; });
-      if (it == ch_list.end() || it->first != b) return;
+      auto it =
+          std::lower_bound(ch_list.begin(), ch_list.end(), b, [](const auto& p, unsigned char v) {
+            return p.first < v;
+          });
+      if (it == ch_list.end() || it->first != b)
+        return;
       cur = it->second;
-      if (nodes[cur].token_id >= 0) fn(i + 1, static_cast<uint32_t>(nodes[cur].token_id));
+      if (nodes[cur].token_id >= 0)
+        fn(i + 1, static_cast<uint32_t>(nodes[cur].token_id));
     }
   }
 };
 
-UnigramModel::UnigramModel(std::vector<std::pair<std::string, double>> vocab,
-                           std::optional<size_t> unk_id, bool byte_fallback,
-                           const std::string& context)
+UnigramModel::UnigramModel(
+    std::vector<std::pair<std::string, double>> vocab,
+    std::optional<size_t> unk_id,
+    bool byte_fallback,
+    const std::string& context)
     : vocab_(std::move(vocab)), unk_id_(unk_id), byte_fallback_(byte_fallback) {
   if (unk_id_) {
     if (vocab_.empty()) {
-      throw ConfigError(detail::concat("[tokenizer] ", context,
-                                       ": the vocabulary is empty but at least <unk> is needed"));
+      throw ConfigError(detail::concat(
+          "[tokenizer] ", context, ": the vocabulary is empty but at least <unk> is needed"));
     }
     if (*unk_id_ >= vocab_.size()) {
-      throw ConfigError(detail::concat("[tokenizer] ", context, ": unk_id ", *unk_id_,
-                                       " is not smaller than the vocabulary size ",
-                                       vocab_.size()));
+      throw ConfigError(detail::concat(
+          "[tokenizer] ",
+          context,
+          ": unk_id ",
+          *unk_id_,
+          " is not smaller than the vocabulary size ",
+          vocab_.size()));
     }
   }
   min_score_ = std::numeric_limits<double>::infinity();
@@ -80,18 +92,21 @@ UnigramModel::~UnigramModel() = default;
 
 std::optional<uint32_t> UnigramModel::token_to_id(std::string_view token) const {
   auto it = token_to_ids_.find(token);
-  if (it == token_to_ids_.end()) return std::nullopt;
+  if (it == token_to_ids_.end())
+    return std::nullopt;
   return it->second;
 }
 
 std::optional<std::string> UnigramModel::id_to_token(uint32_t id) const {
-  if (id < vocab_.size()) return vocab_[id].first;
+  if (id < vocab_.size())
+    return vocab_[id].first;
   return std::nullopt;
 }
 
 void UnigramModel::encode(std::string_view sentence, std::vector<std::string>& pieces) const {
   pieces.clear();
-  if (sentence.empty()) return;
+  if (sentence.empty())
+    return;
   constexpr double kUnkPenalty = 10.0;
   struct Best {
     size_t id = 0;
@@ -115,7 +130,8 @@ void UnigramModel::encode(std::string_view sentence, std::vector<std::string>& p
         target.starts_at = starts_at;
         target.id = id;
       }
-      if (!has_single_node && len == mblen) has_single_node = true;
+      if (!has_single_node && len == mblen)
+        has_single_node = true;
     });
     if (!has_single_node) {
       Best& target = best[starts_at + mblen];
@@ -134,7 +150,8 @@ void UnigramModel::encode(std::string_view sentence, std::vector<std::string>& p
   size_t ends_at = size;
   std::vector<std::string_view> unk_run;  // consecutive unknown pieces, in reverse order
   auto flush_unk = [&]() {
-    if (unk_run.empty()) return;
+    if (unk_run.empty())
+      return;
     std::string fused;
     for (auto it = unk_run.rbegin(); it != unk_run.rend(); ++it) fused += *it;
     pieces.push_back(std::move(fused));
@@ -187,7 +204,8 @@ void UnigramModel::tokenize(std::string_view sentence, std::vector<Token>& out) 
         continue;
       }
     }
-    if (!unk_id_) throw ValueError("[tokenizer] model.Unigram: unknown piece but no unk_id is set");
+    if (!unk_id_)
+      throw ValueError("[tokenizer] model.Unigram: unknown piece but no unk_id is set");
     out.push_back(Token{static_cast<uint32_t>(*unk_id_), std::move(piece), offset, offset + len});
     offset += len;
   }

@@ -4,9 +4,11 @@
 
 namespace peftcpp::tok {
 
-WordPieceModel::WordPieceModel(Vocab vocab, std::string unk_token,
-                               std::string continuing_subword_prefix,
-                               size_t max_input_chars_per_word)
+WordPieceModel::WordPieceModel(
+    Vocab vocab,
+    std::string unk_token,
+    std::string continuing_subword_prefix,
+    size_t max_input_chars_per_word)
     : vocab_(std::move(vocab)),
       unk_token_(std::move(unk_token)),
       prefix_(std::move(continuing_subword_prefix)),
@@ -16,20 +18,22 @@ WordPieceModel::WordPieceModel(Vocab vocab, std::string unk_token,
 
 std::optional<uint32_t> WordPieceModel::token_to_id(std::string_view token) const {
   auto it = vocab_.find(token);
-  if (it == vocab_.end()) return std::nullopt;
+  if (it == vocab_.end())
+    return std::nullopt;
   return it->second;
 }
 
 std::optional<std::string> WordPieceModel::id_to_token(uint32_t id) const {
-  if (const auto* s = vocab_r_.find(id)) return *s;
+  if (const auto* s = vocab_r_.find(id))
+    return *s;
   return std::nullopt;
 }
 
 void WordPieceModel::push_unk(std::string_view sequence, std::vector<Token>& out) const {
   auto it = vocab_.find(unk_token_);
   if (it == vocab_.end()) {
-    throw ValueError(detail::concat("[tokenizer] model.WordPiece: unk_token '", unk_token_,
-                                    "' is not in the vocabulary"));
+    throw ValueError(detail::concat(
+        "[tokenizer] model.WordPiece: unk_token '", unk_token_, "' is not in the vocabulary"));
   }
   out.push_back(Token{it->second, unk_token_, 0, sequence.size()});
 }
@@ -79,12 +83,14 @@ WordLevelModel::WordLevelModel(Vocab vocab, std::string unk_token)
 
 std::optional<uint32_t> WordLevelModel::token_to_id(std::string_view token) const {
   auto it = vocab_.find(token);
-  if (it == vocab_.end()) return std::nullopt;
+  if (it == vocab_.end())
+    return std::nullopt;
   return it->second;
 }
 
 std::optional<std::string> WordLevelModel::id_to_token(uint32_t id) const {
-  if (const auto* s = vocab_r_.find(id)) return *s;
+  if (const auto* s = vocab_r_.find(id))
+    return *s;
   return std::nullopt;
 }
 
@@ -97,8 +103,8 @@ void WordLevelModel::tokenize(std::string_view sequence, std::vector<Token>& out
     out.push_back(Token{it->second, unk_token_, 0, sequence.size()});
     return;
   }
-  throw ValueError(detail::concat("[tokenizer] model.WordLevel: unk_token '", unk_token_,
-                                  "' is not in the vocabulary"));
+  throw ValueError(detail::concat(
+      "[tokenizer] model.WordLevel: unk_token '", unk_token_, "' is not in the vocabulary"));
 }
 
 }  // namespace peftcpp::tok
