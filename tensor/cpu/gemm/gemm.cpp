@@ -1,0 +1,259 @@
+// float32 GEMM driver of the CPU backend: argument checks, kernel dispatch, threading, blocking.
+//
+// DESIGN_COMMENT_PLACEHOLDER
+#include "tensor/cpu/gemm/gemm.h"
+
+#include <omp.h>
+
+#include <algorithm>
+#include <atomic>
+#include <exception>
+#include <cstdlib>
+
+#include "tensor/cpu/gemm/gemm_args.h"
+#include "tensor/cpu/gemm/kernel.h"
+#include "tensor/cpu/gemm/pack_buffer.h"
+#include "tensor/error.h"
+
+// The AVX2/AVX-512 kernel libraries are only built for x86-64 (tensor/cpu/meson.build).
+#if defined(__x86_64__)
+#define PEFTCPP_GEMM_X86 1
+#else
+#define PEFTCPP_GEMM_X86 0
+#endif
+
+namespace peftcpp::cpu {
+namespace {
+
+using gemm_detail::SgemmKernel;
+
+// Below this many flops (2*m*n*k) one thread is faster than waking a second one.
+constexpr double kMinFlopsPerThread = 1 << 19;
+// Batched products smaller than this run one matrix per thread instead of splitting each one.
+constexpr double kMinFlopsToSplitOneMatrix = 1 << 22;
+
+std::atomic<int> g_num_threads{0};  // 0: not set, use omp_get_max_threads()
+
+const SgemmKernel& kernel_of(SgemmKernelKind kind) {
+#if PEFTCPP_GEMM_X86
+  switch (kind) {
+    case SgemmKernelKind::Avx512:
+      return gemm_detail::sgemm_kernel_avx512();
+    case SgemmKernelKind::Avx2:
+      return gemm_detail::sgemm_kernel_avx2();
+    case SgemmKernelKind::Generic:
+      break;
+  }
+#else
+  (void)kind;
+#endif
+  return gemm_detail::sgemm_kernel_generic();
+}
+
+const SgemmKernel& best_kernel() {
+  static const SgemmKernel& kernel = sgemm_kernel_supported(SgemmKernelKind::Avx512)
+                                         ? kernel_of(SgemmKernelKind::Avx512)
+                                     : sgemm_kernel_supported(SgemmKernelKind::Avx2)
+                                         ? kernel_of(SgemmKernelKind::Avx2)
+                                         : kernel_of(SgemmKernelKind::Generic);
+  return kernel;
+}
+
+// C = beta * C without reading C when beta == 0 (used when there is nothing to multiply).
+void scale_c(int64_t m, int64_t n, float beta, float* c, int64_t ldc) {
+  if (beta == 1.0f) return;
+  for (int64_t i = 0; i < m; ++i) {
+    float* row = c + i * ldc;
+    if (beta == 0.0f) {
+      std::fill(row, row + n, 0.0f);
+    } else {
+      for (int64_t j = 0; j < n; ++j) row[j] *= beta;
+    }
+  }
+}
+
+// One thread's share: the whole blocked GEMM on C[0:m, 0:n] (pointers already offset).
+void gemm_region(const SgemmKernel& kn0, bool trans_a, bool trans_b, int64_t m, int64_t n,
+                 int64_t k, float alpha, const float* a, int64_t lda, const float* b,
+                 int64_t ldb, float beta, float* c, int64_t ldc) {
+  SgemmKernel kn = kn0;  // TUNING HACK
+  if (const char* e = std::getenv("GEMM_MC")) kn.mc = std::atoi(e);
+  if (const char* e = std::getenv("GEMM_KC")) kn.kc = std::atoi(e);
+  if (const char* e = std::getenv("GEMM_NC")) kn.nc = std::atoi(e);
+  // k is cut into near-equal chunks at positions that depend on k only (never on threads).
+  const int64_t k_chunks = (k + kn.kc - 1) / kn.kc;
+  const int64_t kc_max = (k + k_chunks - 1) / k_chunks;
+  const int64_t mc_max = std::min<int64_t>(kn.mc, (m + kn.mr - 1) / kn.mr * kn.mr);
+  const int64_t nc_max = std::min<int64_t>(kn.nc, (n + kn.nr - 1) / kn.nr * kn.nr);
+  float* packed_a = gemm_detail::thread_pack_buffer(0, mc_max * kc_max);
+  float* packed_b = gemm_detail::thread_pack_buffer(1, kc_max * nc_max);
+  for (int64_t jc = 0; jc < n; jc += kn.nc) {
+    const int64_t nc = std::min<int64_t>(kn.nc, n - jc);
+    for (int64_t chunk = 0; chunk < k_chunks; ++chunk) {
+      const int64_t p0 = k * chunk / k_chunks;
+      const int64_t kc = k * (chunk + 1) / k_chunks - p0;
+      const float beta_chunk = chunk == 0 ? beta : 1.0f;
+      kn.pack_b(trans_b, kc, nc, trans_b ? b + jc * ldb + p0 : b + p0 * ldb + jc, ldb, packed_b);
+      for (int64_t ic = 0; ic < m; ic += kn.mc) {
+        const int64_t mc = std::min<int64_t>(kn.mc, m - ic);
+        kn.pack_a(trans_a, mc, kc, trans_a ? a + p0 * lda + ic : a + ic * lda + p0, lda,
+                  packed_a);
+        kn.macro(mc, nc, kc, alpha, packed_a, packed_b, beta_chunk, c + ic * ldc + jc, ldc);
+      }
+    }
+  }
+}
+
+// How many threads a product is worth, capped by gemm_num_threads() and by the tile count.
+int threads_for(const SgemmKernel& kn, int64_t m, int64_t n, int64_t k) {
+  if (omp_in_parallel()) return 1;
+  const double flops = 2.0 * static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(k);
+  const int64_t tiles = ((m + kn.mr - 1) / kn.mr) * ((n + kn.nr - 1) / kn.nr);
+  const int64_t by_work = static_cast<int64_t>(flops / kMinFlopsPerThread);
+  return static_cast<int>(std::max<int64_t>(1, std::min<int64_t>({gemm_num_threads(), by_work, tiles})));
+}
+
+// Splits C into a tm x tn grid of thread regions (tm * tn == threads) minimising the largest
+// region in micro-tiles; ties go to splitting rows (each thread then packs less of A and B).
+void choose_grid(const SgemmKernel& kn, int64_t m, int64_t n, int threads, int* tm, int* tn) {
+  const int64_t tiles_m = (m + kn.mr - 1) / kn.mr;
+  const int64_t tiles_n = (n + kn.nr - 1) / kn.nr;
+  int64_t best = -1;
+  for (int rows = threads; rows >= 1; --rows) {
+    if (threads % rows != 0) continue;
+    const int cols = threads / rows;
+    const int64_t cost = ((tiles_m + rows - 1) / rows) * ((tiles_n + cols - 1) / cols);
+    if (best < 0 || cost < best) {
+      best = cost;
+      *tm = rows;
+      *tn = cols;
+    }
+  }
+}
+
+void sgemm_threads(const SgemmKernel& kn, int threads, bool trans_a, bool trans_b, int64_t m,
+                   int64_t n, int64_t k, float alpha, const float* a, int64_t lda,
+                   const float* b, int64_t ldb, float beta, float* c, int64_t ldc) {
+  if (m == 0 || n == 0) return;
+  if (k == 0 || alpha == 0.0f) {
+    scale_c(m, n, beta, c, ldc);
+    return;
+  }
+  if (threads <= 1) {
+    gemm_region(kn, trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+    return;
+  }
+  int tm = 1, tn = 1;
+  choose_grid(kn, m, n, threads, &tm, &tn);
+  const int64_t tiles_m = (m + kn.mr - 1) / kn.mr;
+  const int64_t tiles_n = (n + kn.nr - 1) / kn.nr;
+  std::exception_ptr error;
+#pragma omp parallel num_threads(threads)
+  {
+    const int team = omp_get_num_threads();
+    for (int r = omp_get_thread_num(); r < tm * tn; r += team) {
+      const int64_t m0 = std::min(m, tiles_m * (r / tn) / tm * kn.mr);
+      const int64_t m1 = std::min(m, tiles_m * (r / tn + 1) / tm * kn.mr);
+      const int64_t n0 = std::min(n, tiles_n * (r % tn) / tn * kn.nr);
+      const int64_t n1 = std::min(n, tiles_n * (r % tn + 1) / tn * kn.nr);
+      if (m0 >= m1 || n0 >= n1) continue;
+      try {
+        gemm_region(kn, trans_a, trans_b, m1 - m0, n1 - n0, k, alpha,
+                    trans_a ? a + m0 : a + m0 * lda, lda, trans_b ? b + n0 * ldb : b + n0, ldb,
+                    beta, c + m0 * ldc + n0, ldc);
+      } catch (...) {
+#pragma omp critical(peftcpp_sgemm_error)
+        error = std::current_exception();
+      }
+    }
+  }
+  if (error) std::rethrow_exception(error);
+}
+
+}  // namespace
+
+int gemm_num_threads() {
+  const int n = g_num_threads.load(std::memory_order_relaxed);
+  return n > 0 ? n : omp_get_max_threads();
+}
+
+void set_gemm_num_threads(int num_threads) {
+  PEFTCPP_CHECK(num_threads >= 1, "[set_gemm_num_threads] num_threads must be >= 1, got ",
+                num_threads);
+  g_num_threads.store(num_threads, std::memory_order_relaxed);
+}
+
+bool sgemm_kernel_supported(SgemmKernelKind kind) {
+#if !PEFTCPP_GEMM_X86
+  return kind == SgemmKernelKind::Generic;
+#else
+  switch (kind) {
+    case SgemmKernelKind::Avx512:
+      return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") &&
+             __builtin_cpu_supports("fma");
+    case SgemmKernelKind::Avx2:
+      return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    case SgemmKernelKind::Generic:
+      return true;
+  }
+  return false;
+#endif
+}
+
+const char* sgemm_kernel_name() { return best_kernel().name; }
+
+void sgemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha,
+           const float* a, int64_t lda, const float* b, int64_t ldb, float beta, float* c,
+           int64_t ldc) {
+  gemm_detail::check_gemm_args("sgemm", trans_a, trans_b, m, n, k, a, lda, b, ldb, c, ldc);
+  const SgemmKernel& kn = best_kernel();
+  sgemm_threads(kn, threads_for(kn, m, n, k), trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb,
+                beta, c, ldc);
+}
+
+void sgemm_with_kernel(SgemmKernelKind kind, bool trans_a, bool trans_b, int64_t m, int64_t n,
+                       int64_t k, float alpha, const float* a, int64_t lda, const float* b,
+                       int64_t ldb, float beta, float* c, int64_t ldc) {
+  PEFTCPP_CHECK(sgemm_kernel_supported(kind), "[sgemm_with_kernel] kernel ",
+                kernel_of(kind).name, " is not supported by this CPU");
+  gemm_detail::check_gemm_args("sgemm", trans_a, trans_b, m, n, k, a, lda, b, ldb, c, ldc);
+  const SgemmKernel& kn = kernel_of(kind);
+  sgemm_threads(kn, threads_for(kn, m, n, k), trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb,
+                beta, c, ldc);
+}
+
+void sgemm_strided_batched(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k,
+                           float alpha, const float* a, int64_t lda, const float* b, int64_t ldb,
+                           float beta, float* c, int64_t ldc, int64_t batch, int64_t stride_a,
+                           int64_t stride_b, int64_t stride_c) {
+  PEFTCPP_CHECK(batch >= 0, "[sgemm_strided_batched] batch must be non-negative, got ", batch);
+  gemm_detail::check_gemm_args("sgemm_strided_batched", trans_a, trans_b, m, n, k, a, lda, b, ldb, c, ldc);
+  if (batch == 0) return;
+  const SgemmKernel& kn = best_kernel();
+  const double flops = 2.0 * static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(k);
+  const int threads = omp_in_parallel() ? 1 : gemm_num_threads();
+  if (batch == 1 || threads == 1 || flops >= kMinFlopsToSplitOneMatrix) {
+    for (int64_t i = 0; i < batch; ++i) {
+      sgemm_threads(kn, threads_for(kn, m, n, k), trans_a, trans_b, m, n, k, alpha,
+                    gemm_detail::batch_offset(a, i, stride_a), lda, gemm_detail::batch_offset(b, i, stride_b), ldb, beta,
+                    gemm_detail::batch_offset(c, i, stride_c), ldc);
+    }
+    return;
+  }
+  // Small matrices: one whole matrix per thread. Each matrix is computed exactly as the
+  // single-threaded sgemm would, so results still do not depend on the thread count.
+  std::exception_ptr error;
+#pragma omp parallel for schedule(static) num_threads(threads)
+  for (int64_t i = 0; i < batch; ++i) {
+    try {
+      sgemm_threads(kn, 1, trans_a, trans_b, m, n, k, alpha, gemm_detail::batch_offset(a, i, stride_a), lda,
+                    gemm_detail::batch_offset(b, i, stride_b), ldb, beta, gemm_detail::batch_offset(c, i, stride_c), ldc);
+    } catch (...) {
+#pragma omp critical(peftcpp_sgemm_error)
+      error = std::current_exception();
+    }
+  }
+  if (error) std::rethrow_exception(error);
+}
+
+}  // namespace peftcpp::cpu
