@@ -25,12 +25,16 @@
 namespace peftcpp::cpu {
 namespace {
 
+using gemm_detail::PanelView;
 using gemm_detail::SgemmKernel;
 
 // Below this many flops (2*m*n*k) one thread is faster than waking a second one.
 constexpr double kMinFlopsPerThread = 1 << 19;
 // Batched products smaller than this run one matrix per thread instead of splitting each one.
 constexpr double kMinFlopsToSplitOneMatrix = 1 << 22;
+
+// Operands re-read by at most this many micro-tiles are read in place rather than packed.
+constexpr int64_t kDirectMaxTiles = 2;
 
 std::atomic<int> g_num_threads{0};  // 0: not set, use omp_get_max_threads()
 
@@ -83,22 +87,38 @@ void gemm_region(const SgemmKernel& kn0, bool trans_a, bool trans_b, int64_t m, 
   // k is cut into near-equal chunks at positions that depend on k only (never on threads).
   const int64_t k_chunks = (k + kn.kc - 1) / kn.kc;
   const int64_t kc_max = (k + k_chunks - 1) / k_chunks;
+  // A packed panel pays for its copy by being re-read: A's panel once per column tile, B's once
+  // per row tile. With too few re-reads, a transposed A ([k][m]) or a plain B ([k][n]) is read
+  // in place instead (packing is an exact copy, so this never changes results).
+  const bool direct_a = kn.direct && trans_a && n <= kDirectMaxTiles * kn.nr;
+  const bool direct_b = kn.direct && !trans_b && m <= kDirectMaxTiles * kn.mr;
   const int64_t mc_max = std::min<int64_t>(kn.mc, (m + kn.mr - 1) / kn.mr * kn.mr);
   const int64_t nc_max = std::min<int64_t>(kn.nc, (n + kn.nr - 1) / kn.nr * kn.nr);
-  float* packed_a = gemm_detail::thread_pack_buffer(0, mc_max * kc_max);
-  float* packed_b = gemm_detail::thread_pack_buffer(1, kc_max * nc_max);
+  float* packed_a = direct_a ? nullptr : gemm_detail::thread_pack_buffer(0, mc_max * kc_max);
+  float* packed_b = direct_b ? nullptr : gemm_detail::thread_pack_buffer(1, kc_max * nc_max);
   for (int64_t jc = 0; jc < n; jc += kn.nc) {
     const int64_t nc = std::min<int64_t>(kn.nc, n - jc);
     for (int64_t chunk = 0; chunk < k_chunks; ++chunk) {
       const int64_t p0 = k * chunk / k_chunks;
       const int64_t kc = k * (chunk + 1) / k_chunks - p0;
       const float beta_chunk = chunk == 0 ? beta : 1.0f;
-      kn.pack_b(trans_b, kc, nc, trans_b ? b + jc * ldb + p0 : b + p0 * ldb + jc, ldb, packed_b);
+      PanelView bv{packed_b, kn.nr, kn.nr * kc};
+      if (direct_b) {
+        bv = {b + p0 * ldb + jc, ldb, kn.nr};
+      } else {
+        kn.pack_b(trans_b, kc, nc, trans_b ? b + jc * ldb + p0 : b + p0 * ldb + jc, ldb,
+                  packed_b);
+      }
       for (int64_t ic = 0; ic < m; ic += kn.mc) {
         const int64_t mc = std::min<int64_t>(kn.mc, m - ic);
-        kn.pack_a(trans_a, mc, kc, trans_a ? a + p0 * lda + ic : a + ic * lda + p0, lda,
-                  packed_a);
-        kn.macro(mc, nc, kc, alpha, packed_a, packed_b, beta_chunk, c + ic * ldc + jc, ldc);
+        PanelView av{packed_a, kn.mr, kn.mr * kc};
+        if (direct_a) {
+          av = {a + p0 * lda + ic, lda, kn.mr};
+        } else {
+          kn.pack_a(trans_a, mc, kc, trans_a ? a + p0 * lda + ic : a + ic * lda + p0, lda,
+                    packed_a);
+        }
+        kn.macro(mc, nc, kc, alpha, av, bv, beta_chunk, c + ic * ldc + jc, ldc);
       }
     }
   }

@@ -2,10 +2,14 @@
 // per-ISA kernels (kernel_avx512.cpp, kernel_avx2.cpp, kernel_generic.cpp, each compiled with its
 // own -m flags in its own static library). Nothing here includes intrinsics.
 //
-// Packed layouts (both zero-padded to whole micro-panels, so micro-kernels never test bounds
-// while reading them):
-//   A block (mc x kc): ceil(mc/mr) micro-panels, each [kc][mr]   (panel i starts at i*mr*kc)
-//   B block (kc x nc): ceil(nc/nr) micro-panels, each [kc][nr]   (panel j starts at j*nr*kc)
+// Micro-kernels read A and B through a PanelView, which covers both the packed layouts below
+// and operands read in place ("direct"), when packing would cost more than it saves:
+//   packed A block (mc x kc): ceil(mc/mr) micro-panels, each [kc][mr], zero-padded rows
+//   packed B block (kc x nc): ceil(nc/nr) micro-panels, each [kc][nr], zero-padded columns
+//   direct A: a transposed A stored [k][m] (its mr rows at one k are contiguous)
+//   direct B: a non-transposed B stored [k][n] (its nr columns at one k are contiguous)
+// Kernels never read past the valid rows of A (the M of a tile) nor the valid columns of B
+// (masked loads), so direct views need no padding.
 #pragma once
 
 #include <cstdint>
@@ -20,11 +24,19 @@ using PackAFn = void (*)(bool trans_a, int64_t mc, int64_t kc, const float* a, i
 /// B[row*ldb + col] without trans_b, B[col*ldb + row] with it.
 using PackBFn = void (*)(bool trans_b, int64_t kc, int64_t nc, const float* b, int64_t ldb,
                          float* dst);
-/// C[0:mc, 0:nc] = alpha * packed_a @ packed_b + beta * C  (beta == 0: C is not read).
+/// Where a micro-kernel finds its operand. For A, element (row i of micro-panel t, depth p) is
+/// data[t*panel_step + p*k_step + i]; for B, element (depth p, column j of micro-panel t) is
+/// data[t*panel_step + p*k_step + j].
+struct PanelView {
+  const float* data;
+  int64_t k_step;      // packed: mr (A) or nr (B); direct: the leading dimension
+  int64_t panel_step;  // packed: mr*kc or nr*kc; direct: mr or nr
+};
+
+/// C[0:mc, 0:nc] = alpha * A @ B + beta * C over depth kc (beta == 0: C is not read).
 /// Each element is one accumulator summed in k order, so tiling never changes results.
-using MacroKernelFn = void (*)(int64_t mc, int64_t nc, int64_t kc, float alpha,
-                               const float* packed_a, const float* packed_b, float beta, float* c,
-                               int64_t ldc);
+using MacroKernelFn = void (*)(int64_t mc, int64_t nc, int64_t kc, float alpha, PanelView a,
+                               PanelView b, float beta, float* c, int64_t ldc);
 
 /// One register-blocked micro-kernel shape with its packing routines and cache blocking.
 struct SgemmKernel {
@@ -34,6 +46,7 @@ struct SgemmKernel {
   int mc;  // rows of A packed per block (multiple of mr); the block stays in L2
   int kc;  // depth per block; the k loop is cut in near-equal chunks of at most kc
   int nc;  // columns of B packed per block (multiple of nr); the panel stays in L3
+  bool direct;  // macro accepts direct (unpacked) views
   PackAFn pack_a;
   PackBFn pack_b;
   MacroKernelFn macro;

@@ -24,40 +24,51 @@ inline __m256i lanes(int64_t count) {
   return _mm256_cmpgt_epi32(_mm256_set1_epi32(n), idx);
 }
 
-// C[0:M, 0:8*NV] (last vector limited to `tail_count` lanes) = alpha * pa @ pb + beta * C.
+// C[0:M, 0:8*NV] (last vector limited to `tail_count` lanes) = alpha * A @ B + beta * C, where
+// A element (i, p) is pa[p*a_step + i] and B element (p, j) is pb[p*b_step + j].
 template <int M, int NV>
-void micro_tile(int64_t kc, const float* __restrict pa, const float* __restrict pb, float alpha,
-                float beta, float* c, int64_t ldc, int tail_count) {
+void micro_tile(int64_t kc, const float* __restrict pa, int64_t a_step, const float* __restrict pb,
+                int64_t b_step, float alpha, float beta, float* c, int64_t ldc, int tail_count) {
+#pragma GCC unroll 8
+  for (int i = 0; i < M; ++i) {
+    const char* row = reinterpret_cast<const char*>(c + i * ldc);
+    _mm_prefetch(row, _MM_HINT_T0);
+    _mm_prefetch(row + 32 * NV - 4, _MM_HINT_T0);
+  }
   __m256 acc[M][NV];
 #pragma GCC unroll 8
   for (int i = 0; i < M; ++i) {
 #pragma GCC unroll 2
     for (int v = 0; v < NV; ++v) acc[i][v] = _mm256_setzero_ps();
   }
+  const bool full = tail_count == 8;
+  const __m256i tail = lanes(tail_count);
   for (int64_t p = 0; p < kc; ++p) {
     __m256 bv[NV];
 #pragma GCC unroll 2
-    for (int v = 0; v < NV; ++v) bv[v] = _mm256_load_ps(pb + 8 * v);
+    for (int v = 0; v < NV; ++v) {
+      // Only a direct B can end mid-vector; its last vector is loaded under the mask.
+      bv[v] = v + 1 < NV || full ? _mm256_loadu_ps(pb + 8 * v) : _mm256_maskload_ps(pb + 8 * v, tail);
+    }
 #pragma GCC unroll 8
     for (int i = 0; i < M; ++i) {
       const __m256 av = _mm256_broadcast_ss(pa + i);
 #pragma GCC unroll 2
       for (int v = 0; v < NV; ++v) acc[i][v] = _mm256_fmadd_ps(av, bv[v], acc[i][v]);
     }
-    pa += kMr;
-    pb += kNr;
+    pa += a_step;
+    pb += b_step;
   }
   const __m256 va = _mm256_set1_ps(alpha);
   const __m256 vb = _mm256_set1_ps(beta);
   const bool read_c = beta != 0.0f;
-  const __m256i tail = lanes(tail_count);
 #pragma GCC unroll 8
   for (int i = 0; i < M; ++i) {
     float* row = c + i * ldc;
 #pragma GCC unroll 2
     for (int v = 0; v < NV; ++v) {
       __m256 t = _mm256_mul_ps(va, acc[i][v]);
-      if (v + 1 < NV || tail_count == 8) {
+      if (v + 1 < NV || full) {
         if (read_c) t = _mm256_fmadd_ps(vb, _mm256_loadu_ps(row + 8 * v), t);
         _mm256_storeu_ps(row + 8 * v, t);
       } else {
@@ -68,7 +79,8 @@ void micro_tile(int64_t kc, const float* __restrict pa, const float* __restrict 
   }
 }
 
-using TileFn = void (*)(int64_t, const float*, const float*, float, float, float*, int64_t, int);
+using TileFn = void (*)(int64_t, const float*, int64_t, const float*, int64_t, float, float,
+                        float*, int64_t, int);
 
 template <int... I>
 constexpr std::array<std::array<TileFn, kNv>, kMr> make_tiles(std::integer_sequence<int, I...>) {
@@ -77,23 +89,25 @@ constexpr std::array<std::array<TileFn, kNv>, kMr> make_tiles(std::integer_seque
 constexpr auto kTiles = make_tiles(std::make_integer_sequence<int, kMr>{});
 static_assert(kNv == 2, "make_tiles lists NV = 1, 2");
 
-void macro_kernel(int64_t mc, int64_t nc, int64_t kc, float alpha, const float* pa,
-                  const float* pb, float beta, float* c, int64_t ldc) {
+void macro_kernel(int64_t mc, int64_t nc, int64_t kc, float alpha, PanelView a, PanelView b,
+                  float beta, float* c, int64_t ldc) {
   for (int64_t jr = 0; jr < nc; jr += kNr) {
     const int64_t nr = std::min<int64_t>(kNr, nc - jr);
-    const float* pbj = pb + jr * kc;
+    const float* pb = b.data + (jr / kNr) * b.panel_step;
     float* cj = c + jr;
     const int nv = static_cast<int>((nr + 7) / 8);
     const int tail = static_cast<int>(nr - 8 * (nv - 1));
     int64_t ir = 0;
     if (nr == kNr) {
       for (; ir + kMr <= mc; ir += kMr) {
-        micro_tile<kMr, kNv>(kc, pa + ir * kc, pbj, alpha, beta, cj + ir * ldc, ldc, 8);
+        micro_tile<kMr, kNv>(kc, a.data + (ir / kMr) * a.panel_step, a.k_step, pb, b.k_step,
+                             alpha, beta, cj + ir * ldc, ldc, 8);
       }
     }
     for (; ir < mc; ir += kMr) {
       const int64_t mr = std::min<int64_t>(kMr, mc - ir);
-      kTiles[mr - 1][nv - 1](kc, pa + ir * kc, pbj, alpha, beta, cj + ir * ldc, ldc, tail);
+      kTiles[mr - 1][nv - 1](kc, a.data + (ir / kMr) * a.panel_step, a.k_step, pb, b.k_step,
+                             alpha, beta, cj + ir * ldc, ldc, tail);
     }
   }
 }
@@ -101,7 +115,7 @@ void macro_kernel(int64_t mc, int64_t nc, int64_t kc, float alpha, const float* 
 }  // namespace
 
 const SgemmKernel& sgemm_kernel_avx2() {
-  static const SgemmKernel kernel{"avx2", kMr, kNr, 144, 256, 2048, &pack_a_scalar<kMr>,
+  static const SgemmKernel kernel{"avx2", kMr, kNr, 144, 256, 2048, true, &pack_a_scalar<kMr>,
                                   &pack_b_scalar<kNr>, &macro_kernel};
   return kernel;
 }

@@ -67,16 +67,24 @@ inline void load_transposed(const float* src, int64_t ld, int64_t rows, int64_t 
 
 void pack_a(bool trans_a, int64_t mc, int64_t kc, const float* a, int64_t lda, float* dst) {
   const __mmask16 row_mask = lanes(kMr);
+  if (trans_a) {
+    // Column p of the block is contiguous (a[p*lda + ...]): copy 8 columns at a time across all
+    // panels, so each source row is read in one run even when lda is a large power of two.
+    for (int64_t p0 = 0; p0 < kc; p0 += 8) {
+      const int64_t p1 = std::min<int64_t>(kc, p0 + 8);
+      for (int64_t ir = 0; ir < mc; ir += kMr) {
+        const __mmask16 m = lanes(mc - ir);
+        float* d = dst + ir * kc;
+        for (int64_t p = p0; p < p1; ++p) {
+          _mm512_mask_storeu_ps(d + p * kMr, row_mask, _mm512_maskz_loadu_ps(m, a + p * lda + ir));
+        }
+      }
+    }
+    return;
+  }
   for (int64_t ir = 0; ir < mc; ir += kMr) {
     const int64_t mr = std::min<int64_t>(kMr, mc - ir);
     float* d = dst + ir * kc;
-    if (trans_a) {  // column p of the panel is contiguous: a[p*lda + ir ...]
-      const __mmask16 m = lanes(mr);
-      for (int64_t p = 0; p < kc; ++p) {
-        _mm512_mask_storeu_ps(d + p * kMr, row_mask, _mm512_maskz_loadu_ps(m, a + p * lda + ir));
-      }
-      continue;
-    }
     for (int64_t p0 = 0; p0 < kc; p0 += 16) {
       const int64_t kk = std::min<int64_t>(16, kc - p0);
       __m512 r[16];
@@ -87,19 +95,28 @@ void pack_a(bool trans_a, int64_t mc, int64_t kc, const float* a, int64_t lda, f
 }
 
 void pack_b(bool trans_b, int64_t kc, int64_t nc, const float* b, int64_t ldb, float* dst) {
+  if (!trans_b) {
+    // Rows of B are contiguous: copy 8 rows at a time across all panels, so the source is read
+    // in long runs and each panel receives 1 KiB contiguous writes.
+    for (int64_t p0 = 0; p0 < kc; p0 += 8) {
+      const int64_t p1 = std::min<int64_t>(kc, p0 + 8);
+      for (int64_t jr = 0; jr < nc; jr += kNr) {
+        const int64_t nr = std::min<int64_t>(kNr, nc - jr);
+        const __mmask16 m0 = lanes(nr), m1 = lanes(nr - 16);
+        float* d = dst + jr * kc;
+        for (int64_t p = p0; p < p1; ++p) {
+          const float* s = b + p * ldb + jr;
+          _mm512_store_ps(d + p * kNr, _mm512_maskz_loadu_ps(m0, s));
+          _mm512_store_ps(d + p * kNr + 16,
+                          nr > 16 ? _mm512_maskz_loadu_ps(m1, s + 16) : _mm512_setzero_ps());
+        }
+      }
+    }
+    return;
+  }
   for (int64_t jr = 0; jr < nc; jr += kNr) {
     const int64_t nr = std::min<int64_t>(kNr, nc - jr);
     float* d = dst + jr * kc;
-    if (!trans_b) {  // row p of the panel is contiguous: b[p*ldb + jr ...]
-      const __mmask16 m0 = lanes(nr), m1 = lanes(nr - 16);
-      for (int64_t p = 0; p < kc; ++p) {
-        const float* s = b + p * ldb + jr;
-        _mm512_store_ps(d + p * kNr, _mm512_maskz_loadu_ps(m0, s));
-        _mm512_store_ps(d + p * kNr + 16,
-                        nr > 16 ? _mm512_maskz_loadu_ps(m1, s + 16) : _mm512_setzero_ps());
-      }
-      continue;
-    }
     for (int64_t p0 = 0; p0 < kc; p0 += 16) {
       const int64_t kk = std::min<int64_t>(16, kc - p0);
       for (int h = 0; h < kNv; ++h) {
@@ -115,28 +132,41 @@ void pack_b(bool trans_b, int64_t kc, int64_t nc, const float* b, int64_t ldb, f
   }
 }
 
-// C[0:M, 0:16*NV] (last vector masked by `tail`) = alpha * pa @ pb + beta * C.
+// C[0:M, 0:16*NV] (last vector masked by `tail`) = alpha * A @ B + beta * C, where A element
+// (i, p) is pa[p*a_step + i] and B element (p, j) is pb[p*b_step + j].
 template <int M, int NV>
-void micro_tile(int64_t kc, const float* __restrict pa, const float* __restrict pb, float alpha,
-                float beta, float* c, int64_t ldc, __mmask16 tail) {
+void micro_tile(int64_t kc, const float* __restrict pa, int64_t a_step, const float* __restrict pb,
+                int64_t b_step, float alpha, float beta, float* c, int64_t ldc, __mmask16 tail) {
+  // Start fetching the C tile now; the k loop below hides the latency of the misses.
+#pragma GCC unroll 16
+  for (int i = 0; i < M; ++i) {
+    const char* row = reinterpret_cast<const char*>(c + i * ldc);
+    _mm_prefetch(row, _MM_HINT_T0);
+    _mm_prefetch(row + 64 * NV - 4, _MM_HINT_T0);
+  }
   __m512 acc[M][NV];
 #pragma GCC unroll 16
   for (int i = 0; i < M; ++i) {
 #pragma GCC unroll 4
     for (int v = 0; v < NV; ++v) acc[i][v] = _mm512_setzero_ps();
   }
+  const bool full = tail == 0xFFFF;
   for (int64_t p = 0; p < kc; ++p) {
     __m512 bv[NV];
 #pragma GCC unroll 4
-    for (int v = 0; v < NV; ++v) bv[v] = _mm512_load_ps(pb + 16 * v);
+    for (int v = 0; v < NV; ++v) {
+      // Only a direct B can end mid-vector; its last vector is loaded under the mask.
+      bv[v] = v + 1 < NV || full ? _mm512_loadu_ps(pb + 16 * v)
+                                 : _mm512_maskz_loadu_ps(tail, pb + 16 * v);
+    }
 #pragma GCC unroll 16
     for (int i = 0; i < M; ++i) {
       const __m512 av = _mm512_set1_ps(pa[i]);
 #pragma GCC unroll 4
       for (int v = 0; v < NV; ++v) acc[i][v] = _mm512_fmadd_ps(av, bv[v], acc[i][v]);
     }
-    pa += kMr;
-    pb += kNr;
+    pa += a_step;
+    pb += b_step;
   }
   const __m512 va = _mm512_set1_ps(alpha);
   const __m512 vb = _mm512_set1_ps(beta);
@@ -147,7 +177,7 @@ void micro_tile(int64_t kc, const float* __restrict pa, const float* __restrict 
 #pragma GCC unroll 4
     for (int v = 0; v < NV; ++v) {
       __m512 t = _mm512_mul_ps(va, acc[i][v]);
-      if (v + 1 < NV || tail == 0xFFFF) {
+      if (v + 1 < NV || full) {
         if (read_c) t = _mm512_fmadd_ps(vb, _mm512_loadu_ps(row + 16 * v), t);
         _mm512_storeu_ps(row + 16 * v, t);
       } else {
@@ -158,8 +188,8 @@ void micro_tile(int64_t kc, const float* __restrict pa, const float* __restrict 
   }
 }
 
-using TileFn = void (*)(int64_t, const float*, const float*, float, float, float*, int64_t,
-                        __mmask16);
+using TileFn = void (*)(int64_t, const float*, int64_t, const float*, int64_t, float, float,
+                        float*, int64_t, __mmask16);
 
 template <int... I>
 constexpr std::array<std::array<TileFn, kNv>, kMr> make_tiles(std::integer_sequence<int, I...>) {
@@ -168,23 +198,25 @@ constexpr std::array<std::array<TileFn, kNv>, kMr> make_tiles(std::integer_seque
 constexpr auto kTiles = make_tiles(std::make_integer_sequence<int, kMr>{});
 static_assert(kNv == 2, "make_tiles lists NV = 1, 2");
 
-void macro_kernel(int64_t mc, int64_t nc, int64_t kc, float alpha, const float* pa,
-                  const float* pb, float beta, float* c, int64_t ldc) {
+void macro_kernel(int64_t mc, int64_t nc, int64_t kc, float alpha, PanelView a, PanelView b,
+                  float beta, float* c, int64_t ldc) {
   for (int64_t jr = 0; jr < nc; jr += kNr) {
     const int64_t nr = std::min<int64_t>(kNr, nc - jr);
-    const float* pbj = pb + jr * kc;
+    const float* pb = b.data + (jr / kNr) * b.panel_step;
     float* cj = c + jr;
     const int nv = static_cast<int>((nr + 15) / 16);
     const __mmask16 tail = lanes(nr - 16 * (nv - 1));
     int64_t ir = 0;
     if (nr == kNr) {
       for (; ir + kMr <= mc; ir += kMr) {
-        micro_tile<kMr, kNv>(kc, pa + ir * kc, pbj, alpha, beta, cj + ir * ldc, ldc, tail);
+        micro_tile<kMr, kNv>(kc, a.data + (ir / kMr) * a.panel_step, a.k_step, pb, b.k_step,
+                             alpha, beta, cj + ir * ldc, ldc, tail);
       }
     }
     for (; ir < mc; ir += kMr) {
       const int64_t mr = std::min<int64_t>(kMr, mc - ir);
-      kTiles[mr - 1][nv - 1](kc, pa + ir * kc, pbj, alpha, beta, cj + ir * ldc, ldc, tail);
+      kTiles[mr - 1][nv - 1](kc, a.data + (ir / kMr) * a.panel_step, a.k_step, pb, b.k_step,
+                             alpha, beta, cj + ir * ldc, ldc, tail);
     }
   }
 }
@@ -192,8 +224,8 @@ void macro_kernel(int64_t mc, int64_t nc, int64_t kc, float alpha, const float* 
 }  // namespace
 
 const SgemmKernel& sgemm_kernel_avx512() {
-  static const SgemmKernel kernel{"avx512", kMr, kNr, 192, 256, 2048, &pack_a, &pack_b,
-                                  &macro_kernel};
+  static const SgemmKernel kernel{"avx512", kMr, kNr, 192, 256, 2048, true,
+                                  &pack_a, &pack_b, &macro_kernel};
   return kernel;
 }
 
