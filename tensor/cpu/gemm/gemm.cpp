@@ -8,7 +8,6 @@
 #include <algorithm>
 #include <atomic>
 #include <exception>
-#include <cstdlib>
 
 #include "tensor/cpu/gemm/gemm_args.h"
 #include "tensor/cpu/gemm/kernel.h"
@@ -77,13 +76,9 @@ void scale_c(int64_t m, int64_t n, float beta, float* c, int64_t ldc) {
 }
 
 // One thread's share: the whole blocked GEMM on C[0:m, 0:n] (pointers already offset).
-void gemm_region(const SgemmKernel& kn0, bool trans_a, bool trans_b, int64_t m, int64_t n,
+void gemm_region(const SgemmKernel& kn, bool trans_a, bool trans_b, int64_t m, int64_t n,
                  int64_t k, float alpha, const float* a, int64_t lda, const float* b,
                  int64_t ldb, float beta, float* c, int64_t ldc) {
-  SgemmKernel kn = kn0;  // TUNING HACK
-  if (const char* e = std::getenv("GEMM_MC")) kn.mc = std::atoi(e);
-  if (const char* e = std::getenv("GEMM_KC")) kn.kc = std::atoi(e);
-  if (const char* e = std::getenv("GEMM_NC")) kn.nc = std::atoi(e);
   // k is cut into near-equal chunks at positions that depend on k only (never on threads).
   const int64_t k_chunks = (k + kn.kc - 1) / kn.kc;
   const int64_t kc_max = (k + k_chunks - 1) / k_chunks;

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cstdint>
 #include <utility>
 
 #include "tensor/cpu/gemm/kernel.h"
@@ -16,6 +17,14 @@ namespace {
 constexpr int kMr = 6;
 constexpr int kNr = 16;
 constexpr int kNv = kNr / 8;
+constexpr int64_t kPrefetchRows = 4;
+
+// Prefetches the line holding p[offset]. The address is formed in integers: near the end of an
+// operand it may lie past the array, which a prefetch tolerates but pointer arithmetic must not.
+inline void prefetch(const float* p, int64_t offset) {
+  const auto address = reinterpret_cast<std::uintptr_t>(p) + static_cast<std::uintptr_t>(offset) * sizeof(float);
+  _mm_prefetch(reinterpret_cast<const char*>(address), _MM_HINT_T0);
+}
 
 // Lane mask for maskload/maskstore: lanes [0, count) set, count clamped to [0, 8].
 inline __m256i lanes(int64_t count) {
@@ -29,11 +38,11 @@ inline __m256i lanes(int64_t count) {
 template <int M, int NV>
 void micro_tile(int64_t kc, const float* __restrict pa, int64_t a_step, const float* __restrict pb,
                 int64_t b_step, float alpha, float beta, float* c, int64_t ldc, int tail_count) {
+  // Start fetching the C tile now; the k loop below hides the latency of the misses.
 #pragma GCC unroll 8
   for (int i = 0; i < M; ++i) {
-    const char* row = reinterpret_cast<const char*>(c + i * ldc);
-    _mm_prefetch(row, _MM_HINT_T0);
-    _mm_prefetch(row + 32 * NV - 4, _MM_HINT_T0);
+    prefetch(c + i * ldc, 0);
+    prefetch(c + i * ldc, 8 * NV - 1);
   }
   __m256 acc[M][NV];
 #pragma GCC unroll 8
@@ -44,6 +53,9 @@ void micro_tile(int64_t kc, const float* __restrict pa, int64_t a_step, const fl
   const bool full = tail_count == 8;
   const __m256i tail = lanes(tail_count);
   for (int64_t p = 0; p < kc; ++p) {
+    // Direct (unpacked) operands are strided by a leading dimension: prefetch a few k ahead.
+    prefetch(pb, kPrefetchRows * b_step);
+    prefetch(pa, kPrefetchRows * a_step);
     __m256 bv[NV];
 #pragma GCC unroll 2
     for (int v = 0; v < NV; ++v) {
@@ -115,7 +127,7 @@ void macro_kernel(int64_t mc, int64_t nc, int64_t kc, float alpha, PanelView a, 
 }  // namespace
 
 const SgemmKernel& sgemm_kernel_avx2() {
-  static const SgemmKernel kernel{"avx2", kMr, kNr, 144, 256, 2048, true, &pack_a_scalar<kMr>,
+  static const SgemmKernel kernel{"avx2", kMr, kNr, 144, 512, 2048, true, &pack_a_scalar<kMr>,
                                   &pack_b_scalar<kNr>, &macro_kernel};
   return kernel;
 }
