@@ -36,7 +36,7 @@ struct Options {
   std::string device = "cpu";
   int threads = 0;
   int reps = 15;
-  std::string only;  // substring filter on the shape label
+  std::vector<std::string> only;  // shape labels to run (all when empty)
 };
 
 std::vector<Shape> bench_shapes() {
@@ -176,7 +176,7 @@ Options parse_options(int argc, char** argv) {
     } else if (arg == "--reps") {
       opt.reps = parse_int(arg, value);
     } else if (arg == "--only") {
-      opt.only = value;
+      opt.only.emplace_back(value);
     } else {
       throw std::invalid_argument("unknown option " + arg);
     }
@@ -193,7 +193,7 @@ int main(int argc, char** argv) {
   } catch (const std::invalid_argument& e) {
     if (e.what()[0] != '\0') std::fprintf(stderr, "gemm: %s\n", e.what());
     std::fprintf(stderr,
-                 "usage: gemm [--device cpu] [--threads N] [--reps N] [--only SUBSTRING]\n");
+                 "usage: gemm [--device cpu] [--threads N] [--reps N] [--only 'MxKxN[ TN|NT]']...\n");
     return 2;
   }
   if (opt.device == "cuda") {
@@ -212,7 +212,9 @@ int main(int argc, char** argv) {
                openblas_get_corename(), threads, opt.reps);
   for (const Shape& s : bench_shapes()) {
     const std::string name = label(s);
-    if (!opt.only.empty() && name.find(opt.only) == std::string::npos) continue;
+    if (!opt.only.empty() && std::find(opt.only.begin(), opt.only.end(), name) == opt.only.end()) {
+      continue;
+    }
     const auto [ours, theirs] = run_shape(s, opt.reps);
     std::printf("gemm %s peftcpp %.1f GFLOP/s openblas %.1f GFLOP/s ratio %.2f\n", name.c_str(),
                 ours, theirs, ours / theirs);

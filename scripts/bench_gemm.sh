@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds bench/gemm when needed and runs it: float32 GEMM GFLOP/s of peftcpp next to OpenBLAS.
 #
-#   scripts/bench_gemm.sh [--threads N] [--reps N] [--only SUBSTRING]
+#   scripts/bench_gemm.sh [--threads N] [--reps N] [--only "MxKxN[ NT|TN]"]...
 #   BUILD_DIR=build-foo scripts/bench_gemm.sh      # another build directory (default: build)
 #
 # OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE are unset for the benchmark command only: set to

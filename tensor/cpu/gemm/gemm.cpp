@@ -87,12 +87,15 @@ void gemm_region(const SgemmKernel& kn, bool trans_a, bool trans_b, int64_t m, i
   // in place instead (packing is an exact copy, so this never changes results).
   const bool direct_a = kn.direct && trans_a && n <= kDirectMaxTiles * kn.nr;
   const bool direct_b = kn.direct && !trans_b && m <= kDirectMaxTiles * kn.mr;
-  const int64_t mc_max = std::min<int64_t>(kn.mc, (m + kn.mr - 1) / kn.mr * kn.mr);
-  const int64_t nc_max = std::min<int64_t>(kn.nc, (n + kn.nr - 1) / kn.nr * kn.nr);
+  // Blocks are whole micro-panels, so the packed sizes below bound what pack_a/pack_b write.
+  const int64_t mc_block = std::max<int64_t>(1, kn.mc / kn.mr) * kn.mr;
+  const int64_t nc_block = std::max<int64_t>(1, kn.nc / kn.nr) * kn.nr;
+  const int64_t mc_max = std::min<int64_t>(mc_block, (m + kn.mr - 1) / kn.mr * kn.mr);
+  const int64_t nc_max = std::min<int64_t>(nc_block, (n + kn.nr - 1) / kn.nr * kn.nr);
   float* packed_a = direct_a ? nullptr : gemm_detail::thread_pack_buffer(0, mc_max * kc_max);
   float* packed_b = direct_b ? nullptr : gemm_detail::thread_pack_buffer(1, kc_max * nc_max);
-  for (int64_t jc = 0; jc < n; jc += kn.nc) {
-    const int64_t nc = std::min<int64_t>(kn.nc, n - jc);
+  for (int64_t jc = 0; jc < n; jc += nc_block) {
+    const int64_t nc = std::min<int64_t>(nc_block, n - jc);
     for (int64_t chunk = 0; chunk < k_chunks; ++chunk) {
       const int64_t p0 = k * chunk / k_chunks;
       const int64_t kc = k * (chunk + 1) / k_chunks - p0;
@@ -104,8 +107,8 @@ void gemm_region(const SgemmKernel& kn, bool trans_a, bool trans_b, int64_t m, i
         kn.pack_b(trans_b, kc, nc, trans_b ? b + jc * ldb + p0 : b + p0 * ldb + jc, ldb,
                   packed_b);
       }
-      for (int64_t ic = 0; ic < m; ic += kn.mc) {
-        const int64_t mc = std::min<int64_t>(kn.mc, m - ic);
+      for (int64_t ic = 0; ic < m; ic += mc_block) {
+        const int64_t mc = std::min<int64_t>(mc_block, m - ic);
         PanelView av{packed_a, kn.mr, kn.mr * kc};
         if (direct_a) {
           av = {a + p0 * lda + ic, lda, kn.mr};

@@ -1,4 +1,4 @@
-// Portable sgemm kernel for CPUs without AVX2/FMA: 4x16 tile of plain floats that the compiler
+// Portable sgemm kernel for CPUs without AVX2/FMA: 4x8 tile of plain floats that the compiler
 // vectorizes with the baseline ISA (SSE2 on x86-64). Separate multiply and add (no std::fma,
 // which is a slow library call without hardware FMA), so results may differ from the FMA kernels
 // in the last bits; they still do not depend on the thread count.
@@ -11,7 +11,7 @@ namespace peftcpp::cpu::gemm_detail {
 namespace {
 
 constexpr int kMr = 4;
-constexpr int kNr = 16;
+constexpr int kNr = 8;
 
 // Reads only packed (zero-padded) panels: the kernel declares direct = false.
 void micro_tile(int64_t kc, const float* __restrict pa, const float* __restrict pb, float alpha,
