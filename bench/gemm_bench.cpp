@@ -41,28 +41,34 @@ struct Options {
 
 std::vector<Shape> bench_shapes() {
   std::vector<Shape> shapes = {
-      {512, 512, 512, false, false},     {1024, 1024, 1024, false, false},
-      {2048, 2048, 2048, false, false},  {1024, 512, 512, false, false},
-      {1024, 512, 1376, false, false},   {1024, 1376, 512, false, false},
-      {1024, 512, 32000, false, false},  {1024, 512, 16, false, false},
+      {512, 512, 512, false, false},
+      {1024, 1024, 1024, false, false},
+      {2048, 2048, 2048, false, false},
+      {1024, 512, 512, false, false},
+      {1024, 512, 1376, false, false},
+      {1024, 1376, 512, false, false},
+      {1024, 512, 32000, false, false},
+      {1024, 512, 16, false, false},
       {1024, 16, 512, false, false},
   };
   const int64_t tokens = 1024;
   // Weights as [out, in]: attention 512x512, MLP up/gate 1376x512 and down 512x1376, LM head
   // 32000x512, LoRA A 16x512 and LoRA B 512x16.
-  const int64_t weights[][2] = {{512, 512}, {1376, 512}, {512, 1376},
-                                {32000, 512}, {16, 512}, {512, 16}};
+  const int64_t weights[][2] = {
+      {512, 512}, {1376, 512}, {512, 1376}, {32000, 512}, {16, 512}, {512, 16}};
   for (const auto& w : weights) {
     const int64_t out = w[0], in = w[1];
-    const Shape derived[] = {{tokens, in, out, false, true},    // Y = X W^T
-                             {tokens, out, in, false, false},   // dX = dY W
-                             {out, tokens, in, true, false}};   // dW = dY^T X
+    const Shape derived[] = {
+        {tokens, in, out, false, true},   // Y = X W^T
+        {tokens, out, in, false, false},  // dX = dY W
+        {out, tokens, in, true, false}};  // dW = dY^T X
     for (const Shape& s : derived) {
       const bool seen = std::any_of(shapes.begin(), shapes.end(), [&](const Shape& t) {
         return t.m == s.m && t.k == s.k && t.n == s.n && t.trans_a == s.trans_a &&
                t.trans_b == s.trans_b;
       });
-      if (!seen) shapes.push_back(s);
+      if (!seen)
+        shapes.push_back(s);
     }
   }
   return shapes;
@@ -121,15 +127,37 @@ std::pair<double, double> run_shape(const Shape& s, int reps) {
   for (float& x : a) x = dist(rng);
   for (float& x : b) x = dist(rng);
   auto ours = [&] {
-    peftcpp::cpu::sgemm(s.trans_a, s.trans_b, s.m, s.n, s.k, 1.0f, a.data(), lda, b.data(), ldb,
-                        0.0f, c_ours.data(), ldc);
+    peftcpp::cpu::sgemm(
+        s.trans_a,
+        s.trans_b,
+        s.m,
+        s.n,
+        s.k,
+        1.0f,
+        a.data(),
+        lda,
+        b.data(),
+        ldb,
+        0.0f,
+        c_ours.data(),
+        ldc);
   };
   auto theirs = [&] {
-    cblas_sgemm(CblasRowMajor, s.trans_a ? CblasTrans : CblasNoTrans,
-                s.trans_b ? CblasTrans : CblasNoTrans, static_cast<blasint>(s.m),
-                static_cast<blasint>(s.n), static_cast<blasint>(s.k), 1.0f, a.data(),
-                static_cast<blasint>(lda), b.data(), static_cast<blasint>(ldb), 0.0f,
-                c_ref.data(), static_cast<blasint>(ldc));
+    cblas_sgemm(
+        CblasRowMajor,
+        s.trans_a ? CblasTrans : CblasNoTrans,
+        s.trans_b ? CblasTrans : CblasNoTrans,
+        static_cast<blasint>(s.m),
+        static_cast<blasint>(s.n),
+        static_cast<blasint>(s.k),
+        1.0f,
+        a.data(),
+        static_cast<blasint>(lda),
+        b.data(),
+        static_cast<blasint>(ldb),
+        0.0f,
+        c_ref.data(),
+        static_cast<blasint>(ldc));
   };
   let_spinning_threads_sleep();
   const double t_ours = time_calls(ours, reps);
@@ -144,8 +172,12 @@ std::pair<double, double> run_shape(const Shape& s, int reps) {
   const double k = static_cast<double>(s.k);
   const double tol = 1.2e-7 * k * std::sqrt(k) + 1e-6;
   if (worst > tol) {
-    std::fprintf(stderr, "warning: %s differs from OpenBLAS by %g (tolerance %g)\n",
-                 label(s).c_str(), worst, tol);
+    std::fprintf(
+        stderr,
+        "warning: %s differs from OpenBLAS by %g (tolerance %g)\n",
+        label(s).c_str(),
+        worst,
+        tol);
   }
   const double flops = 2.0 * static_cast<double>(s.m) * k * static_cast<double>(s.n);
   return {flops / t_ours / 1e9, flops / t_theirs / 1e9};
@@ -167,7 +199,8 @@ Options parse_options(int argc, char** argv) {
     if (arg == "--help" || arg == "-h") {
       throw std::invalid_argument("");
     }
-    if (i + 1 >= argc) throw std::invalid_argument(arg + " needs a value");
+    if (i + 1 >= argc)
+      throw std::invalid_argument(arg + " needs a value");
     const char* value = argv[++i];
     if (arg == "--device") {
       opt.device = value;
@@ -191,9 +224,11 @@ int main(int argc, char** argv) {
   try {
     opt = parse_options(argc, argv);
   } catch (const std::invalid_argument& e) {
-    if (e.what()[0] != '\0') std::fprintf(stderr, "gemm: %s\n", e.what());
-    std::fprintf(stderr,
-                 "usage: gemm [--device cpu] [--threads N] [--reps N] [--only 'MxKxN[ TN|NT]']...\n");
+    if (e.what()[0] != '\0')
+      std::fprintf(stderr, "gemm: %s\n", e.what());
+    std::fprintf(
+        stderr,
+        "usage: gemm [--device cpu] [--threads N] [--reps N] [--only 'MxKxN[ TN|NT]']...\n");
     return 2;
   }
   if (opt.device == "cuda") {
@@ -204,20 +239,30 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "gemm: unknown device '%s' (expected cpu)\n", opt.device.c_str());
     return 2;
   }
-  if (opt.threads > 0) peftcpp::cpu::set_gemm_num_threads(opt.threads);
+  if (opt.threads > 0)
+    peftcpp::cpu::set_gemm_num_threads(opt.threads);
   const int threads = peftcpp::cpu::gemm_num_threads();
   openblas_set_num_threads(threads);
-  std::fprintf(stderr, "# peftcpp kernel %s, OpenBLAS %s (core %s), %d threads, %d reps\n",
-               peftcpp::cpu::sgemm_kernel_name(), openblas_get_config(),
-               openblas_get_corename(), threads, opt.reps);
+  std::fprintf(
+      stderr,
+      "# peftcpp kernel %s, OpenBLAS %s (core %s), %d threads, %d reps\n",
+      peftcpp::cpu::sgemm_kernel_name(),
+      openblas_get_config(),
+      openblas_get_corename(),
+      threads,
+      opt.reps);
   for (const Shape& s : bench_shapes()) {
     const std::string name = label(s);
     if (!opt.only.empty() && std::find(opt.only.begin(), opt.only.end(), name) == opt.only.end()) {
       continue;
     }
     const auto [ours, theirs] = run_shape(s, opt.reps);
-    std::printf("gemm %s peftcpp %.1f GFLOP/s openblas %.1f GFLOP/s ratio %.2f\n", name.c_str(),
-                ours, theirs, ours / theirs);
+    std::printf(
+        "gemm %s peftcpp %.1f GFLOP/s openblas %.1f GFLOP/s ratio %.2f\n",
+        name.c_str(),
+        ours,
+        theirs,
+        ours / theirs);
     std::fflush(stdout);
   }
   return 0;

@@ -15,27 +15,77 @@
 namespace peftcpp::cpu {
 
 /// float32 GEMM: packed, cache-blocked, AVX-512/AVX2 kernels picked at run time, OpenMP threaded.
-void sgemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha,
-           const float* a, int64_t lda, const float* b, int64_t ldb, float beta, float* c,
-           int64_t ldc);
+void sgemm(
+    bool trans_a,
+    bool trans_b,
+    int64_t m,
+    int64_t n,
+    int64_t k,
+    float alpha,
+    const float* a,
+    int64_t lda,
+    const float* b,
+    int64_t ldb,
+    float beta,
+    float* c,
+    int64_t ldc);
 
 /// float64 GEMM (Eigen).
-void dgemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, double alpha,
-           const double* a, int64_t lda, const double* b, int64_t ldb, double beta, double* c,
-           int64_t ldc);
+void dgemm(
+    bool trans_a,
+    bool trans_b,
+    int64_t m,
+    int64_t n,
+    int64_t k,
+    double alpha,
+    const double* a,
+    int64_t lda,
+    const double* b,
+    int64_t ldb,
+    double beta,
+    double* c,
+    int64_t ldc);
 
 /// `batch` independent sgemm calls; matrix i starts at a + i*stride_a, b + i*stride_b,
 /// c + i*stride_c.
-void sgemm_strided_batched(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k,
-                           float alpha, const float* a, int64_t lda, const float* b, int64_t ldb,
-                           float beta, float* c, int64_t ldc, int64_t batch, int64_t stride_a,
-                           int64_t stride_b, int64_t stride_c);
+void sgemm_strided_batched(
+    bool trans_a,
+    bool trans_b,
+    int64_t m,
+    int64_t n,
+    int64_t k,
+    float alpha,
+    const float* a,
+    int64_t lda,
+    const float* b,
+    int64_t ldb,
+    float beta,
+    float* c,
+    int64_t ldc,
+    int64_t batch,
+    int64_t stride_a,
+    int64_t stride_b,
+    int64_t stride_c);
 
 /// `batch` independent dgemm calls (see sgemm_strided_batched).
-void dgemm_strided_batched(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k,
-                           double alpha, const double* a, int64_t lda, const double* b,
-                           int64_t ldb, double beta, double* c, int64_t ldc, int64_t batch,
-                           int64_t stride_a, int64_t stride_b, int64_t stride_c);
+void dgemm_strided_batched(
+    bool trans_a,
+    bool trans_b,
+    int64_t m,
+    int64_t n,
+    int64_t k,
+    double alpha,
+    const double* a,
+    int64_t lda,
+    const double* b,
+    int64_t ldb,
+    double beta,
+    double* c,
+    int64_t ldc,
+    int64_t batch,
+    int64_t stride_a,
+    int64_t stride_b,
+    int64_t stride_c);
 
 /// Threads used by sgemm/dgemm; defaults to omp_get_max_threads().
 int gemm_num_threads();
@@ -52,8 +102,20 @@ enum class SgemmKernelKind { Generic, Avx2, Avx512 };
 bool sgemm_kernel_supported(SgemmKernelKind kind);
 
 /// sgemm forced onto one kernel family; throws ValueError when the CPU lacks it.
-void sgemm_with_kernel(SgemmKernelKind kind, bool trans_a, bool trans_b, int64_t m, int64_t n,
-                       int64_t k, float alpha, const float* a, int64_t lda, const float* b,
-                       int64_t ldb, float beta, float* c, int64_t ldc);
+void sgemm_with_kernel(
+    SgemmKernelKind kind,
+    bool trans_a,
+    bool trans_b,
+    int64_t m,
+    int64_t n,
+    int64_t k,
+    float alpha,
+    const float* a,
+    int64_t lda,
+    const float* b,
+    int64_t ldb,
+    float beta,
+    float* c,
+    int64_t ldc);
 
 }  // namespace peftcpp::cpu

@@ -22,7 +22,8 @@ constexpr int64_t kPrefetchRows = 4;
 // Prefetches the line holding p[offset]. The address is formed in integers: near the end of an
 // operand it may lie past the array, which a prefetch tolerates but pointer arithmetic must not.
 inline void prefetch(const float* p, int64_t offset) {
-  const auto address = reinterpret_cast<std::uintptr_t>(p) + static_cast<std::uintptr_t>(offset) * sizeof(float);
+  const auto address =
+      reinterpret_cast<std::uintptr_t>(p) + static_cast<std::uintptr_t>(offset) * sizeof(float);
   _mm_prefetch(reinterpret_cast<const char*>(address), _MM_HINT_T0);
 }
 
@@ -36,8 +37,17 @@ inline __m256i lanes(int64_t count) {
 // C[0:M, 0:8*NV] (last vector limited to `tail_count` lanes) = alpha * A @ B + beta * C, where
 // A element (i, p) is pa[p*a_step + i] and B element (p, j) is pb[p*b_step + j].
 template <int M, int NV>
-void micro_tile(int64_t kc, const float* __restrict pa, int64_t a_step, const float* __restrict pb,
-                int64_t b_step, float alpha, float beta, float* c, int64_t ldc, int tail_count) {
+void micro_tile(
+    int64_t kc,
+    const float* __restrict pa,
+    int64_t a_step,
+    const float* __restrict pb,
+    int64_t b_step,
+    float alpha,
+    float beta,
+    float* c,
+    int64_t ldc,
+    int tail_count) {
   // Start fetching the C tile now; the k loop below hides the latency of the misses.
 #pragma GCC unroll 8
   for (int i = 0; i < M; ++i) {
@@ -60,7 +70,8 @@ void micro_tile(int64_t kc, const float* __restrict pa, int64_t a_step, const fl
 #pragma GCC unroll 2
     for (int v = 0; v < NV; ++v) {
       // Only a direct B can end mid-vector; its last vector is loaded under the mask.
-      bv[v] = v + 1 < NV || full ? _mm256_loadu_ps(pb + 8 * v) : _mm256_maskload_ps(pb + 8 * v, tail);
+      bv[v] =
+          v + 1 < NV || full ? _mm256_loadu_ps(pb + 8 * v) : _mm256_maskload_ps(pb + 8 * v, tail);
     }
 #pragma GCC unroll 8
     for (int i = 0; i < M; ++i) {
@@ -81,18 +92,20 @@ void micro_tile(int64_t kc, const float* __restrict pa, int64_t a_step, const fl
     for (int v = 0; v < NV; ++v) {
       __m256 t = _mm256_mul_ps(va, acc[i][v]);
       if (v + 1 < NV || full) {
-        if (read_c) t = _mm256_fmadd_ps(vb, _mm256_loadu_ps(row + 8 * v), t);
+        if (read_c)
+          t = _mm256_fmadd_ps(vb, _mm256_loadu_ps(row + 8 * v), t);
         _mm256_storeu_ps(row + 8 * v, t);
       } else {
-        if (read_c) t = _mm256_fmadd_ps(vb, _mm256_maskload_ps(row + 8 * v, tail), t);
+        if (read_c)
+          t = _mm256_fmadd_ps(vb, _mm256_maskload_ps(row + 8 * v, tail), t);
         _mm256_maskstore_ps(row + 8 * v, tail, t);
       }
     }
   }
 }
 
-using TileFn = void (*)(int64_t, const float*, int64_t, const float*, int64_t, float, float,
-                        float*, int64_t, int);
+using TileFn = void (*)(
+    int64_t, const float*, int64_t, const float*, int64_t, float, float, float*, int64_t, int);
 
 template <int... I>
 constexpr std::array<std::array<TileFn, kNv>, kMr> make_tiles(std::integer_sequence<int, I...>) {
@@ -101,8 +114,16 @@ constexpr std::array<std::array<TileFn, kNv>, kMr> make_tiles(std::integer_seque
 constexpr auto kTiles = make_tiles(std::make_integer_sequence<int, kMr>{});
 static_assert(kNv == 2, "make_tiles lists NV = 1, 2");
 
-void macro_kernel(int64_t mc, int64_t nc, int64_t kc, float alpha, PanelView a, PanelView b,
-                  float beta, float* c, int64_t ldc) {
+void macro_kernel(
+    int64_t mc,
+    int64_t nc,
+    int64_t kc,
+    float alpha,
+    PanelView a,
+    PanelView b,
+    float beta,
+    float* c,
+    int64_t ldc) {
   for (int64_t jr = 0; jr < nc; jr += kNr) {
     const int64_t nr = std::min<int64_t>(kNr, nc - jr);
     const float* pb = b.data + (jr / kNr) * b.panel_step;
@@ -112,14 +133,32 @@ void macro_kernel(int64_t mc, int64_t nc, int64_t kc, float alpha, PanelView a, 
     int64_t ir = 0;
     if (nr == kNr) {
       for (; ir + kMr <= mc; ir += kMr) {
-        micro_tile<kMr, kNv>(kc, a.data + (ir / kMr) * a.panel_step, a.k_step, pb, b.k_step,
-                             alpha, beta, cj + ir * ldc, ldc, 8);
+        micro_tile<kMr, kNv>(
+            kc,
+            a.data + (ir / kMr) * a.panel_step,
+            a.k_step,
+            pb,
+            b.k_step,
+            alpha,
+            beta,
+            cj + ir * ldc,
+            ldc,
+            8);
       }
     }
     for (; ir < mc; ir += kMr) {
       const int64_t mr = std::min<int64_t>(kMr, mc - ir);
-      kTiles[mr - 1][nv - 1](kc, a.data + (ir / kMr) * a.panel_step, a.k_step, pb, b.k_step,
-                             alpha, beta, cj + ir * ldc, ldc, tail);
+      kTiles[mr - 1][nv - 1](
+          kc,
+          a.data + (ir / kMr) * a.panel_step,
+          a.k_step,
+          pb,
+          b.k_step,
+          alpha,
+          beta,
+          cj + ir * ldc,
+          ldc,
+          tail);
     }
   }
 }
@@ -127,8 +166,17 @@ void macro_kernel(int64_t mc, int64_t nc, int64_t kc, float alpha, PanelView a, 
 }  // namespace
 
 const SgemmKernel& sgemm_kernel_avx2() {
-  static const SgemmKernel kernel{"avx2", kMr, kNr, 144, 512, 2048, true, &pack_a_scalar<kMr>,
-                                  &pack_b_scalar<kNr>, &macro_kernel};
+  static const SgemmKernel kernel{
+      "avx2",
+      kMr,
+      kNr,
+      144,
+      512,
+      2048,
+      true,
+      &pack_a_scalar<kMr>,
+      &pack_b_scalar<kNr>,
+      &macro_kernel};
   return kernel;
 }
 

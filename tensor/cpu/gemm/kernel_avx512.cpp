@@ -25,14 +25,16 @@ constexpr int64_t kPrefetchRows = 4;
 
 // Lanes [0, count) set, count clamped to [0, 16].
 inline __mmask16 lanes(int64_t count) {
-  if (count <= 0) return 0;
+  if (count <= 0)
+    return 0;
   return count >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << count) - 1u);
 }
 
 // Prefetches the line holding p[offset]. The address is formed in integers: near the end of an
 // operand it may lie past the array, which a prefetch tolerates but pointer arithmetic must not.
 inline void prefetch(const float* p, int64_t offset) {
-  const auto address = reinterpret_cast<std::uintptr_t>(p) + static_cast<std::uintptr_t>(offset) * sizeof(float);
+  const auto address =
+      reinterpret_cast<std::uintptr_t>(p) + static_cast<std::uintptr_t>(offset) * sizeof(float);
   _mm_prefetch(reinterpret_cast<const char*>(address), _MM_HINT_T0);
 }
 
@@ -66,8 +68,8 @@ inline void transpose16(__m512 r[16]) {
 
 // Loads rows [0, rows) x columns [0, cols) of a row-major block (zeros elsewhere), transposes,
 // and returns the 16 columns in r.
-inline void load_transposed(const float* src, int64_t ld, int64_t rows, int64_t cols,
-                            __m512 r[16]) {
+inline void load_transposed(
+    const float* src, int64_t ld, int64_t rows, int64_t cols, __m512 r[16]) {
   const __mmask16 m = lanes(cols);
   for (int i = 0; i < 16; ++i) {
     r[i] = i < rows ? _mm512_maskz_loadu_ps(m, src + i * ld) : _mm512_setzero_ps();
@@ -117,8 +119,8 @@ void pack_b(bool trans_b, int64_t kc, int64_t nc, const float* b, int64_t ldb, f
         for (int64_t p = p0; p < p1; ++p) {
           const float* s = b + p * ldb + jr;
           _mm512_store_ps(d + p * kNr, _mm512_maskz_loadu_ps(m0, s));
-          _mm512_store_ps(d + p * kNr + 16,
-                          nr > 16 ? _mm512_maskz_loadu_ps(m1, s + 16) : _mm512_setzero_ps());
+          _mm512_store_ps(
+              d + p * kNr + 16, nr > 16 ? _mm512_maskz_loadu_ps(m1, s + 16) : _mm512_setzero_ps());
         }
       }
     }
@@ -132,7 +134,8 @@ void pack_b(bool trans_b, int64_t kc, int64_t nc, const float* b, int64_t ldb, f
       for (int h = 0; h < kNv; ++h) {
         __m512 r[16];
         if (nr <= 16 * h) {
-          for (int q = 0; q < kk; ++q) _mm512_store_ps(d + (p0 + q) * kNr + 16 * h, _mm512_setzero_ps());
+          for (int q = 0; q < kk; ++q)
+            _mm512_store_ps(d + (p0 + q) * kNr + 16 * h, _mm512_setzero_ps());
           continue;
         }
         load_transposed(b + (jr + 16 * h) * ldb + p0, ldb, nr - 16 * h, kk, r);
@@ -145,8 +148,17 @@ void pack_b(bool trans_b, int64_t kc, int64_t nc, const float* b, int64_t ldb, f
 // C[0:M, 0:16*NV] (last vector masked by `tail`) = alpha * A @ B + beta * C, where A element
 // (i, p) is pa[p*a_step + i] and B element (p, j) is pb[p*b_step + j].
 template <int M, int NV>
-void micro_tile(int64_t kc, const float* __restrict pa, int64_t a_step, const float* __restrict pb,
-                int64_t b_step, float alpha, float beta, float* c, int64_t ldc, __mmask16 tail) {
+void micro_tile(
+    int64_t kc,
+    const float* __restrict pa,
+    int64_t a_step,
+    const float* __restrict pb,
+    int64_t b_step,
+    float alpha,
+    float beta,
+    float* c,
+    int64_t ldc,
+    __mmask16 tail) {
   // Start fetching the C tile now; the k loop below hides the latency of the misses.
 #pragma GCC unroll 16
   for (int i = 0; i < M; ++i) {
@@ -192,18 +204,29 @@ void micro_tile(int64_t kc, const float* __restrict pa, int64_t a_step, const fl
     for (int v = 0; v < NV; ++v) {
       __m512 t = _mm512_mul_ps(va, acc[i][v]);
       if (v + 1 < NV || full) {
-        if (read_c) t = _mm512_fmadd_ps(vb, _mm512_loadu_ps(row + 16 * v), t);
+        if (read_c)
+          t = _mm512_fmadd_ps(vb, _mm512_loadu_ps(row + 16 * v), t);
         _mm512_storeu_ps(row + 16 * v, t);
       } else {
-        if (read_c) t = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(tail, row + 16 * v), t);
+        if (read_c)
+          t = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(tail, row + 16 * v), t);
         _mm512_mask_storeu_ps(row + 16 * v, tail, t);
       }
     }
   }
 }
 
-using TileFn = void (*)(int64_t, const float*, int64_t, const float*, int64_t, float, float,
-                        float*, int64_t, __mmask16);
+using TileFn = void (*)(
+    int64_t,
+    const float*,
+    int64_t,
+    const float*,
+    int64_t,
+    float,
+    float,
+    float*,
+    int64_t,
+    __mmask16);
 
 template <int... I>
 constexpr std::array<std::array<TileFn, kNv>, kMr> make_tiles(std::integer_sequence<int, I...>) {
@@ -212,8 +235,16 @@ constexpr std::array<std::array<TileFn, kNv>, kMr> make_tiles(std::integer_seque
 constexpr auto kTiles = make_tiles(std::make_integer_sequence<int, kMr>{});
 static_assert(kNv == 2, "make_tiles lists NV = 1, 2");
 
-void macro_kernel(int64_t mc, int64_t nc, int64_t kc, float alpha, PanelView a, PanelView b,
-                  float beta, float* c, int64_t ldc) {
+void macro_kernel(
+    int64_t mc,
+    int64_t nc,
+    int64_t kc,
+    float alpha,
+    PanelView a,
+    PanelView b,
+    float beta,
+    float* c,
+    int64_t ldc) {
   for (int64_t jr = 0; jr < nc; jr += kNr) {
     const int64_t nr = std::min<int64_t>(kNr, nc - jr);
     const float* pb = b.data + (jr / kNr) * b.panel_step;
@@ -223,14 +254,32 @@ void macro_kernel(int64_t mc, int64_t nc, int64_t kc, float alpha, PanelView a, 
     int64_t ir = 0;
     if (nr == kNr) {
       for (; ir + kMr <= mc; ir += kMr) {
-        micro_tile<kMr, kNv>(kc, a.data + (ir / kMr) * a.panel_step, a.k_step, pb, b.k_step,
-                             alpha, beta, cj + ir * ldc, ldc, tail);
+        micro_tile<kMr, kNv>(
+            kc,
+            a.data + (ir / kMr) * a.panel_step,
+            a.k_step,
+            pb,
+            b.k_step,
+            alpha,
+            beta,
+            cj + ir * ldc,
+            ldc,
+            tail);
       }
     }
     for (; ir < mc; ir += kMr) {
       const int64_t mr = std::min<int64_t>(kMr, mc - ir);
-      kTiles[mr - 1][nv - 1](kc, a.data + (ir / kMr) * a.panel_step, a.k_step, pb, b.k_step,
-                             alpha, beta, cj + ir * ldc, ldc, tail);
+      kTiles[mr - 1][nv - 1](
+          kc,
+          a.data + (ir / kMr) * a.panel_step,
+          a.k_step,
+          pb,
+          b.k_step,
+          alpha,
+          beta,
+          cj + ir * ldc,
+          ldc,
+          tail);
     }
   }
 }
@@ -238,8 +287,8 @@ void macro_kernel(int64_t mc, int64_t nc, int64_t kc, float alpha, PanelView a, 
 }  // namespace
 
 const SgemmKernel& sgemm_kernel_avx512() {
-  static const SgemmKernel kernel{"avx512", kMr, kNr, 192, 512, 2048, true,
-                                  &pack_a, &pack_b, &macro_kernel};
+  static const SgemmKernel kernel{
+      "avx512", kMr, kNr, 192, 512, 2048, true, &pack_a, &pack_b, &macro_kernel};
   return kernel;
 }
 

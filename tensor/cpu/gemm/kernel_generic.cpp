@@ -14,8 +14,16 @@ constexpr int kMr = 4;
 constexpr int kNr = 8;
 
 // Reads only packed (zero-padded) panels: the kernel declares direct = false.
-void micro_tile(int64_t kc, const float* __restrict pa, const float* __restrict pb, float alpha,
-                float beta, float* c, int64_t ldc, int64_t mr, int64_t nr) {
+void micro_tile(
+    int64_t kc,
+    const float* __restrict pa,
+    const float* __restrict pb,
+    float alpha,
+    float beta,
+    float* c,
+    int64_t ldc,
+    int64_t mr,
+    int64_t nr) {
   float acc[kMr][kNr] = {};
   for (int64_t p = 0; p < kc; ++p) {
     for (int i = 0; i < kMr; ++i) {
@@ -34,15 +42,23 @@ void micro_tile(int64_t kc, const float* __restrict pa, const float* __restrict 
   }
 }
 
-void macro_kernel(int64_t mc, int64_t nc, int64_t kc, float alpha, PanelView a, PanelView b,
-                  float beta, float* c, int64_t ldc) {
+void macro_kernel(
+    int64_t mc,
+    int64_t nc,
+    int64_t kc,
+    float alpha,
+    PanelView a,
+    PanelView b,
+    float beta,
+    float* c,
+    int64_t ldc) {
   for (int64_t jr = 0; jr < nc; jr += kNr) {
     const int64_t nr = std::min<int64_t>(kNr, nc - jr);
     const float* pb = b.data + (jr / kNr) * b.panel_step;
     for (int64_t ir = 0; ir < mc; ir += kMr) {
       const int64_t mr = std::min<int64_t>(kMr, mc - ir);
-      micro_tile(kc, a.data + (ir / kMr) * a.panel_step, pb, alpha, beta, c + ir * ldc + jr, ldc,
-                 mr, nr);
+      micro_tile(
+          kc, a.data + (ir / kMr) * a.panel_step, pb, alpha, beta, c + ir * ldc + jr, ldc, mr, nr);
     }
   }
 }
@@ -50,8 +66,17 @@ void macro_kernel(int64_t mc, int64_t nc, int64_t kc, float alpha, PanelView a, 
 }  // namespace
 
 const SgemmKernel& sgemm_kernel_generic() {
-  static const SgemmKernel kernel{"generic", kMr, kNr, 128, 256, 2048, false, &pack_a_scalar<kMr>,
-                                  &pack_b_scalar<kNr>, &macro_kernel};
+  static const SgemmKernel kernel{
+      "generic",
+      kMr,
+      kNr,
+      128,
+      256,
+      2048,
+      false,
+      &pack_a_scalar<kMr>,
+      &pack_b_scalar<kNr>,
+      &macro_kernel};
   return kernel;
 }
 

@@ -14,7 +14,9 @@ constexpr std::size_t kAlign = 64;
 constexpr std::size_t kSlackFloats = 64;
 
 struct FreeDeleter {
-  void operator()(float* p) const { std::free(p); }
+  void operator()(float* p) const {
+    std::free(p);
+  }
 };
 
 struct Buffers {
@@ -30,12 +32,14 @@ float* thread_pack_buffer(int slot, int64_t count) {
   if (want > buffers.capacity[slot]) {
     // Grow by at least 1.5x so slowly increasing shapes do not reallocate every call.
     std::size_t cap = buffers.capacity[slot] + buffers.capacity[slot] / 2;
-    if (cap < want) cap = want;
+    if (cap < want)
+      cap = want;
     const std::size_t bytes = (cap * sizeof(float) + kAlign - 1) / kAlign * kAlign;
     buffers.data[slot].reset();  // free first: peak memory stays at one buffer
     buffers.capacity[slot] = 0;
     auto* p = static_cast<float*>(std::aligned_alloc(kAlign, bytes));
-    if (p == nullptr) throw std::bad_alloc();
+    if (p == nullptr)
+      throw std::bad_alloc();
     buffers.data[slot].reset(p);
     buffers.capacity[slot] = bytes / sizeof(float);
   }

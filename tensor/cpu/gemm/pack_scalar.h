@@ -47,8 +47,7 @@ void pack_strided(int64_t kc, int64_t total, const float* src, int64_t ld, float
 }
 
 template <int MR>
-void pack_a_scalar(bool trans_a, int64_t mc, int64_t kc, const float* a, int64_t lda,
-                   float* dst) {
+void pack_a_scalar(bool trans_a, int64_t mc, int64_t kc, const float* a, int64_t lda, float* dst) {
   if (trans_a) {
     pack_contiguous<MR>(kc, mc, a, lda, dst);
   } else {
@@ -57,8 +56,7 @@ void pack_a_scalar(bool trans_a, int64_t mc, int64_t kc, const float* a, int64_t
 }
 
 template <int NR>
-void pack_b_scalar(bool trans_b, int64_t kc, int64_t nc, const float* b, int64_t ldb,
-                   float* dst) {
+void pack_b_scalar(bool trans_b, int64_t kc, int64_t nc, const float* b, int64_t ldb, float* dst) {
   if (trans_b) {
     pack_strided<NR>(kc, nc, b, ldb, dst);
   } else {

@@ -21,23 +21,31 @@ using testing::GemmThreadsGuard;
 using testing::run_sgemm_case;
 
 constexpr bool kTrans[] = {false, true};
-constexpr SgemmKernelKind kKinds[] = {SgemmKernelKind::Generic, SgemmKernelKind::Avx2,
-                                      SgemmKernelKind::Avx512};
+constexpr SgemmKernelKind kKinds[] = {
+    SgemmKernelKind::Generic, SgemmKernelKind::Avx2, SgemmKernelKind::Avx512};
 const char* const kKindNames[] = {"generic", "avx2", "avx512"};
 
 TEST_CASE("every sgemm kernel the CPU supports matches the reference") {
-  // Sizes around each kernel's tile (4x16, 6x16, 12x32) and blocks, padded, with beta.
-  const int64_t shapes[][3] = {{1, 1, 1},   {5, 17, 3},    {13, 33, 300}, {25, 31, 513},
-                               {97, 65, 64}, {211, 129, 7}, {6, 2050, 40}, {300, 48, 777}};
+  // Sizes around each kernel's tile (4x8, 6x16, 12x32) and blocks, padded, with beta.
+  const int64_t shapes[][3] = {
+      {1, 1, 1},
+      {5, 17, 3},
+      {13, 33, 300},
+      {25, 31, 513},
+      {97, 65, 64},
+      {211, 129, 7},
+      {6, 2050, 40},
+      {300, 48, 777}};
   for (int kind_index = 0; kind_index < 3; ++kind_index) {
     const SgemmKernelKind kind = kKinds[kind_index];
     CAPTURE(kKindNames[kind_index]);
     if (!sgemm_kernel_supported(kind)) {
       MESSAGE("skipping the ", kKindNames[kind_index], " kernel: this CPU lacks it");
       std::vector<float> x(4, 1.0f), y(4);
-      CHECK_THROWS_AS(sgemm_with_kernel(kind, false, false, 2, 2, 2, 1.0f, x.data(), 2, x.data(),
-                                        2, 0.0f, y.data(), 2),
-                      ValueError);
+      CHECK_THROWS_AS(
+          sgemm_with_kernel(
+              kind, false, false, 2, 2, 2, 1.0f, x.data(), 2, x.data(), 2, 0.0f, y.data(), 2),
+          ValueError);
       continue;
     }
     uint32_t seed = 1000;
@@ -67,17 +75,42 @@ TEST_CASE("every sgemm kernel the CPU supports matches the reference") {
 }
 
 // C from sgemm (dispatched, or one kernel) with `threads` GEMM threads.
-std::vector<float> sgemm_result(const GemmCase& g, const GemmOperands<float>& in, int threads,
-                                const SgemmKernelKind* kind) {
+std::vector<float> sgemm_result(
+    const GemmCase& g, const GemmOperands<float>& in, int threads, const SgemmKernelKind* kind) {
   set_gemm_num_threads(threads);
   std::vector<float> c = in.c;
   const auto alpha = static_cast<float>(g.alpha), beta = static_cast<float>(g.beta);
   if (kind != nullptr) {
-    sgemm_with_kernel(*kind, g.trans_a, g.trans_b, g.m, g.n, g.k, alpha, in.a.data(), g.lda(),
-                      in.b.data(), g.ldb(), beta, c.data(), g.ldc());
+    sgemm_with_kernel(
+        *kind,
+        g.trans_a,
+        g.trans_b,
+        g.m,
+        g.n,
+        g.k,
+        alpha,
+        in.a.data(),
+        g.lda(),
+        in.b.data(),
+        g.ldb(),
+        beta,
+        c.data(),
+        g.ldc());
   } else {
-    sgemm(g.trans_a, g.trans_b, g.m, g.n, g.k, alpha, in.a.data(), g.lda(), in.b.data(),
-          g.ldb(), beta, c.data(), g.ldc());
+    sgemm(
+        g.trans_a,
+        g.trans_b,
+        g.m,
+        g.n,
+        g.k,
+        alpha,
+        in.a.data(),
+        g.lda(),
+        in.b.data(),
+        g.ldb(),
+        beta,
+        c.data(),
+        g.ldc());
   }
   return c;
 }
@@ -85,8 +118,8 @@ std::vector<float> sgemm_result(const GemmCase& g, const GemmOperands<float>& in
 TEST_CASE("sgemm results are bitwise identical for 1, 2 and 3 threads") {
   GemmThreadsGuard guard;
   // Square, skinny outputs (1024x16, 16x512) split across threads, and k cut into chunks.
-  const int64_t shapes[][3] = {{256, 256, 700}, {1024, 16, 512}, {16, 512, 1024},
-                               {300, 1000, 16}, {1000, 45, 1300}};
+  const int64_t shapes[][3] = {
+      {256, 256, 700}, {1024, 16, 512}, {16, 512, 1024}, {300, 1000, 16}, {1000, 45, 1300}};
   uint32_t seed = 2000;
   for (const auto& s : shapes) {
     for (bool ta : kTrans) {
@@ -103,7 +136,8 @@ TEST_CASE("sgemm results are bitwise identical for 1, 2 and 3 threads") {
       GemmOperands<float> in(g, seed++);
       for (int kind_index = 0; kind_index < 3; ++kind_index) {
         const SgemmKernelKind kind = kKinds[kind_index];
-        if (!sgemm_kernel_supported(kind)) continue;
+        if (!sgemm_kernel_supported(kind))
+          continue;
         CAPTURE(kKindNames[kind_index]);
         const std::vector<float> one = sgemm_result(g, in, 1, &kind);
         for (int threads : {2, 3}) {
@@ -145,13 +179,43 @@ void check_sgemm_batch(const GemmCase& g, int64_t batch) {
   }
   std::vector<float> c_one = c;
   set_gemm_num_threads(1);
-  sgemm_strided_batched(g.trans_a, g.trans_b, g.m, g.n, g.k, static_cast<float>(g.alpha),
-                        a.data(), g.lda(), b.data(), g.ldb(), static_cast<float>(g.beta),
-                        c_one.data(), g.ldc(), batch, sa, sb, sc);
+  sgemm_strided_batched(
+      g.trans_a,
+      g.trans_b,
+      g.m,
+      g.n,
+      g.k,
+      static_cast<float>(g.alpha),
+      a.data(),
+      g.lda(),
+      b.data(),
+      g.ldb(),
+      static_cast<float>(g.beta),
+      c_one.data(),
+      g.ldc(),
+      batch,
+      sa,
+      sb,
+      sc);
   set_gemm_num_threads(2);
-  sgemm_strided_batched(g.trans_a, g.trans_b, g.m, g.n, g.k, static_cast<float>(g.alpha),
-                        a.data(), g.lda(), b.data(), g.ldb(), static_cast<float>(g.beta),
-                        c.data(), g.ldc(), batch, sa, sb, sc);
+  sgemm_strided_batched(
+      g.trans_a,
+      g.trans_b,
+      g.m,
+      g.n,
+      g.k,
+      static_cast<float>(g.alpha),
+      a.data(),
+      g.lda(),
+      b.data(),
+      g.ldb(),
+      static_cast<float>(g.beta),
+      c.data(),
+      g.ldc(),
+      batch,
+      sa,
+      sb,
+      sc);
   CHECK(std::memcmp(c.data(), c_one.data(), c.size() * sizeof(float)) == 0);
   for (int64_t i = 0; i < batch; ++i) {
     CAPTURE(i);
@@ -181,19 +245,48 @@ TEST_CASE("sgemm_strided_batched matches per-matrix references for small and lar
   empty.pad_b = 1;
   check_sgemm_batch(empty, 2);
   std::vector<float> x(4);
-  sgemm_strided_batched(false, false, 2, 2, 2, 1.0f, x.data(), 2, x.data(), 2, 0.0f, x.data(), 2,
-                        0, 4, 4, 4);  // batch 0: nothing to do
-  CHECK_THROWS_AS(sgemm_strided_batched(false, false, 2, 2, 2, 1.0f, x.data(), 2, x.data(), 2,
-                                        0.0f, x.data(), 2, -1, 4, 4, 4),
-                  ValueError);
+  sgemm_strided_batched(
+      false,
+      false,
+      2,
+      2,
+      2,
+      1.0f,
+      x.data(),
+      2,
+      x.data(),
+      2,
+      0.0f,
+      x.data(),
+      2,
+      0,
+      4,
+      4,
+      4);  // batch 0: nothing to do
+  CHECK_THROWS_AS(
+      sgemm_strided_batched(
+          false, false, 2, 2, 2, 1.0f, x.data(), 2, x.data(), 2, 0.0f, x.data(), 2, -1, 4, 4, 4),
+      ValueError);
 }
 
 // dgemm on a GemmCase, checked against a long double reference.
 int64_t run_dgemm_case(const GemmCase& g, uint32_t seed) {
   GemmOperands<double> in(g, seed);
   std::vector<double> c = in.c;
-  dgemm(g.trans_a, g.trans_b, g.m, g.n, g.k, g.alpha, in.a.data(), g.lda(), in.b.data(), g.ldb(),
-        g.beta, c.data(), g.ldc());
+  dgemm(
+      g.trans_a,
+      g.trans_b,
+      g.m,
+      g.n,
+      g.k,
+      g.alpha,
+      in.a.data(),
+      g.lda(),
+      in.b.data(),
+      g.ldb(),
+      g.beta,
+      c.data(),
+      g.ldc());
   return testing::check_against_reference(g, in, c);
 }
 
@@ -225,8 +318,8 @@ TEST_CASE("dgemm matches the reference for all transposes, padding, alpha and be
     }
   }
   std::vector<double> x(4);
-  CHECK_THROWS_AS(dgemm(false, false, 2, 2, 2, 1.0, x.data(), 1, x.data(), 2, 0.0, x.data(), 2),
-                  ValueError);
+  CHECK_THROWS_AS(
+      dgemm(false, false, 2, 2, 2, 1.0, x.data(), 1, x.data(), 2, 0.0, x.data(), 2), ValueError);
 }
 
 TEST_CASE("dgemm_strided_batched computes each matrix of the batch") {

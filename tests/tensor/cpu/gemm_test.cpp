@@ -1,6 +1,8 @@
 // sgemm (run-time dispatched kernel) against a naive double-accumulating reference: transpose
 // combinations, odd sizes across every blocking boundary, padded leading dimensions, alpha/beta,
 // empty products and argument errors.
+#include "tensor/cpu/gemm/gemm.h"
+
 #include <doctest/doctest.h>
 
 #include <cmath>
@@ -8,7 +10,6 @@
 #include <string>
 #include <vector>
 
-#include "tensor/cpu/gemm/gemm.h"
 #include "tensor/error.h"
 #include "tests/tensor/cpu/gemm_reference.h"
 
@@ -50,8 +51,13 @@ TEST_CASE("sgemm matches the reference for all transpose combinations on odd siz
 
 TEST_CASE("sgemm matches the reference on 1000+ odd sizes crossing every cache block") {
   // Each shape crosses the row block (mc), the k chunks (kc) or the column panel (nc).
-  const int64_t shapes[][3] = {{1031, 67, 1003}, {45, 1027, 515}, {1029, 1011, 37},
-                               {203, 2061, 517}, {3, 4099, 19}, {1001, 5, 777}};
+  const int64_t shapes[][3] = {
+      {1031, 67, 1003},
+      {45, 1027, 515},
+      {1029, 1011, 37},
+      {203, 2061, 517},
+      {3, 4099, 19},
+      {1001, 5, 777}};
   uint32_t seed = 100;
   for (bool ta : kTrans) {
     for (bool tb : kTrans) {
@@ -98,6 +104,38 @@ TEST_CASE("sgemm reads and writes only inside padded leading dimensions") {
   }
 }
 
+TEST_CASE("skinny products read in-place operands only inside their rows") {
+  // A 16-24 row output reads a non-transposed B in place, a 16-64 column output a transposed A;
+  // ragged edges are masked loads. Leading dimensions of a page or more, NaN in the padding.
+  struct Skinny {
+    bool ta, tb;
+    int64_t m, n, k, pad_a, pad_b;
+  };
+  const Skinny cases[] = {
+      {true, false, 16, 300, 700, 5, 2048 - 300},
+      {false, false, 20, 513, 333, 1, 1},
+      {true, false, 700, 16, 900, 2048 - 700, 3},
+      {true, true, 1001, 33, 64, 7, 9},
+      {true, false, 24, 47, 1025, 1024 - 24, 4096 - 47},
+      {false, false, 13, 1, 2, 0, 0}};
+  uint32_t seed = 250;
+  for (const Skinny& s : cases) {
+    GemmCase g;
+    g.trans_a = s.ta;
+    g.trans_b = s.tb;
+    g.m = s.m;
+    g.n = s.n;
+    g.k = s.k;
+    g.pad_a = s.pad_a;
+    g.pad_b = s.pad_b;
+    g.beta = seed % 2 == 0 ? 0.0 : 1.0;
+    CAPTURE(g.m);
+    CAPTURE(g.n);
+    CAPTURE(g.k);
+    CHECK(run_sgemm_case(g, seed++) == 0);
+  }
+}
+
 TEST_CASE("sgemm applies alpha and beta, and beta zero ignores NaN in C") {
   uint32_t seed = 300;
   for (double alpha : {1.0, -0.5, 2.0}) {
@@ -108,7 +146,7 @@ TEST_CASE("sgemm applies alpha and beta, and beta zero ignores NaN in C") {
         g.trans_b = !ta;
         g.m = 37;
         g.n = 53;
-        g.k = 611;  // three k chunks: beta applies once, later chunks accumulate
+        g.k = 1100;  // several k chunks: beta applies once, later chunks accumulate
         g.alpha = alpha;
         g.beta = beta;
         CAPTURE(alpha);
@@ -143,20 +181,20 @@ TEST_CASE("sgemm with m or n zero touches nothing") {
 
 TEST_CASE("sgemm rejects negative sizes, short leading dimensions and null operands") {
   std::vector<float> a(64), b(64), c(64);
-  CHECK_THROWS_AS(sgemm(false, false, -1, 2, 2, 1.0f, a.data(), 2, b.data(), 2, 0.0f, c.data(), 2),
-                  ValueError);
-  CHECK_THROWS_AS(sgemm(false, false, 2, 2, 4, 1.0f, a.data(), 3, b.data(), 2, 0.0f, c.data(), 2),
-                  ValueError);
-  CHECK_THROWS_AS(sgemm(true, false, 5, 2, 4, 1.0f, a.data(), 4, b.data(), 2, 0.0f, c.data(), 2),
-                  ValueError);
-  CHECK_THROWS_AS(sgemm(false, true, 2, 3, 4, 1.0f, a.data(), 4, b.data(), 3, 0.0f, c.data(), 3),
-                  ValueError);
-  CHECK_THROWS_AS(sgemm(false, false, 2, 3, 4, 1.0f, a.data(), 4, b.data(), 3, 0.0f, c.data(), 2),
-                  ValueError);
-  CHECK_THROWS_AS(sgemm(false, false, 2, 2, 2, 1.0f, nullptr, 2, b.data(), 2, 0.0f, c.data(), 2),
-                  ValueError);
-  CHECK_THROWS_AS(sgemm(false, false, 2, 2, 2, 1.0f, a.data(), 2, b.data(), 2, 0.0f, nullptr, 2),
-                  ValueError);
+  CHECK_THROWS_AS(
+      sgemm(false, false, -1, 2, 2, 1.0f, a.data(), 2, b.data(), 2, 0.0f, c.data(), 2), ValueError);
+  CHECK_THROWS_AS(
+      sgemm(false, false, 2, 2, 4, 1.0f, a.data(), 3, b.data(), 2, 0.0f, c.data(), 2), ValueError);
+  CHECK_THROWS_AS(
+      sgemm(true, false, 5, 2, 4, 1.0f, a.data(), 4, b.data(), 2, 0.0f, c.data(), 2), ValueError);
+  CHECK_THROWS_AS(
+      sgemm(false, true, 2, 3, 4, 1.0f, a.data(), 4, b.data(), 3, 0.0f, c.data(), 3), ValueError);
+  CHECK_THROWS_AS(
+      sgemm(false, false, 2, 3, 4, 1.0f, a.data(), 4, b.data(), 3, 0.0f, c.data(), 2), ValueError);
+  CHECK_THROWS_AS(
+      sgemm(false, false, 2, 2, 2, 1.0f, nullptr, 2, b.data(), 2, 0.0f, c.data(), 2), ValueError);
+  CHECK_THROWS_AS(
+      sgemm(false, false, 2, 2, 2, 1.0f, a.data(), 2, b.data(), 2, 0.0f, nullptr, 2), ValueError);
   try {
     sgemm(false, false, 2, 2, 4, 1.0f, a.data(), 3, b.data(), 2, 0.0f, c.data(), 2);
     FAIL("short lda was accepted");
