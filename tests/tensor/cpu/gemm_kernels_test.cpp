@@ -1,6 +1,8 @@
 // Each compiled sgemm kernel run explicitly, thread-count independence, strided batches,
 // dgemm (Eigen) and the reusable pack buffers.
 #include <doctest/doctest.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include <cstdint>
 #include <cstring>
@@ -328,6 +330,87 @@ TEST_CASE("dgemm_strided_batched computes each matrix of the batch") {
   std::vector<double> c(8, std::nan(""));
   dgemm_strided_batched(false, false, 2, 2, 2, 1.0, a, 2, b, 2, 0.0, c.data(), 2, 2, 4, 4, 4);
   CHECK(c == std::vector<double>{19, 22, 43, 50, 2, 3, 4, 5});
+}
+
+// `count` floats that end exactly where an inaccessible page begins: reading or writing one
+// element past the end faults (the test process crashes instead of passing).
+class GuardedFloats {
+ public:
+  explicit GuardedFloats(int64_t count) {
+    const auto page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
+    const size_t bytes = static_cast<size_t>(count) * sizeof(float);
+    size_ = (bytes + page - 1) / page * page + page;
+    base_ = mmap(nullptr, size_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    REQUIRE(base_ != MAP_FAILED);
+    char* guard = static_cast<char*>(base_) + size_ - page;
+    REQUIRE(mprotect(guard, page, PROT_NONE) == 0);
+    data_ = reinterpret_cast<float*>(guard - bytes);
+  }
+  ~GuardedFloats() {
+    munmap(base_, size_);
+  }
+  GuardedFloats(const GuardedFloats&) = delete;
+  GuardedFloats& operator=(const GuardedFloats&) = delete;
+  float* data() {
+    return data_;
+  }
+
+ private:
+  void* base_ = nullptr;
+  size_t size_ = 0;
+  float* data_ = nullptr;
+};
+
+TEST_CASE("operands ending at an unmapped page are never accessed past their end") {
+  // Ragged shapes in the layouts read in place (trans A, plain B) and packed, tightly stored.
+  const int64_t shapes[][3] = {{16, 40, 64}, {37, 17, 33}, {5, 3, 700}, {200, 9, 31}, {13, 70, 5}};
+  uint32_t seed = 5000;
+  for (int kind_index = 0; kind_index < 3; ++kind_index) {
+    const SgemmKernelKind kind = kKinds[kind_index];
+    if (!sgemm_kernel_supported(kind))
+      continue;
+    CAPTURE(kKindNames[kind_index]);
+    for (bool ta : kTrans) {
+      for (bool tb : kTrans) {
+        for (const auto& s : shapes) {
+          GemmCase g;
+          g.trans_a = ta;
+          g.trans_b = tb;
+          g.m = s[0];
+          g.n = s[1];
+          g.k = s[2];
+          g.beta = 1.0;
+          CAPTURE(ta);
+          CAPTURE(tb);
+          CAPTURE(g.m);
+          CAPTURE(g.n);
+          CAPTURE(g.k);
+          GemmOperands<float> in(g, seed++);
+          GuardedFloats a(g.m * g.k), b(g.k * g.n), c(g.m * g.n);
+          std::copy(in.a.begin(), in.a.end(), a.data());
+          std::copy(in.b.begin(), in.b.end(), b.data());
+          std::copy(in.c.begin(), in.c.end(), c.data());
+          sgemm_with_kernel(
+              kind,
+              ta,
+              tb,
+              g.m,
+              g.n,
+              g.k,
+              1.0f,
+              a.data(),
+              g.lda(),
+              b.data(),
+              g.ldb(),
+              1.0f,
+              c.data(),
+              g.ldc());
+          const std::vector<float> result(c.data(), c.data() + g.m * g.n);
+          CHECK(testing::check_against_reference(g, in, result) == 0);
+        }
+      }
+    }
+  }
 }
 
 TEST_CASE("pack buffers are aligned and reused without reallocation") {
