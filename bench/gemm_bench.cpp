@@ -224,12 +224,13 @@ int main(int argc, char** argv) {
   try {
     opt = parse_options(argc, argv);
   } catch (const std::invalid_argument& e) {
-    if (e.what()[0] != '\0')
+    const bool help = e.what()[0] == '\0';
+    if (!help)
       std::fprintf(stderr, "gemm: %s\n", e.what());
     std::fprintf(
-        stderr,
+        help ? stdout : stderr,
         "usage: gemm [--device cpu] [--threads N] [--reps N] [--only 'MxKxN[ TN|NT]']...\n");
-    return 2;
+    return help ? 0 : 2;
   }
   if (opt.device == "cuda") {
     std::fprintf(stderr, "gemm: --device cuda is not supported by this build yet\n");

@@ -71,8 +71,10 @@ namespace {
 using gemm_detail::PanelView;
 using gemm_detail::SgemmKernel;
 
-// Below this many flops (2*m*n*k) one thread is faster than waking a second one.
-constexpr double kMinFlopsPerThread = 1 << 19;
+// Each thread needs this many flops (2*m*n*k) of work: on the 2-core host, 2 threads lose below
+// ~130 kflop (16x64x32: 50 vs 90 GFLOP/s), break even near it and win from ~260 kflop
+// (64x64x64: 130 vs 97 GFLOP/s).
+constexpr double kMinFlopsPerThread = 1 << 17;
 // Batched products smaller than this run one matrix per thread instead of splitting each one.
 constexpr double kMinFlopsToSplitOneMatrix = 1 << 22;
 
@@ -382,7 +384,7 @@ void sgemm_strided_batched(
   const double flops =
       2.0 * static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(k);
   const int threads = omp_in_parallel() ? 1 : gemm_num_threads();
-  if (batch == 1 || threads == 1 || flops >= kMinFlopsToSplitOneMatrix) {
+  if (batch < threads || threads == 1 || flops >= kMinFlopsToSplitOneMatrix) {
     for (int64_t i = 0; i < batch; ++i) {
       sgemm_threads(
           kn,
@@ -406,7 +408,8 @@ void sgemm_strided_batched(
   // Small matrices: one whole matrix per thread. Each matrix is computed exactly as the
   // single-threaded sgemm would, so results still do not depend on the thread count.
   std::exception_ptr error;
-#pragma omp parallel for schedule(static) num_threads(threads)
+  const bool worth_threads = flops * static_cast<double>(batch) >= 2 * kMinFlopsPerThread;
+#pragma omp parallel for schedule(static) num_threads(threads) if (worth_threads)
   for (int64_t i = 0; i < batch; ++i) {
     try {
       sgemm_threads(
