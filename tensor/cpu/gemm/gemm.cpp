@@ -99,6 +99,19 @@ const SgemmKernel& kernel_of(SgemmKernelKind kind) {
   return gemm_detail::sgemm_kernel_generic();
 }
 
+// Without touching the kernel library, whose code may not run on this CPU.
+const char* kind_name(SgemmKernelKind kind) {
+  switch (kind) {
+    case SgemmKernelKind::Avx512:
+      return "avx512";
+    case SgemmKernelKind::Avx2:
+      return "avx2";
+    case SgemmKernelKind::Generic:
+      break;
+  }
+  return "generic";
+}
+
 const SgemmKernel& best_kernel() {
   static const SgemmKernel& kernel =
       sgemm_kernel_supported(SgemmKernelKind::Avx512) ? kernel_of(SgemmKernelKind::Avx512)
@@ -349,7 +362,7 @@ void sgemm_with_kernel(
   PEFTCPP_CHECK(
       sgemm_kernel_supported(kind),
       "[sgemm_with_kernel] kernel ",
-      kernel_of(kind).name,
+      kind_name(kind),
       " is not supported by this CPU");
   gemm_detail::check_gemm_args("sgemm", trans_a, trans_b, m, n, k, a, lda, b, ldb, c, ldc);
   const SgemmKernel& kn = kernel_of(kind);
