@@ -6,6 +6,8 @@
 //   eigh:     SelfAdjointEigenSolver on the lower triangle (eigenvalues ascending).
 #include "tensor/cpu/linalg.h"
 
+#include <omp.h>
+
 #include <Eigen/Cholesky>
 #include <Eigen/Eigenvalues>
 #include <Eigen/LU>
@@ -14,8 +16,6 @@
 #include <algorithm>
 #include <cmath>
 #include <vector>
-
-#include <omp.h>
 
 namespace peftcpp::cpu {
 namespace {
@@ -32,7 +32,8 @@ LinalgStatus for_each_batch(std::int64_t batch, Fn fn) {
 #pragma omp parallel for schedule(dynamic) if (batch > 1 && !omp_in_parallel())
   for (std::int64_t i = 0; i < batch; ++i) info[static_cast<std::size_t>(i)] = fn(i);
   for (std::int64_t i = 0; i < batch; ++i) {
-    if (info[static_cast<std::size_t>(i)] != 0) return {i, info[static_cast<std::size_t>(i)]};
+    if (info[static_cast<std::size_t>(i)] != 0)
+      return {i, info[static_cast<std::size_t>(i)]};
   }
   return {};
 }
@@ -45,7 +46,8 @@ std::int64_t failing_minor(const Mat& a) {
   for (Eigen::Index j = 0; j < n; ++j) {
     double d = a(j, j);
     for (Eigen::Index p = 0; p < j; ++p) d -= l(j, p) * l(j, p);
-    if (!(d > 0.0)) return j + 1;  // also catches NaN
+    if (!(d > 0.0))
+      return j + 1;  // also catches NaN
     l(j, j) = std::sqrt(d);
     for (Eigen::Index i = j + 1; i < n; ++i) {
       double v = a(i, j);
@@ -58,8 +60,14 @@ std::int64_t failing_minor(const Mat& a) {
 
 }  // namespace
 
-void qr_kernel(const double* a, double* q, double* r, std::int64_t batch, std::int64_t m, std::int64_t n,
-               bool complete) {
+void qr_kernel(
+    const double* a,
+    double* q,
+    double* r,
+    std::int64_t batch,
+    std::int64_t m,
+    std::int64_t n,
+    bool complete) {
   const std::int64_t k = std::min(m, n);
   const std::int64_t kq = complete ? m : k;
   for_each_batch(batch, [&](std::int64_t b) -> std::int64_t {
@@ -77,8 +85,15 @@ void qr_kernel(const double* a, double* q, double* r, std::int64_t batch, std::i
   });
 }
 
-void svd_kernel(const double* a, double* u, double* s, double* vh, std::int64_t batch, std::int64_t m,
-                std::int64_t n, bool full) {
+void svd_kernel(
+    const double* a,
+    double* u,
+    double* s,
+    double* vh,
+    std::int64_t batch,
+    std::int64_t m,
+    std::int64_t n,
+    bool full) {
   const std::int64_t k = std::min(m, n);
   const std::int64_t ku = full ? m : k, kv = full ? n : k;
   const unsigned options = full ? (Eigen::ComputeFullU | Eigen::ComputeFullV)
@@ -103,26 +118,36 @@ void svd_kernel(const double* a, double* u, double* s, double* vh, std::int64_t 
 LinalgStatus cholesky_kernel(const double* a, double* l, std::int64_t batch, std::int64_t n) {
   return for_each_batch(batch, [&](std::int64_t b) -> std::int64_t {
     MutMap L(l + b * n * n, n, n);
-    if (n == 0) return 0;
+    if (n == 0)
+      return 0;
     Mat A = ConstMap(a + b * n * n, n, n);
     Eigen::LLT<Mat, Eigen::Lower> llt(A);
-    if (llt.info() != Eigen::Success) return failing_minor(A);
+    if (llt.info() != Eigen::Success)
+      return failing_minor(A);
     L = llt.matrixL();
     // LLT accepts some indefinite inputs whose pivots stay positive only through NaN; reject those.
-    if (!L.allFinite()) return failing_minor(A);
+    if (!L.allFinite())
+      return failing_minor(A);
     return 0;
   });
 }
 
-LinalgStatus solve_kernel(const double* a, const double* b, double* x, std::int64_t batch, std::int64_t n,
-                          std::int64_t k) {
+LinalgStatus solve_kernel(
+    const double* a,
+    const double* b,
+    double* x,
+    std::int64_t batch,
+    std::int64_t n,
+    std::int64_t k) {
   return for_each_batch(batch, [&](std::int64_t i) -> std::int64_t {
     MutMap X(x + i * n * k, n, k);
-    if (n == 0) return 0;
+    if (n == 0)
+      return 0;
     Eigen::PartialPivLU<Mat> lu(Mat(ConstMap(a + i * n * n, n, n)));
     const auto diag = lu.matrixLU().diagonal();
     for (Eigen::Index j = 0; j < n; ++j) {
-      if (diag(j) == 0.0) return j + 1;
+      if (diag(j) == 0.0)
+        return j + 1;
     }
     if (b == nullptr) {
       X = lu.inverse();
@@ -133,11 +158,14 @@ LinalgStatus solve_kernel(const double* a, const double* b, double* x, std::int6
   });
 }
 
-LinalgStatus eigh_kernel(const double* a, double* w, double* v, std::int64_t batch, std::int64_t n) {
+LinalgStatus eigh_kernel(
+    const double* a, double* w, double* v, std::int64_t batch, std::int64_t n) {
   return for_each_batch(batch, [&](std::int64_t b) -> std::int64_t {
-    if (n == 0) return 0;
+    if (n == 0)
+      return 0;
     Eigen::SelfAdjointEigenSolver<Mat> es(Mat(ConstMap(a + b * n * n, n, n)));
-    if (es.info() != Eigen::Success) return 1;
+    if (es.info() != Eigen::Success)
+      return 1;
     Eigen::Map<Eigen::VectorXd>(w + b * n, n) = es.eigenvalues();
     MutMap(v + b * n * n, n, n) = es.eigenvectors();
     return 0;

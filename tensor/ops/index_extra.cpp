@@ -22,8 +22,10 @@ using namespace ops_detail;
 template <typename T>
 bool nan_last_less(T a, T b) {
   if constexpr (std::is_floating_point_v<T>) {
-    if (std::isnan(a)) return false;
-    if (std::isnan(b)) return true;
+    if (std::isnan(a))
+      return false;
+    if (std::isnan(b))
+      return true;
   }
   return a < b;
 }
@@ -31,8 +33,12 @@ bool nan_last_less(T a, T b) {
 // For each row of `rows` (rows x n, row-major), the indices of its first k elements in the
 // requested order, ties broken by index (which makes the order stable).
 template <typename T>
-std::vector<std::int64_t> order_rows(const std::vector<T>& vals, std::int64_t rows, std::int64_t n,
-                                     std::int64_t k, bool descending) {
+std::vector<std::int64_t> order_rows(
+    const std::vector<T>& vals,
+    std::int64_t rows,
+    std::int64_t n,
+    std::int64_t k,
+    bool descending) {
   std::vector<std::int64_t> out(static_cast<std::size_t>(rows * k));
   std::vector<std::int64_t> idx(static_cast<std::size_t>(n));
   for (std::int64_t r = 0; r < rows; ++r) {
@@ -40,8 +46,10 @@ std::vector<std::int64_t> order_rows(const std::vector<T>& vals, std::int64_t ro
     std::iota(idx.begin(), idx.end(), 0);
     const auto before = [row, descending](std::int64_t i, std::int64_t j) {
       const T a = row[i], b = row[j];
-      if (descending ? nan_last_less(b, a) : nan_last_less(a, b)) return true;
-      if (descending ? nan_last_less(a, b) : nan_last_less(b, a)) return false;
+      if (descending ? nan_last_less(b, a) : nan_last_less(a, b))
+        return true;
+      if (descending ? nan_last_less(a, b) : nan_last_less(b, a))
+        return false;
       return i < j;
     };
     std::partial_sort(idx.begin(), idx.begin() + k, idx.end(), before);
@@ -51,14 +59,25 @@ std::vector<std::int64_t> order_rows(const std::vector<T>& vals, std::int64_t ro
 }
 
 // Values and indices of the first k elements along dim in sorted order (sort: k = size).
-std::pair<Tensor, Tensor> sorted_prefix(const Tensor& x, std::int64_t k, std::int64_t dim, bool descending,
-                                        const char* op) {
+std::pair<Tensor, Tensor> sorted_prefix(
+    const Tensor& x, std::int64_t k, std::int64_t dim, bool descending, const char* op) {
   check_defined(x, op);
   const Tensor xx = x.dim() == 0 ? x.reshape({1}) : x;
   const std::int64_t d = normalize_dim(dim, xx.dim(), op);
   const std::int64_t n = xx.size(d);
-  PEFTCPP_CHECK_INDEX(k >= 0 && k <= n, "[", op, "] k = ", k, " is out of range for dim ", d, " of size ", n,
-                      " (shape ", shape_str(x.shape()), ")");
+  PEFTCPP_CHECK_INDEX(
+      k >= 0 && k <= n,
+      "[",
+      op,
+      "] k = ",
+      k,
+      " is out of range for dim ",
+      d,
+      " of size ",
+      n,
+      " (shape ",
+      shape_str(x.shape()),
+      ")");
   // rows along the last dim, on the host
   const Tensor moved = xx.detach().transpose(d, -1).contiguous().to(kCPU);
   const std::int64_t rows = n == 0 ? 0 : moved.numel() / n;
@@ -85,12 +104,14 @@ Tensor masked_select(const Tensor& x, const Tensor& mask) {
   check_defined(x, "masked_select");
   check_defined(mask, "masked_select", "mask");
   check_same_device(x, mask, "masked_select");
-  PEFTCPP_CHECK_DTYPE(mask.dtype() == kBool, "[masked_select] mask must be bool, got ", dtype_name(mask.dtype()));
+  PEFTCPP_CHECK_DTYPE(
+      mask.dtype() == kBool, "[masked_select] mask must be bool, got ", dtype_name(mask.dtype()));
   const Shape bs = broadcast_shapes(x.shape(), mask.shape(), "masked_select");
   const std::vector<bool> keep = mask.expand(bs).contiguous().to_vector<bool>();
   std::vector<std::int64_t> pos;
   for (std::size_t i = 0; i < keep.size(); ++i) {
-    if (keep[i]) pos.push_back(static_cast<std::int64_t>(i));
+    if (keep[i])
+      pos.push_back(static_cast<std::int64_t>(i));
   }
   const auto count = static_cast<std::int64_t>(pos.size());
   // differentiable path: broadcast, flatten, index_select (backward: index_add into zeros, summed
@@ -113,7 +134,8 @@ Tensor nonzero(const Tensor& x) {
     }
     for (std::int64_t d = ndim - 1; d >= 0; --d) {
       auto& c = at[static_cast<std::size_t>(d)];
-      if (++c < shape[static_cast<std::size_t>(d)]) break;
+      if (++c < shape[static_cast<std::size_t>(d)])
+        break;
       c = 0;
     }
   }

@@ -35,9 +35,17 @@ Tensor solve_right_transposed(const Tensor& x, const Tensor& r) {
 Tensor gaps(const Tensor& v, const char* op, const char* what) {
   const std::int64_t k = v.size(-1);
   Tensor e = add(sub(v.unsqueeze(-2), v.unsqueeze(-1)), eye_for(v, k));
-  PEFTCPP_CHECK(k == 0 || !any(eq(e, 0.0)).item<bool>(), "[", op, "] backward through the ", what,
-                " is undefined: the input has repeated ", op[0] == 's' ? "singular values" : "eigenvalues",
-                " (", v, "); use a loss that depends only on the values, or perturb the input");
+  PEFTCPP_CHECK(
+      k == 0 || !any(eq(e, 0.0)).item<bool>(),
+      "[",
+      op,
+      "] backward through the ",
+      what,
+      " is undefined: the input has repeated ",
+      op[0] == 's' ? "singular values" : "eigenvalues",
+      " (",
+      v,
+      "); use a loss that depends only on the values, or perturb the input");
   return e;
 }
 
@@ -57,8 +65,13 @@ Tensor qr_backward(const Tensor& gQ, const Tensor& gR, const Tensor& Q, const Te
   return add(pad(lead, {0, n - m}), matmul(Q, gR));
 }
 
-Tensor svd_backward(const Tensor& gU, const Tensor& gS, const Tensor& gVh, const Tensor& U, const Tensor& S,
-                    const Tensor& Vh) {
+Tensor svd_backward(
+    const Tensor& gU,
+    const Tensor& gS,
+    const Tensor& gVh,
+    const Tensor& U,
+    const Tensor& S,
+    const Tensor& Vh) {
   const std::int64_t m = U.size(-2), n = Vh.size(-1);
   const bool use_u = !all_zero(gU), use_v = !all_zero(gVh);
   if (!use_u && !use_v) {
@@ -67,8 +80,11 @@ Tensor svd_backward(const Tensor& gU, const Tensor& gS, const Tensor& gVh, const
   }
   const Tensor E = gaps(mul(S, S), "svd", "singular vectors");  // E_jk = S_k^2 - S_j^2
   if ((m > n && use_u) || (m < n && use_v)) {
-    PEFTCPP_CHECK(!any(eq(S, 0.0)).item<bool>(), "[svd] backward through the singular vectors of a non-square "
-                  "matrix needs it to have full rank; singular values: ", S);
+    PEFTCPP_CHECK(
+        !any(eq(S, 0.0)).item<bool>(),
+        "[svd] backward through the singular vectors of a non-square "
+        "matrix needs it to have full rank; singular values: ",
+        S);
   }
   const auto skew = [](const Tensor& x) { return sub(x, x.mT()); };
   const Tensor s_row = S.unsqueeze(-2), s_col = S.unsqueeze(-1);
@@ -102,8 +118,8 @@ Tensor cholesky_backward(const Tensor& gL, const Tensor& L) {
   Tensor phi = tril(matmul(L.mT(), gL));
   phi = mul(add(phi, tril(phi, -1).mT()), 0.5);
   const Tensor lt = L.mT();
-  const Tensor p = solve(lt, phi);   // L^{-T} phi
-  return solve(lt, p.mT()).mT();     // p L^{-1}
+  const Tensor p = solve(lt, phi);  // L^{-T} phi
+  return solve(lt, p.mT()).mT();    // p L^{-1}
 }
 
 Tensor eigh_backward(const Tensor& gL, const Tensor& gV, const Tensor& L, const Tensor& V) {
@@ -112,7 +128,7 @@ Tensor eigh_backward(const Tensor& gL, const Tensor& gV, const Tensor& L, const 
     return matmul(mul(V, gL.unsqueeze(-2)), V.mT());
   }
   Tensor vhgv = matmul(V.mT(), gV);
-  vhgv = mul(sub(vhgv, vhgv.mT()), 0.5);  // projection onto skew-symmetric matrices
+  vhgv = mul(sub(vhgv, vhgv.mT()), 0.5);             // projection onto skew-symmetric matrices
   const Tensor E = gaps(L, "eigh", "eigenvectors");  // E_ij = L_j - L_i
   const Tensor inner = add(div(vhgv, E), diag_embed(gL));  // vhgv has a zero diagonal
   return matmul(V, matmul(inner, V.mT()));

@@ -27,7 +27,8 @@ Tensor flat_cat(const TensorList& parts) {
 
 // (X X^T + n I): symmetric positive definite, well conditioned.
 Tensor spd(const Tensor& x) {
-  return add(matmul(x, x.mT()), mul(eye(x.size(-1), -1, kFloat64), static_cast<double>(x.size(-1))));
+  return add(
+      matmul(x, x.mT()), mul(eye(x.size(-1), -1, kFloat64), static_cast<double>(x.size(-1))));
 }
 
 Tensor sym(const Tensor& x) {
@@ -41,10 +42,12 @@ TEST_CASE("qr backward: tall, square and wide, through Q, R and both") {
     Tensor a = leaf(shape, 1);
     check_grad([](const TensorList& in) { return qr(in[0]).first; }, {a});
     check_grad([](const TensorList& in) { return qr(in[0]).second; }, {a});
-    check_grad([](const TensorList& in) {
-      auto [q, r] = qr(in[0]);
-      return flat_cat({q, r});
-    }, {a});
+    check_grad(
+        [](const TensorList& in) {
+          auto [q, r] = qr(in[0]);
+          return flat_cat({q, r});
+        },
+        {a});
   }
 }
 
@@ -59,33 +62,42 @@ TEST_CASE("svd backward through S and sign-invariant functions of U and Vh") {
     CAPTURE(shape_str(shape));
     Tensor a = leaf(shape, 3);
     check_grad([](const TensorList& in) { return std::get<1>(svd(in[0])); }, {a});
-    check_grad([](const TensorList& in) {
-      auto [u, s, vh] = svd(in[0]);
-      return matmul(mul(u, s.unsqueeze(-2)), vh);  // U diag(S) Vh
-    }, {a});
-    check_grad([](const TensorList& in) {
-      auto [u, s, vh] = svd(in[0]);
-      return matmul(u, u.mT());  // projector onto the column space
-    }, {a});
-    check_grad([](const TensorList& in) {
-      auto [u, s, vh] = svd(in[0]);
-      return matmul(mul(vh.mT(), s.unsqueeze(-2)), vh);  // V diag(S) V^T
-    }, {a});
+    check_grad(
+        [](const TensorList& in) {
+          auto [u, s, vh] = svd(in[0]);
+          return matmul(mul(u, s.unsqueeze(-2)), vh);  // U diag(S) Vh
+        },
+        {a});
+    check_grad(
+        [](const TensorList& in) {
+          auto [u, s, vh] = svd(in[0]);
+          return matmul(u, u.mT());  // projector onto the column space
+        },
+        {a});
+    check_grad(
+        [](const TensorList& in) {
+          auto [u, s, vh] = svd(in[0]);
+          return matmul(mul(vh.mT(), s.unsqueeze(-2)), vh);  // V diag(S) V^T
+        },
+        {a});
   }
 }
 
 TEST_CASE("svd backward with full_matrices uses the first k singular vectors") {
   Tensor a = leaf({3, 5}, 4);
-  check_grad([](const TensorList& in) {
-    auto [u, s, vh] = svd(in[0], true);
-    return matmul(mul(u, s.unsqueeze(-2)), vh.narrow(-2, 0, 3));
-  }, {a});
+  check_grad(
+      [](const TensorList& in) {
+        auto [u, s, vh] = svd(in[0], true);
+        return matmul(mul(u, s.unsqueeze(-2)), vh.narrow(-2, 0, 3));
+      },
+      {a});
 }
 
 TEST_CASE("svd backward through singular vectors rejects repeated singular values") {
   Tensor a = eye(3, -1, kFloat64).requires_grad_();
   auto [u, s, vh] = svd(a);
-  CHECK_THROWS_WITH_AS(sum(mul(u, u)).backward(), doctest::Contains("repeated singular values"), ValueError);
+  CHECK_THROWS_WITH_AS(
+      sum(mul(u, u)).backward(), doctest::Contains("repeated singular values"), ValueError);
   Tensor b = eye(3, -1, kFloat64).requires_grad_();
   sum(std::get<1>(svd(b))).backward();  // values only: fine, d(sum S)/dA = U Vh = I
   CHECK(max_abs_diff(b.grad(), eye(3, -1, kFloat64)) < 1e-12);
@@ -103,7 +115,9 @@ TEST_CASE("solve backward for matrix, vector and broadcast right-hand sides") {
 
 TEST_CASE("inverse backward") {
   Tensor a = leaf({2, 4, 4}, 9);
-  check_grad([](const TensorList& in) { return inverse(add(in[0], mul(eye(4, -1, kFloat64), 4.0))); }, {a});
+  check_grad(
+      [](const TensorList& in) { return inverse(add(in[0], mul(eye(4, -1, kFloat64), 4.0))); },
+      {a});
 }
 
 TEST_CASE("cholesky backward on symmetric positive definite inputs") {
@@ -114,18 +128,23 @@ TEST_CASE("cholesky backward on symmetric positive definite inputs") {
 TEST_CASE("eigh backward through eigenvalues and V f(L) V^T") {
   Tensor x = leaf({2, 4, 4}, 11);
   check_grad([](const TensorList& in) { return eigh(sym(in[0])).first; }, {x});
-  check_grad([](const TensorList& in) {
-    auto [w, v] = eigh(sym(in[0]));
-    return matmul(mul(v, w.unsqueeze(-2)), v.mT());
-  }, {x});
-  check_grad([](const TensorList& in) {
-    auto [w, v] = eigh(sym(in[0]));
-    return matmul(mul(v, exp(w).unsqueeze(-2)), v.mT());  // matrix exponential
-  }, {x});
+  check_grad(
+      [](const TensorList& in) {
+        auto [w, v] = eigh(sym(in[0]));
+        return matmul(mul(v, w.unsqueeze(-2)), v.mT());
+      },
+      {x});
+  check_grad(
+      [](const TensorList& in) {
+        auto [w, v] = eigh(sym(in[0]));
+        return matmul(mul(v, exp(w).unsqueeze(-2)), v.mT());  // matrix exponential
+      },
+      {x});
 }
 
 TEST_CASE("eigh backward through eigenvectors rejects repeated eigenvalues") {
   Tensor a = eye(3, -1, kFloat64).requires_grad_();
   auto [w, v] = eigh(a);
-  CHECK_THROWS_WITH_AS(sum(mul(v, v)).backward(), doctest::Contains("repeated eigenvalues"), ValueError);
+  CHECK_THROWS_WITH_AS(
+      sum(mul(v, v)).backward(), doctest::Contains("repeated eigenvalues"), ValueError);
 }

@@ -83,7 +83,8 @@ TEST_CASE("svd of hand-checkable matrices: values descending, reduced and full s
   check_close(matmul(ur.mT(), ur), eye_of(ur).expand({2, 4, 4}));
   const D sv = sr.to_vector<double>();
   for (std::size_t i = 0; i + 1 < sv.size(); ++i) {
-    if (i % 4 != 3) CHECK(sv[i] >= sv[i + 1]);
+    if (i % 4 != 3)
+      CHECK(sv[i] >= sv[i + 1]);
   }
   auto [uf, sf, vf] = svd(a.mT(), true);  // 4 x 6, full: U 4x4, Vh 6x6
   CHECK(uf.shape() == Shape{2, 4, 4});
@@ -97,7 +98,10 @@ TEST_CASE("solve handles vectors, matrices and broadcast batch dims") {
   Tensor a = tensor<double>({2, 1, 1, 3}, {2, 2});
   check_close(solve(a, tensor<double>({3, 5})), tensor<double>({0.8, 1.4}), 1e-14);
   // columns (3, 5) and (1, 0): the second solves to (0.6, -0.2)
-  check_close(solve(a, tensor<double>({3, 1, 5, 0}, {2, 2})), tensor<double>({0.8, 0.6, 1.4, -0.2}, {2, 2}), 1e-14);
+  check_close(
+      solve(a, tensor<double>({3, 1, 5, 0}, {2, 2})),
+      tensor<double>({0.8, 0.6, 1.4, -0.2}, {2, 2}),
+      1e-14);
   Tensor ab = add(rnd({3, 4, 4}, 4), mul(eye(4, -1, kFloat64), 4.0));
   Tensor b = rnd({4, 2}, 5);
   Tensor x = solve(ab, b);
@@ -106,15 +110,21 @@ TEST_CASE("solve handles vectors, matrices and broadcast batch dims") {
   Tensor xv = solve(ab, rnd({3, 4}, 6));  // batch of vectors
   CHECK(xv.shape() == Shape{3, 4});
   CHECK(error_of<ShapeError>([&] { solve(a, tensor<double>({1, 2, 3})); }).find("[solve]") == 0);
-  CHECK(error_of<ValueError>([] { solve(zeros({2, 2}, kFloat64), ones({2}, kFloat64)); }).find("singular") !=
-        std::string::npos);
+  CHECK(error_of<ValueError>([] {
+          solve(zeros({2, 2}, kFloat64), ones({2}, kFloat64));
+        }).find("singular") != std::string::npos);
 }
 
 TEST_CASE("inverse of a 2x2 matrix by the adjugate formula, batched, and singular input") {
-  check_close(inverse(tensor<double>({4, 7, 2, 6}, {2, 2})), tensor<double>({0.6, -0.7, -0.2, 0.4}, {2, 2}), 1e-14);
+  check_close(
+      inverse(tensor<double>({4, 7, 2, 6}, {2, 2})),
+      tensor<double>({0.6, -0.7, -0.2, 0.4}, {2, 2}),
+      1e-14);
   Tensor a = add(rnd({2, 3, 5, 5}, 7), mul(eye(5, -1, kFloat64), 5.0));
   check_close(matmul(a, inverse(a)), eye(5, -1, kFloat64).expand({2, 3, 5, 5}));
-  const std::string msg = error_of<ValueError>([] { inverse(tensor<double>({1, 2, 2, 4}, {2, 2})); });
+  const std::string msg = error_of<ValueError>([] {
+    inverse(tensor<double>({1, 2, 2, 4}, {2, 2}));
+  });
   CHECK(msg.find("[inverse]") == 0);
   CHECK(error_of<ShapeError>([] { inverse(zeros({2, 3}, kFloat64)); }).find("[inverse]") == 0);
 }
@@ -128,7 +138,9 @@ TEST_CASE("cholesky of a 2x2 matrix reads only the lower triangle; non-PD input 
   Tensor lb = cholesky(spd);
   check_close(matmul(lb, lb.mT()), spd);
   check_close(lb, tril(lb), 0.0);
-  const std::string msg = error_of<ValueError>([] { cholesky(tensor<double>({1, 2, 2, 1}, {2, 2})); });
+  const std::string msg = error_of<ValueError>([] {
+    cholesky(tensor<double>({1, 2, 2, 1}, {2, 2}));
+  });
   CHECK(msg.find("[cholesky]") == 0);
   CHECK(msg.find("order 2") != std::string::npos);
 }
@@ -146,7 +158,8 @@ TEST_CASE("eigh of a 2x2 matrix: ascending eigenvalues, eigenvectors up to sign"
   check_close(matmul(vb.mT(), vb), eye(5, -1, kFloat64).expand({2, 5, 5}));
   const D wv = wb.to_vector<double>();
   for (std::size_t i = 0; i + 1 < wv.size(); ++i) {
-    if (i % 5 != 4) CHECK(wv[i] <= wv[i + 1]);
+    if (i % 5 != 4)
+      CHECK(wv[i] <= wv[i + 1]);
   }
 }
 

@@ -29,13 +29,14 @@ TEST_CASE("orthogonal_ is Q of the generator's normal draw with sign(diag(R)) ma
   Tensor w = empty({5, 3}, kFloat64);
   orthogonal_(w, 1.0, &g1);
   Tensor draw = randn({5, 3}, kFloat64, &g2);  // the same draw orthogonal_ made
-  Tensor r = matmul(w.t(), draw);               // = diag(sign) R: upper triangular, positive diagonal
+  Tensor r = matmul(w.t(), draw);  // = diag(sign) R: upper triangular, positive diagonal
   CHECK(max_abs_diff(r, triu(r)) < 1e-12);
   for (double d : diag(r).to_vector<double>()) CHECK(d > 0);
   CHECK(max_abs_diff(matmul(w, r), draw) < 1e-12);
 }
 
-TEST_CASE("orthogonal_ rejects 1-D tensors, leaves empty ones alone and works under requires_grad") {
+TEST_CASE(
+    "orthogonal_ rejects 1-D tensors, leaves empty ones alone and works under requires_grad") {
   Tensor v = empty({4}, kFloat32);
   CHECK_THROWS_WITH_AS(orthogonal_(v), doctest::Contains("[orthogonal_]"), ShapeError);
   Tensor e = zeros({0, 3});

@@ -34,14 +34,18 @@ TEST_CASE("stack and split / chunk pieces are differentiable") {
   Tensor a = leaf({3}, 4), b = leaf({3}, 5);
   check_grad([](const TensorList& in) { return stack({in[0], in[1]}, 1); }, {a, b});
   Tensor x = leaf({5, 2}, 6);
-  check_grad([](const TensorList& in) {
-    TensorList p = split(in[0], 2, 0);
-    return cat({mul(p[0], 2.0), p[2], p[1]}, 0);
-  }, {x});
-  check_grad([](const TensorList& in) {
-    TensorList p = chunk(in[0], 2, 1);
-    return mul(p[0], p[1]);
-  }, {x});
+  check_grad(
+      [](const TensorList& in) {
+        TensorList p = split(in[0], 2, 0);
+        return cat({mul(p[0], 2.0), p[2], p[1]}, 0);
+      },
+      {x});
+  check_grad(
+      [](const TensorList& in) {
+        TensorList p = chunk(in[0], 2, 1);
+        return mul(p[0], p[1]);
+      },
+      {x});
 }
 
 TEST_CASE("tril and triu backward applies the same mask") {
