@@ -30,8 +30,35 @@ bool nan_last_less(T a, T b) {
   return a < b;
 }
 
-// For each row of `rows` (rows x n, row-major), the indices of its first k elements in the
-// requested order, ties broken by index (which makes the order stable).
+// Strict total order on (value, index): by value (NaN greatest), ties by index, which makes
+// every selection and sort below deterministic and stable.
+template <typename T, bool kDescending>
+struct Before {
+  bool operator()(const std::pair<T, std::int64_t>& x, const std::pair<T, std::int64_t>& y) const {
+    if (kDescending ? nan_last_less(y.first, x.first) : nan_last_less(x.first, y.first))
+      return true;
+    if (kDescending ? nan_last_less(x.first, y.first) : nan_last_less(y.first, x.first))
+      return false;
+    return x.second < y.second;
+  }
+};
+
+// For each row of `vals` (rows x n, row-major), the indices of its first k elements in order.
+template <typename T, bool kDescending>
+std::vector<std::int64_t> order_rows(
+    const std::vector<T>& vals, std::int64_t rows, std::int64_t n, std::int64_t k) {
+  std::vector<std::int64_t> out(static_cast<std::size_t>(rows * k));
+  std::vector<std::pair<T, std::int64_t>> row(static_cast<std::size_t>(n));
+  for (std::int64_t r = 0; r < rows; ++r) {
+    for (std::int64_t i = 0; i < n; ++i) row[static_cast<std::size_t>(i)] = {vals[r * n + i], i};
+    if (k < n)
+      std::nth_element(row.begin(), row.begin() + k, row.end(), Before<T, kDescending>{});
+    std::sort(row.begin(), row.begin() + k, Before<T, kDescending>{});
+    for (std::int64_t i = 0; i < k; ++i) out[r * k + i] = row[static_cast<std::size_t>(i)].second;
+  }
+  return out;
+}
+
 template <typename T>
 std::vector<std::int64_t> order_rows(
     const std::vector<T>& vals,
@@ -39,23 +66,8 @@ std::vector<std::int64_t> order_rows(
     std::int64_t n,
     std::int64_t k,
     bool descending) {
-  std::vector<std::int64_t> out(static_cast<std::size_t>(rows * k));
-  std::vector<std::int64_t> idx(static_cast<std::size_t>(n));
-  for (std::int64_t r = 0; r < rows; ++r) {
-    const T* row = vals.data() + r * n;
-    std::iota(idx.begin(), idx.end(), 0);
-    const auto before = [row, descending](std::int64_t i, std::int64_t j) {
-      const T a = row[i], b = row[j];
-      if (descending ? nan_last_less(b, a) : nan_last_less(a, b))
-        return true;
-      if (descending ? nan_last_less(a, b) : nan_last_less(b, a))
-        return false;
-      return i < j;
-    };
-    std::partial_sort(idx.begin(), idx.begin() + k, idx.end(), before);
-    std::copy(idx.begin(), idx.begin() + k, out.begin() + r * k);
-  }
-  return out;
+  return descending ? order_rows<T, true>(vals, rows, n, k)
+                    : order_rows<T, false>(vals, rows, n, k);
 }
 
 // Values and indices of the first k elements along dim in sorted order (sort: k = size).
