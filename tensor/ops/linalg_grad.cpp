@@ -32,7 +32,7 @@ Tensor solve_right_transposed(const Tensor& x, const Tensor& r) {
 
 // E_ij = v_j - v_i off the diagonal, 1 on it; throws when two values coincide, since the
 // gradient through the vectors is then undefined (PyTorch returns inf/NaN there).
-Tensor gaps(const Tensor& v, const char* op, const char* what) {
+Tensor gaps(const Tensor& v, const Tensor& values, const char* op, const char* what) {
   const std::int64_t k = v.size(-1);
   Tensor e = add(sub(v.unsqueeze(-2), v.unsqueeze(-1)), eye_for(v, k));
   PEFTCPP_CHECK(
@@ -42,10 +42,9 @@ Tensor gaps(const Tensor& v, const char* op, const char* what) {
       "] backward through the ",
       what,
       " is undefined: the input has repeated ",
-      op[0] == 's' ? "singular values" : "eigenvalues",
-      " (",
-      v,
-      "); use a loss that depends only on the values, or perturb the input");
+      op[0] == 's' ? "singular values " : "eigenvalues ",
+      values,
+      "; use a loss that depends only on the values, or perturb the input");
   return e;
 }
 
@@ -78,7 +77,7 @@ Tensor svd_backward(
     // only the singular values are used: gA = U diag(gS) Vh
     return m >= n ? matmul(U, mul(gS.unsqueeze(-1), Vh)) : matmul(mul(U, gS.unsqueeze(-2)), Vh);
   }
-  const Tensor E = gaps(mul(S, S), "svd", "singular vectors");  // E_jk = S_k^2 - S_j^2
+  const Tensor E = gaps(mul(S, S), S, "svd", "singular vectors");  // E_jk = S_k^2 - S_j^2
   if ((m > n && use_u) || (m < n && use_v)) {
     PEFTCPP_CHECK(
         !any(eq(S, 0.0)).item<bool>(),
@@ -128,8 +127,8 @@ Tensor eigh_backward(const Tensor& gL, const Tensor& gV, const Tensor& L, const 
     return matmul(mul(V, gL.unsqueeze(-2)), V.mT());
   }
   Tensor vhgv = matmul(V.mT(), gV);
-  vhgv = mul(sub(vhgv, vhgv.mT()), 0.5);             // projection onto skew-symmetric matrices
-  const Tensor E = gaps(L, "eigh", "eigenvectors");  // E_ij = L_j - L_i
+  vhgv = mul(sub(vhgv, vhgv.mT()), 0.5);                // projection onto skew-symmetric matrices
+  const Tensor E = gaps(L, L, "eigh", "eigenvectors");  // E_ij = L_j - L_i
   const Tensor inner = add(div(vhgv, E), diag_embed(gL));  // vhgv has a zero diagonal
   return matmul(V, matmul(inner, V.mT()));
 }

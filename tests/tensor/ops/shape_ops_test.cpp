@@ -166,3 +166,24 @@ TEST_CASE("pad follows F.pad order; negative pads crop") {
   CHECK_THROWS_AS(pad(x, {1}), ShapeError);
   CHECK_THROWS_AS(pad(x, {-2, -1}), ShapeError);
 }
+
+TEST_CASE("shape errors are ShapeErrors whose message starts with the op name") {
+  const auto starts_with_op = [](const std::function<void()>& f, const std::string& op) {
+    try {
+      f();
+    } catch (const ShapeError& e) {
+      return std::string(e.what()).rfind("[" + op + "]", 0) == 0;
+    }
+    return false;
+  };
+  Tensor m = zeros({2, 3});
+  CHECK(starts_with_op([&] { cat({m, zeros({3, 3})}, 1); }, "cat"));
+  CHECK(starts_with_op([&] { stack({m, zeros({3, 2})}); }, "stack"));
+  CHECK(starts_with_op([&] { split_with_sizes(m, {1, 1}, 1); }, "split_with_sizes"));
+  CHECK(starts_with_op([&] { split(zeros({}), 1); }, "split"));
+  CHECK(starts_with_op([&] { chunk(zeros({}), 2); }, "chunk"));
+  CHECK(starts_with_op([&] { triu(zeros({4})); }, "triu"));
+  CHECK(starts_with_op([&] { diag(zeros({})); }, "diag"));
+  CHECK(starts_with_op([&] { repeat(m, {1, -1}); }, "repeat"));
+  CHECK(starts_with_op([&] { pad(m, {1, 1, 1, 1, 1, 1}); }, "pad"));
+}
