@@ -134,8 +134,7 @@ Tensor solve(const Tensor& a, const Tensor& b) {
   check_same_device(a, b, "solve");
   PEFTCPP_CHECK_SHAPE(
       a.dim() >= 2 && a.size(-1) == a.size(-2),
-      "[solve] a must be a square matrix or a batch of "
-      "them, got ",
+      "[solve] a must be a square matrix or a batch of them, got ",
       shape_str(a.shape()));
   PEFTCPP_CHECK_DTYPE(
       is_floating_point(b.dtype()),
@@ -144,8 +143,7 @@ Tensor solve(const Tensor& a, const Tensor& b) {
   const DType rt = promote_types(a.dtype(), b.dtype());
   const Tensor ac = cast_if_needed(a, rt), bc = cast_if_needed(b, rt);
   const std::int64_t n = a.size(-1);
-  // b is a vector (or batch of vectors) when it has one dim less than a and matches a's leading
-  // dims
+  // b is a (batch of) vector(s) when it has one dim less than a and matches a's leading dims
   const bool vector =
       b.dim() == 1 ||
       (b.dim() == a.dim() - 1 && Shape(b.shape()) == Shape(a.shape().begin(), a.shape().end() - 1));

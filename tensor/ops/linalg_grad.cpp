@@ -81,8 +81,8 @@ Tensor svd_backward(
   if ((m > n && use_u) || (m < n && use_v)) {
     PEFTCPP_CHECK(
         !any(eq(S, 0.0)).item<bool>(),
-        "[svd] backward through the singular vectors of a non-square "
-        "matrix needs it to have full rank; singular values: ",
+        "[svd] backward through the singular vectors of a non-square matrix needs it to have full "
+        "rank; singular values: ",
         S);
   }
   const auto skew = [](const Tensor& x) { return sub(x, x.mT()); };

@@ -121,8 +121,7 @@ Tensor stack(const TensorList& tensors, std::int64_t dim) {
     check_defined(tensors[i], "stack", "tensor");
     PEFTCPP_CHECK_SHAPE(
         tensors[i].shape() == tensors[0].shape(),
-        "[stack] expects tensors of equal shape, but "
-        "tensor 0 has shape ",
+        "[stack] expects tensors of equal shape, but tensor 0 has shape ",
         shape_str(tensors[0].shape()),
         " and tensor ",
         i,
@@ -174,8 +173,7 @@ TensorList split(const Tensor& x, std::int64_t split_size, std::int64_t dim) {
   const std::int64_t n = x.size(d);
   PEFTCPP_CHECK(
       split_size > 0 || (split_size == 0 && n == 0),
-      "[split] split_size must be positive (0 only for "
-      "an empty dim), got ",
+      "[split] split_size must be positive (0 only for an empty dim), got ",
       split_size,
       " for dim ",
       d,
@@ -205,8 +203,7 @@ Tensor repeat(const Tensor& x, const Shape& repeats) {
   check_defined(x, "repeat");
   PEFTCPP_CHECK_SHAPE(
       static_cast<std::int64_t>(repeats.size()) >= x.dim(),
-      "[repeat] needs at least as many "
-      "repeats as dims: ",
+      "[repeat] needs at least as many repeats as dims: ",
       shape_str(repeats),
       " for a tensor of shape ",
       shape_str(x.shape()));
