@@ -138,4 +138,24 @@ Tensor& xavier_normal_(Tensor& t, double gain, Generator* gen) {
   return normal_(t, 0.0, gain * std::sqrt(2.0 / (fan_in + fan_out)), gen);
 }
 
+Tensor& orthogonal_(Tensor& t, double gain, Generator* gen) {
+  // torch.nn.init.orthogonal_: QR of a normal (rows x cols) draw (transposed when rows < cols),
+  // Q's columns multiplied by sign(diag(R)) so the result is uniform over orthogonal matrices.
+  PEFTCPP_CHECK_SHAPE(t.dim() >= 2, "[orthogonal_] only tensors with 2 or more dims are supported, got ",
+                      shape_str(t.shape()));
+  if (t.numel() == 0) return t;
+  const std::int64_t rows = t.size(0), cols = t.numel() / rows;
+  Tensor flat = empty({rows, cols}, t.dtype(), t.device());
+  normal_(flat, 0.0, 1.0, gen);
+  NoGradGuard ng;
+  if (rows < cols) flat = flat.t();
+  auto [q, r] = qr(flat);
+  q = mul(q, sign(diag(r)));
+  if (rows < cols) q = q.t();
+  Tensor d = t.detach();
+  d.copy_(q.reshape(t.shape()));
+  d.mul_(gain);
+  return t;
+}
+
 }  // namespace peftcpp
