@@ -3,9 +3,40 @@
 
 #include "tensor/cpu/cpu_backend.h"
 #include "tensor/cpu/elementwise_loop.h"
+#include "tensor/cpu/simd/simd_kernels.h"
 
 namespace peftcpp::cpu {
 namespace {
+
+// float32 add/sub/mul/div: contiguous (or scalar-broadcast) runs go to the vectorised kernel,
+// with streaming stores for large outputs; other runs use the same formulas element by element.
+void binary_f32(simd::BinaryKind kind, const TensorView& a, const TensorView& b, const TensorView& dst,
+                double p0) {
+  const simd::KernelTable& k = simd::kernels();
+  const float alpha = static_cast<float>(p0);
+  const bool nt = dst.numel() * static_cast<std::int64_t>(sizeof(float)) >= simd::kNonTemporalBytes;
+  StridedLayout<3> L = make_layout<3>({&dst, &a, &b});
+  for_each_strided<3>(L, [&](std::array<char*, 3> p, std::array<std::int64_t, 3> s, std::int64_t n) {
+    constexpr std::int64_t f = sizeof(float);
+    if (s[0] == f && (s[1] == f || s[1] == 0) && (s[2] == f || s[2] == 0)) {
+      k.binary(kind, reinterpret_cast<const float*>(p[1]), s[1] / f, reinterpret_cast<const float*>(p[2]), s[2] / f,
+               reinterpret_cast<float*>(p[0]), n, alpha, nt);
+      return;
+    }
+    for (std::int64_t i = 0; i < n; ++i) {
+      const float x = *reinterpret_cast<const float*>(p[1] + i * s[1]);
+      const float y = *reinterpret_cast<const float*>(p[2] + i * s[2]);
+      float r = 0;
+      switch (kind) {
+        case simd::BinaryKind::Add: r = x + alpha * y; break;
+        case simd::BinaryKind::Sub: r = x - alpha * y; break;
+        case simd::BinaryKind::Mul: r = x * y; break;
+        case simd::BinaryKind::Div: r = x / y; break;
+      }
+      *reinterpret_cast<float*>(p[0] + i * s[0]) = r;
+    }
+  });
+}
 
 template <typename C>
 [[maybe_unused]] C py_pow(C x, C y) {
@@ -30,6 +61,15 @@ template <typename C>
 template <typename T>
 void binary_typed(BinaryOp op, const TensorView& a, const TensorView& b, const TensorView& dst, double p0) {
   using C = compute_t<T>;
+  if constexpr (std::is_same_v<T, float>) {
+    switch (op) {
+      case BinaryOp::Add: return binary_f32(simd::BinaryKind::Add, a, b, dst, p0);
+      case BinaryOp::Sub: return binary_f32(simd::BinaryKind::Sub, a, b, dst, p0);
+      case BinaryOp::Mul: return binary_f32(simd::BinaryKind::Mul, a, b, dst, p0);
+      case BinaryOp::Div: return binary_f32(simd::BinaryKind::Div, a, b, dst, p0);
+      default: break;
+    }
+  }
   switch (op) {
     case BinaryOp::Add:
       if (p0 == 1.0) return binary_loop<T, T>(a, b, dst, [](C x, C y) { return static_cast<C>(x + y); });

@@ -1,12 +1,37 @@
 // Unary element-wise kernels. Math ops see floating inputs only (ops promote integers first);
 // Neg/Abs/Sign/Square/Clamp/affine ops also run on integers.
+#include <algorithm>
 #include <cmath>
 
 #include "tensor/cpu/cpu_backend.h"
 #include "tensor/cpu/elementwise_loop.h"
+#include "tensor/cpu/simd/simd_kernels.h"
 
 namespace peftcpp::cpu {
 namespace {
+
+// float32 exp through the vectorised kernel; strided runs go through a small buffer so that every
+// layout gives the same bits.
+void exp_f32(const TensorView& src, const TensorView& dst) {
+  const simd::KernelTable& k = simd::kernels();
+  const bool nt = dst.numel() * static_cast<std::int64_t>(sizeof(float)) >= simd::kNonTemporalBytes;
+  StridedLayout<2> L = make_layout<2>({&dst, &src});
+  for_each_strided<2>(L, [&](std::array<char*, 2> p, std::array<std::int64_t, 2> s, std::int64_t n) {
+    constexpr std::int64_t f = sizeof(float);
+    if (s[0] == f && s[1] == f) {
+      k.exp(reinterpret_cast<const float*>(p[1]), reinterpret_cast<float*>(p[0]), n, nt);
+      return;
+    }
+    constexpr std::int64_t kBuf = 256;
+    float buf[kBuf];
+    for (std::int64_t i0 = 0; i0 < n; i0 += kBuf) {
+      const std::int64_t m = std::min(kBuf, n - i0);
+      for (std::int64_t i = 0; i < m; ++i) buf[i] = *reinterpret_cast<const float*>(p[1] + (i0 + i) * s[1]);
+      k.exp(buf, buf, m, false);
+      for (std::int64_t i = 0; i < m; ++i) *reinterpret_cast<float*>(p[0] + (i0 + i) * s[0]) = buf[i];
+    }
+  });
+}
 
 template <typename C>
 inline C gelu_tanh(C x) {
@@ -67,7 +92,9 @@ void unary_typed(UnaryOp op, const TensorView& src, const TensorView& dst, doubl
                      dtype_name(src.dtype));
   } else {
     switch (op) {
-      case UnaryOp::Exp: return unary_loop<T, T>(src, dst, [](C x) { return std::exp(x); });
+      case UnaryOp::Exp:
+        if constexpr (std::is_same_v<T, float>) return exp_f32(src, dst);
+        return unary_loop<T, T>(src, dst, [](C x) { return std::exp(x); });
       case UnaryOp::Log: return unary_loop<T, T>(src, dst, [](C x) { return std::log(x); });
       case UnaryOp::Log1p: return unary_loop<T, T>(src, dst, [](C x) { return std::log1p(x); });
       case UnaryOp::Expm1: return unary_loop<T, T>(src, dst, [](C x) { return std::expm1(x); });
