@@ -71,12 +71,15 @@ void softmax_via_kernel(const TensorView& src, const TensorView& dst, const Soft
       T* y = d + offset_of(o, r.outer_shape, dst.strides);
       if constexpr (std::is_same_v<T, float>) {
         if (direct) {
-          k.softmax_row(x, y, n, log, nt, need_buffer ? buf.data() : nullptr);
+          // rows of a static schedule are consecutive: prefetch the next one (a wasted prefetch
+          // at the end of a thread's share is harmless)
+          const float* next = o + 1 < r.outer ? s + offset_of(o + 1, r.outer_shape, src.strides) : nullptr;
+          k.softmax_row(x, y, n, log, nt, need_buffer ? buf.data() : nullptr, next);
           continue;
         }
       }
       for (std::int64_t i = 0; i < n; ++i) buf[static_cast<std::size_t>(i)] = load(x + i * r.src_step);
-      k.softmax_row(buf.data(), buf.data(), n, log, false, nullptr);
+      k.softmax_row(buf.data(), buf.data(), n, log, false, nullptr, nullptr);
       for (std::int64_t i = 0; i < n; ++i) store(y + i * r.dst_step, buf[static_cast<std::size_t>(i)]);
     }
   }

@@ -27,7 +27,7 @@ void binary_scalar(BinaryKind kind, const float* a, std::int64_t as, const float
   }
 }
 
-void softmax_row_scalar(const float* x, float* y, std::int64_t n, bool log, bool, float*) {
+void softmax_row_scalar(const float* x, float* y, std::int64_t n, bool log, bool, float*, const float*) {
   if (n <= 0) return;
   float m = -std::numeric_limits<float>::infinity();
   for (std::int64_t i = 0; i < n; ++i) m = std::max(m, x[i]);

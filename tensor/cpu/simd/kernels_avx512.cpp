@@ -77,8 +77,9 @@ void binary_avx512(BinaryKind kind, const float* a, std::int64_t as, const float
                    std::int64_t n, float alpha, bool nt) {
   binary_kernel<Avx512>(kind, a, as, b, bs, y, n, alpha, nt);
 }
-void softmax_row_avx512(const float* x, float* y, std::int64_t n, bool log, bool nt, float* scratch) {
-  softmax_row_kernel<Avx512>(x, y, n, log, nt, scratch);
+void softmax_row_avx512(const float* x, float* y, std::int64_t n, bool log, bool nt, float* scratch,
+                        const float* next) {
+  softmax_row_kernel<Avx512>(x, y, n, log, nt, scratch, next);
 }
 
 }  // namespace

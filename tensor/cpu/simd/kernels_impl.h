@@ -154,14 +154,21 @@ float row_max(const float* x, std::int64_t n) {
   return V::reduce_max(V::max(m0, m1));
 }
 
-/// sum of exp(x - m); stores the exponentials to e when e is not null.
+/// sum of exp(x - m); stores the exponentials to e when e is not null. When `pf` is not null, the
+/// same span of the next row is prefetched into L2 meanwhile, so that the next row's DRAM reads
+/// overlap this row's arithmetic.
 template <class V>
-float row_sum_exp(const float* x, float* e, std::int64_t n, float m) {
+float row_sum_exp(const float* x, float* e, std::int64_t n, float m, const float* pf = nullptr) {
   constexpr std::int64_t W = V::W;
   const typename V::reg vm = V::set1(m);
   typename V::reg s0 = V::set1(0.0f), s1 = s0;
   std::int64_t i = 0;
   for (; i + 2 * W <= n; i += 2 * W) {
+    if (pf) {
+      for (std::int64_t j = 0; j < 2 * W; j += 16) {
+        _mm_prefetch(reinterpret_cast<const char*>(pf + i + j), _MM_HINT_T1);
+      }
+    }
     const typename V::reg e0 = V::exp(V::sub(V::loadu(x + i), vm));
     const typename V::reg e1 = V::exp(V::sub(V::loadu(x + i + W), vm));
     if (e) {
@@ -248,7 +255,8 @@ void row_online_max_sum(const float* x, std::int64_t n, float& m_out, float& s_o
 }
 
 template <class V>
-void softmax_row_kernel(const float* x, float* y, std::int64_t n, bool log, bool nt, float* scratch) {
+void softmax_row_kernel(const float* x, float* y, std::int64_t n, bool log, bool nt, float* scratch,
+                        const float* next) {
   if (n <= 0) return;
   float m, s;
   const bool short_row = n <= kSoftmaxScratchMax;
@@ -257,7 +265,7 @@ void softmax_row_kernel(const float* x, float* y, std::int64_t n, bool log, bool
     m = row_max<V>(x, n);
     if (m == -kInf) m = 0.0f;  // all -inf: exps are 0, the sum 0, the row NaN (as PyTorch)
     e = log ? nullptr : (scratch ? scratch : y);
-    s = row_sum_exp<V>(x, e, n, m);
+    s = row_sum_exp<V>(x, e, n, m, next);
   } else {
     row_online_max_sum<V>(x, n, m, s);
     if (m == -kInf) m = 0.0f;

@@ -34,8 +34,10 @@ struct KernelTable {
                  float* y, std::int64_t n, float alpha, bool nontemporal);
   /// Softmax (or log-softmax) of one contiguous row of n floats. `scratch` (n floats, or null)
   /// holds exp(x - max) between passes so that y is written once, with streaming stores when
-  /// `nontemporal`; without scratch, y itself is the scratch.
-  void (*softmax_row)(const float* x, float* y, std::int64_t n, bool log, bool nontemporal, float* scratch);
+  /// `nontemporal`; without scratch, y itself is the scratch. x and y may alias exactly.
+  /// `next` (or null): the next row of n floats, prefetched while this one is computed.
+  void (*softmax_row)(const float* x, float* y, std::int64_t n, bool log, bool nontemporal, float* scratch,
+                      const float* next);
 };
 
 /// The best table for this CPU. PEFTCPP_SIMD=avx2 or PEFTCPP_SIMD=scalar in the environment

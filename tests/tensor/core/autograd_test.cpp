@@ -206,6 +206,24 @@ TEST_CASE("grad() returns gradients without touching .grad; allow_unused") {
   CHECK_THROWS_WITH_PARTS(ValueError, grad({y}, {tensor<double>({1})}), "[grad]", "does not require grad");
 }
 
+TEST_CASE("grad() returns hooked gradients; retain_grad sees the gradient after hooks (PyTorch order)") {
+  Tensor x = leaf({1, 2});
+  Tensor h = mul(x, 2.0);
+  h.register_hook([](const Tensor& g) { return mul(g, 10.0); });
+  TensorList gh = grad({sum(h)}, {h});
+  CHECK(values(gh[0]) == std::vector<double>{10, 10});
+  x.register_hook([](const Tensor& g) { return add(g, 1.0); });
+  TensorList gx = grad({sum(mul(x, 3.0))}, {x});
+  CHECK(values(gx[0]) == std::vector<double>{4, 4});
+  CHECK_FALSE(x.grad().defined());
+  Tensor y = mul(x, 1.0);
+  y.retain_grad();
+  y.register_hook([](const Tensor& g) { return mul(g, 2.0); });
+  sum(y).backward();
+  CHECK(values(y.grad()) == std::vector<double>{2, 2});
+  CHECK(values(x.grad()) == std::vector<double>{3, 3});  // hooked 2, plus x's own hook
+}
+
 TEST_CASE("multi-output ops: max values carry the gradient to the arg-max positions") {
   Tensor x = leaf({1, 5, 2, 7, 3, 0}, {2, 3});
   auto [v, i] = max(x, 1);

@@ -193,10 +193,11 @@ TEST_CASE("softmax rows: short and long (online) rows, scratch and streaming, ag
           std::vector<float> y(static_cast<std::size_t>(n) + 1, 9.0f), scratch(static_cast<std::size_t>(n));
           if (mode == 2) {
             std::vector<float> xy = x;
-            t->softmax_row(xy.data(), xy.data(), n, log, false, nullptr);
+            t->softmax_row(xy.data(), xy.data(), n, log, false, nullptr, nullptr);
             std::copy(xy.begin(), xy.end(), y.begin());
           } else {
-            t->softmax_row(x.data(), y.data(), n, log, mode == 1, mode == 1 ? scratch.data() : nullptr);
+            t->softmax_row(x.data(), y.data(), n, log, mode == 1, mode == 1 ? scratch.data() : nullptr,
+                           mode == 1 ? x.data() : nullptr);
           }
           double worst = 0;  // error beyond the relative allowance
           for (std::int64_t i = 0; i < n; ++i) {
@@ -218,23 +219,23 @@ TEST_CASE("softmax rows with -inf, +inf and NaN entries, short and long") {
       std::vector<float> all_neg_inf(static_cast<std::size_t>(n), -inf);
       std::vector<float> y(static_cast<std::size_t>(n));
       for (bool log : {false, true}) {
-        t->softmax_row(all_neg_inf.data(), y.data(), n, log, false, nullptr);
+        t->softmax_row(all_neg_inf.data(), y.data(), n, log, false, nullptr, nullptr);
         CHECK_MESSAGE(std::isnan(y[0]), std::string(t->isa), " all -inf n=", n);
         // one finite value among -inf: probability 1 there, 0 elsewhere
         std::vector<float> one = all_neg_inf;
         one[static_cast<std::size_t>(n - 2)] = 3.0f;
-        t->softmax_row(one.data(), y.data(), n, log, false, nullptr);
+        t->softmax_row(one.data(), y.data(), n, log, false, nullptr, nullptr);
         CHECK(y[static_cast<std::size_t>(n - 2)] == (log ? 0.0f : 1.0f));
         CHECK(y[0] == (log ? -inf : 0.0f));
         // a NaN early in the row (before any finite value) poisons the whole row
         std::vector<float> nan_row = one;
         nan_row[1] = std::nanf("");
-        t->softmax_row(nan_row.data(), y.data(), n, log, false, nullptr);
+        t->softmax_row(nan_row.data(), y.data(), n, log, false, nullptr, nullptr);
         CHECK_MESSAGE(std::isnan(y[static_cast<std::size_t>(n - 2)]), std::string(t->isa), " NaN n=", n, " log=", log);
         // +inf makes the row NaN, as PyTorch (inf - inf)
         std::vector<float> pinf(static_cast<std::size_t>(n), 0.0f);
         pinf[2] = inf;
-        t->softmax_row(pinf.data(), y.data(), n, log, false, nullptr);
+        t->softmax_row(pinf.data(), y.data(), n, log, false, nullptr, nullptr);
         CHECK(std::isnan(y[2]));
       }
     }
