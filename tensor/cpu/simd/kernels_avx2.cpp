@@ -70,9 +70,11 @@ struct Avx2 {
     s = _mm_max_ss(s, _mm_movehdup_ps(s));
     return _mm_cvtss_f32(s);
   }
+  /// exp(x); kClampHigh = false when every x is <= 0 or NaN.
+  template <bool kClampHigh = true>
   static reg exp(reg x) {
     reg n;
-    const reg p = exp_reduced<Avx2>(x, n);
+    const reg p = exp_reduced<Avx2, kClampHigh>(x, n);
     // 2^n as 2^(n/2) * 2^(n - n/2): both factors are normal for n in [-150, 128], so subnormal
     // results are rounded once (by the second multiply) and n = 128 still overflows to inf.
     const __m256i ni = _mm256_cvtps_epi32(n);

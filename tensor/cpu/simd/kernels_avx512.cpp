@@ -63,9 +63,11 @@ struct Avx512 {
   static float reduce_max(reg v) {
     return _mm512_reduce_max_ps(v);
   }
+  /// exp(x); kClampHigh = false when every x is <= 0 or NaN.
+  template <bool kClampHigh = true>
   static reg exp(reg x) {
     reg n;
-    const reg p = exp_reduced<Avx512>(x, n);
+    const reg p = exp_reduced<Avx512, kClampHigh>(x, n);
     return _mm512_scalef_ps(p, n);  // p * 2^n with one rounding, overflow to inf, subnormals
   }
 };

@@ -2,7 +2,8 @@
 // written against a vector traits class V:
 //   using reg; W (lanes); kAlign (bytes for streaming stores);
 //   loadu, load_partial(p, k, fill), storeu, store_partial(p, v, k), stream, set1,
-//   add, sub, mul, div, max, reduce_add, reduce_max, exp.
+//   add, sub, mul, div, max, min, fmadd, fnmadd, round, reduce_add, reduce_max,
+//   exp<clamp_high>.
 // Everything has internal linkage (anonymous namespace), so each ISA TU owns its copy and no
 // symbol compiled with -m flags can replace one used by the rest of the library. Only
 // <cstdint> and intrinsics are used (no std:: inline functions or templates).
@@ -33,11 +34,14 @@ constexpr float kExpHi = 88.8f;
 constexpr float kExpLo = -104.0f;
 constexpr float kInf = __builtin_inff();
 
-/// exp(r) for r in [-ln2/2, ln2/2]: 1 + r + r^2 P(r).
-template <class V>
+/// Clamps x, sets n = round(x log2 e) and returns exp(r), r = x - n ln2 in [-ln2/2, ln2/2], as
+/// 1 + r (1 + r P(r)) in Horner form. `kClampHigh` = false skips the upper clamp for callers whose
+/// inputs are <= 0 (softmax's x - max).
+template <class V, bool kClampHigh = true>
 inline typename V::reg exp_reduced(typename V::reg x, typename V::reg& n) {
   using R = typename V::reg;
-  x = V::min(V::set1(kExpHi), V::max(V::set1(kExpLo), x));  // NaN passes (second operand)
+  x = V::max(V::set1(kExpLo), x);  // NaN passes (the second operand is returned)
+  if constexpr (kClampHigh) x = V::min(V::set1(kExpHi), x);
   n = V::round(V::mul(x, V::set1(kLog2e)));
   R r = V::fnmadd(n, V::set1(kLn2Hi), x);
   r = V::fnmadd(n, V::set1(kLn2Lo), r);
@@ -47,8 +51,8 @@ inline typename V::reg exp_reduced(typename V::reg x, typename V::reg& n) {
   p = V::fmadd(p, r, V::set1(kExpP3));
   p = V::fmadd(p, r, V::set1(kExpP4));
   p = V::fmadd(p, r, V::set1(kExpP5));
-  p = V::fmadd(p, V::mul(r, r), r);
-  return V::add(p, V::set1(1.0f));
+  p = V::fmadd(p, r, V::set1(1.0f));
+  return V::fmadd(p, r, V::set1(1.0f));
 }
 
 /// Elements to process one by one before `p` is aligned for streaming stores.
@@ -169,8 +173,8 @@ float row_sum_exp(const float* x, float* e, std::int64_t n, float m, const float
         _mm_prefetch(reinterpret_cast<const char*>(pf + i + j), _MM_HINT_T1);
       }
     }
-    const typename V::reg e0 = V::exp(V::sub(V::loadu(x + i), vm));
-    const typename V::reg e1 = V::exp(V::sub(V::loadu(x + i + W), vm));
+    const typename V::reg e0 = V::template exp<false>(V::sub(V::loadu(x + i), vm));
+    const typename V::reg e1 = V::template exp<false>(V::sub(V::loadu(x + i + W), vm));
     if (e) {
       V::storeu(e + i, e0);
       V::storeu(e + i + W, e1);
@@ -179,12 +183,12 @@ float row_sum_exp(const float* x, float* e, std::int64_t n, float m, const float
     s1 = V::add(s1, e1);
   }
   for (; i + W <= n; i += W) {
-    const typename V::reg e0 = V::exp(V::sub(V::loadu(x + i), vm));
+    const typename V::reg e0 = V::template exp<false>(V::sub(V::loadu(x + i), vm));
     if (e) V::storeu(e + i, e0);
     s0 = V::add(s0, e0);
   }
   if (i < n) {
-    const typename V::reg e0 = V::exp(V::sub(V::load_partial(x + i, n - i, -kInf), vm));
+    const typename V::reg e0 = V::template exp<false>(V::sub(V::load_partial(x + i, n - i, -kInf), vm));
     if (e) V::store_partial(e + i, e0, n - i);
     s1 = V::add(s1, e0);
   }
@@ -208,10 +212,10 @@ struct ExpScaleMap {
   const float* x;
   float m, inv;
   typename V::reg full(std::int64_t i) const {
-    return V::mul(V::exp(V::sub(V::loadu(x + i), V::set1(m))), V::set1(inv));
+    return V::mul(V::template exp<false>(V::sub(V::loadu(x + i), V::set1(m))), V::set1(inv));
   }
   typename V::reg partial(std::int64_t i, std::int64_t k) const {
-    return V::mul(V::exp(V::sub(V::load_partial(x + i, k, -kInf), V::set1(m))), V::set1(inv));
+    return V::mul(V::template exp<false>(V::sub(V::load_partial(x + i, k, -kInf), V::set1(m))), V::set1(inv));
   }
 };
 
@@ -227,10 +231,11 @@ struct LogMap {
   }
 };
 
+/// exp of one value x <= 0.
 template <class V>
 float scalar_exp(float x) {
   float out[V::W];
-  V::storeu(out, V::exp(V::set1(x)));
+  V::storeu(out, V::template exp<false>(V::set1(x)));
   return out[0];
 }
 
