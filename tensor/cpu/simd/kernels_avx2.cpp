@@ -85,6 +85,9 @@ struct Avx2 {
     const reg f2 = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(n2, bias), 23));
     return _mm256_mul_ps(_mm256_mul_ps(p, f1), f2);
   }
+  static reg exp_nonpositive(reg x) {
+    return exp<false>(x);
+  }
 };
 
 void exp_avx2(const float* x, float* y, std::int64_t n, bool nt) {

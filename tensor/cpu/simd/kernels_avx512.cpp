@@ -70,6 +70,28 @@ struct Avx512 {
     const reg p = exp_reduced<Avx512, kClampHigh>(x, n);
     return _mm512_scalef_ps(p, n);  // p * 2^n with one rounding, overflow to inf, subnormals
   }
+  /// exp(x) for x <= 0 (or NaN), for softmax: fewer multiplies than exp() (8 on the FMA ports
+  /// instead of 11), max error 2 ulp. x log2 e is rounded to k/16 by adding 1.5 * 2^19 (whose
+  /// float ulp is 1/16), so the low 4 mantissa bits of the sum are k mod 16 and index a
+  /// 16-entry table of 2^(j/16) held in one register; exp(r) for |r| <= ln2/32 is a cubic.
+  static reg exp_nonpositive(reg x) {
+    const reg magic = _mm512_set1_ps(786432.0f);  // 1.5 * 2^19
+    // 2^(j/16) rounded to float
+    const reg table = _mm512_setr_ps(0x1.000000p+0f, 0x1.0b5586p+0f, 0x1.172b84p+0f, 0x1.2387a6p+0f,
+                                     0x1.306fe0p+0f, 0x1.3dea64p+0f, 0x1.4bfdaep+0f, 0x1.5ab07ep+0f,
+                                     0x1.6a09e6p+0f, 0x1.7a1148p+0f, 0x1.8ace54p+0f, 0x1.9c4918p+0f,
+                                     0x1.ae89fap+0f, 0x1.c199bep+0f, 0x1.d5818ep+0f, 0x1.ea4afap+0f);
+    x = _mm512_max_ps(_mm512_set1_ps(kExpLo), x);  // NaN passes
+    const reg t = _mm512_fmadd_ps(x, _mm512_set1_ps(kLog2e), magic);
+    const reg k16 = _mm512_sub_ps(t, magic);  // k / 16
+    reg r = _mm512_fnmadd_ps(k16, _mm512_set1_ps(kLn2Hi), x);
+    r = _mm512_fnmadd_ps(k16, _mm512_set1_ps(kLn2Lo), r);
+    reg p = _mm512_fmadd_ps(_mm512_set1_ps(1.0f / 6.0f), r, _mm512_set1_ps(0.5f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
+    const reg tj = _mm512_permutexvar_ps(_mm512_castps_si512(t), table);
+    return _mm512_scalef_ps(_mm512_mul_ps(p, tj), k16);  // 2^floor(k/16) * 2^(j/16) * exp(r)
+  }
 };
 
 void exp_avx512(const float* x, float* y, std::int64_t n, bool nt) {

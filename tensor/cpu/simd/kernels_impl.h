@@ -3,7 +3,7 @@
 //   using reg; W (lanes); kAlign (bytes for streaming stores);
 //   loadu, load_partial(p, k, fill), storeu, store_partial(p, v, k), stream, set1,
 //   add, sub, mul, div, max, min, fmadd, fnmadd, round, reduce_add, reduce_max,
-//   exp<clamp_high>.
+//   exp<clamp_high>, exp_nonpositive (softmax's exp of x - max; may trade 1 ulp for speed).
 // Everything has internal linkage (anonymous namespace), so each ISA TU owns its copy and no
 // symbol compiled with -m flags can replace one used by the rest of the library. Only
 // <cstdint> and intrinsics are used (no std:: inline functions or templates).
@@ -173,8 +173,8 @@ float row_sum_exp(const float* x, float* e, std::int64_t n, float m, const float
         _mm_prefetch(reinterpret_cast<const char*>(pf + i + j), _MM_HINT_T1);
       }
     }
-    const typename V::reg e0 = V::template exp<false>(V::sub(V::loadu(x + i), vm));
-    const typename V::reg e1 = V::template exp<false>(V::sub(V::loadu(x + i + W), vm));
+    const typename V::reg e0 = V::exp_nonpositive(V::sub(V::loadu(x + i), vm));
+    const typename V::reg e1 = V::exp_nonpositive(V::sub(V::loadu(x + i + W), vm));
     if (e) {
       V::storeu(e + i, e0);
       V::storeu(e + i + W, e1);
@@ -183,12 +183,12 @@ float row_sum_exp(const float* x, float* e, std::int64_t n, float m, const float
     s1 = V::add(s1, e1);
   }
   for (; i + W <= n; i += W) {
-    const typename V::reg e0 = V::template exp<false>(V::sub(V::loadu(x + i), vm));
+    const typename V::reg e0 = V::exp_nonpositive(V::sub(V::loadu(x + i), vm));
     if (e) V::storeu(e + i, e0);
     s0 = V::add(s0, e0);
   }
   if (i < n) {
-    const typename V::reg e0 = V::template exp<false>(V::sub(V::load_partial(x + i, n - i, -kInf), vm));
+    const typename V::reg e0 = V::exp_nonpositive(V::sub(V::load_partial(x + i, n - i, -kInf), vm));
     if (e) V::store_partial(e + i, e0, n - i);
     s1 = V::add(s1, e0);
   }
@@ -212,10 +212,10 @@ struct ExpScaleMap {
   const float* x;
   float m, inv;
   typename V::reg full(std::int64_t i) const {
-    return V::mul(V::template exp<false>(V::sub(V::loadu(x + i), V::set1(m))), V::set1(inv));
+    return V::mul(V::exp_nonpositive(V::sub(V::loadu(x + i), V::set1(m))), V::set1(inv));
   }
   typename V::reg partial(std::int64_t i, std::int64_t k) const {
-    return V::mul(V::template exp<false>(V::sub(V::load_partial(x + i, k, -kInf), V::set1(m))), V::set1(inv));
+    return V::mul(V::exp_nonpositive(V::sub(V::load_partial(x + i, k, -kInf), V::set1(m))), V::set1(inv));
   }
 };
 
@@ -235,7 +235,7 @@ struct LogMap {
 template <class V>
 float scalar_exp(float x) {
   float out[V::W];
-  V::storeu(out, V::template exp<false>(V::set1(x)));
+  V::storeu(out, V::exp_nonpositive(V::set1(x)));
   return out[0];
 }
 
