@@ -63,7 +63,8 @@ int main(int argc, char** argv) {
 
   Tensor a = randn({n / row, row}), b = randn({n / row, row});
   std::vector<char> src(bytes, 1), dst(bytes, 0);
-  const double t_memcpy = median_seconds([&] { parallel_memcpy(dst.data(), src.data(), bytes, threads); }, repeats);
+  const double t_memcpy =
+      median_seconds([&] { parallel_memcpy(dst.data(), src.data(), bytes, threads); }, repeats);
   const double memcpy_gbs = 2.0 * static_cast<double>(bytes) / t_memcpy / 1e9;
 
   struct Case {
@@ -78,13 +79,20 @@ int main(int argc, char** argv) {
       {"softmax", 2.0 * static_cast<double>(bytes), [&] { sink = softmax(a, -1); }},
   };
   for (const Case& c : cases) {
-    const double t = median_seconds([&] {
-      sink = Tensor();  // release the previous output first so the allocator can hand it back
-      c.run();
-    }, repeats);
+    const double t = median_seconds(
+        [&] {
+          sink = Tensor();  // release the previous output first so the allocator can hand it back
+          c.run();
+        },
+        repeats);
     const double gbs = c.traffic / t / 1e9;
-    std::printf("elementwise %s peftcpp %.1f GB/s memcpy %.1f GB/s ratio %.2f%s\n", c.name, gbs, memcpy_gbs,
-                gbs / memcpy_gbs, megabytes == 64 ? "" : (" (" + std::to_string(megabytes) + " MB)").c_str());
+    std::printf(
+        "elementwise %s peftcpp %.1f GB/s memcpy %.1f GB/s ratio %.2f%s\n",
+        c.name,
+        gbs,
+        memcpy_gbs,
+        gbs / memcpy_gbs,
+        megabytes == 64 ? "" : (" (" + std::to_string(megabytes) + " MB)").c_str());
   }
   return 0;
 }

@@ -37,7 +37,8 @@ void softmax_f64(const TensorView& src, const TensorView& dst, const SoftmaxRows
     double* y = d + offset_of(o, r.outer_shape, dst.strides);
     double mx = -std::numeric_limits<double>::infinity();
     for (std::int64_t i = 0; i < n; ++i) mx = std::max(mx, x[i * ss]);
-    if (std::isinf(mx) && mx < 0) mx = 0;  // all -inf row: exp gives 0s, sum 0 -> NaN like PyTorch
+    if (std::isinf(mx) && mx < 0)
+      mx = 0;  // all -inf row: exp gives 0s, sum 0 -> NaN like PyTorch
     double sum = 0;
     for (std::int64_t i = 0; i < n; ++i) sum += std::exp(x[i * ss] - mx);
     if (log) {
@@ -52,11 +53,13 @@ void softmax_f64(const TensorView& src, const TensorView& dst, const SoftmaxRows
 
 // T: float, Half or BFloat16.
 template <typename T>
-void softmax_via_kernel(const TensorView& src, const TensorView& dst, const SoftmaxRows& r, bool log) {
+void softmax_via_kernel(
+    const TensorView& src, const TensorView& dst, const SoftmaxRows& r, bool log) {
   const simd::KernelTable& k = simd::kernels();
   const std::int64_t n = r.n;
   const bool direct = std::is_same_v<T, float> && r.src_step == 1 && r.dst_step == 1;
-  const bool nt = direct && r.outer * n * static_cast<std::int64_t>(sizeof(float)) >= simd::kNonTemporalBytes;
+  const bool nt =
+      direct && r.outer * n * static_cast<std::int64_t>(sizeof(float)) >= simd::kNonTemporalBytes;
   // direct rows need a scratch row only to stream the output; others a row buffer to work in
   const bool need_buffer = !direct || (nt && n <= simd::kSoftmaxScratchMax);
   const T* s = static_cast<const T*>(src.data);
@@ -73,14 +76,17 @@ void softmax_via_kernel(const TensorView& src, const TensorView& dst, const Soft
         if (direct) {
           // rows of a static schedule are consecutive: prefetch the next one (a wasted prefetch
           // at the end of a thread's share is harmless)
-          const float* next = o + 1 < r.outer ? s + offset_of(o + 1, r.outer_shape, src.strides) : nullptr;
+          const float* next =
+              o + 1 < r.outer ? s + offset_of(o + 1, r.outer_shape, src.strides) : nullptr;
           k.softmax_row(x, y, n, log, nt, need_buffer ? buf.data() : nullptr, next);
           continue;
         }
       }
-      for (std::int64_t i = 0; i < n; ++i) buf[static_cast<std::size_t>(i)] = load(x + i * r.src_step);
+      for (std::int64_t i = 0; i < n; ++i)
+        buf[static_cast<std::size_t>(i)] = load(x + i * r.src_step);
       k.softmax_row(buf.data(), buf.data(), n, log, false, nullptr, nullptr);
-      for (std::int64_t i = 0; i < n; ++i) store(y + i * r.dst_step, buf[static_cast<std::size_t>(i)]);
+      for (std::int64_t i = 0; i < n; ++i)
+        store(y + i * r.dst_step, buf[static_cast<std::size_t>(i)]);
     }
   }
 }
@@ -95,7 +101,8 @@ void CpuBackend::softmax(const TensorView& src, const TensorView& dst, std::int6
   r.outer = shape_numel(r.outer_shape);
   r.src_step = src.strides[static_cast<std::size_t>(dim)];
   r.dst_step = dst.strides[static_cast<std::size_t>(dim)];
-  if (r.n == 0 || r.outer == 0) return;
+  if (r.n == 0 || r.outer == 0)
+    return;
   dispatch_floating(src.dtype, "softmax", [&]<typename T>() {
     if constexpr (std::is_same_v<T, double>) {
       softmax_f64(src, dst, r, log);

@@ -14,24 +14,43 @@ void exp_scalar(const float* x, float* y, std::int64_t n, bool) {
   for (std::int64_t i = 0; i < n; ++i) y[i] = std::exp(x[i]);
 }
 
-void binary_scalar(BinaryKind kind, const float* a, std::int64_t as, const float* b, std::int64_t bs, float* y,
-                   std::int64_t n, float alpha, bool) {
+void binary_scalar(
+    BinaryKind kind,
+    const float* a,
+    std::int64_t as,
+    const float* b,
+    std::int64_t bs,
+    float* y,
+    std::int64_t n,
+    float alpha,
+    bool) {
   for (std::int64_t i = 0; i < n; ++i) {
     const float x = a[i * as], z = b[i * bs];
     switch (kind) {
-      case BinaryKind::Add: y[i] = x + alpha * z; break;
-      case BinaryKind::Sub: y[i] = x - alpha * z; break;
-      case BinaryKind::Mul: y[i] = x * z; break;
-      case BinaryKind::Div: y[i] = x / z; break;
+      case BinaryKind::Add:
+        y[i] = x + alpha * z;
+        break;
+      case BinaryKind::Sub:
+        y[i] = x - alpha * z;
+        break;
+      case BinaryKind::Mul:
+        y[i] = x * z;
+        break;
+      case BinaryKind::Div:
+        y[i] = x / z;
+        break;
     }
   }
 }
 
-void softmax_row_scalar(const float* x, float* y, std::int64_t n, bool log, bool, float*, const float*) {
-  if (n <= 0) return;
+void softmax_row_scalar(
+    const float* x, float* y, std::int64_t n, bool log, bool, float*, const float*) {
+  if (n <= 0)
+    return;
   float m = -std::numeric_limits<float>::infinity();
   for (std::int64_t i = 0; i < n; ++i) m = std::max(m, x[i]);
-  if (std::isinf(m) && m < 0) m = 0.0f;
+  if (std::isinf(m) && m < 0)
+    m = 0.0f;
   double s = 0.0;
   for (std::int64_t i = 0; i < n; ++i) s += std::exp(x[i] - m);
   if (log) {
@@ -49,8 +68,10 @@ const KernelTable& choose() {
   const char* force = std::getenv("PEFTCPP_SIMD");
   const bool allow_avx512 = force == nullptr || std::strcmp(force, "avx512") == 0;
   const bool allow_avx2 = allow_avx512 || std::strcmp(force, "avx2") == 0;
-  if (allow_avx512 && avx512_table()) return *avx512_table();
-  if (allow_avx2 && avx2_table()) return *avx2_table();
+  if (allow_avx512 && avx512_table())
+    return *avx512_table();
+  if (allow_avx2 && avx2_table())
+    return *avx2_table();
   return kScalarTable;
 }
 

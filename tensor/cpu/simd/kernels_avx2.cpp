@@ -10,7 +10,8 @@ struct Avx2 {
   static constexpr std::int64_t W = 8;
   static constexpr std::int64_t kAlign = 32;
   static __m256i mask(std::int64_t k) {
-    return _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(k)), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+    return _mm256_cmpgt_epi32(
+        _mm256_set1_epi32(static_cast<int>(k)), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
   }
   static reg loadu(const float* p) {
     return _mm256_loadu_ps(p);
@@ -93,12 +94,26 @@ struct Avx2 {
 void exp_avx2(const float* x, float* y, std::int64_t n, bool nt) {
   exp_kernel<Avx2>(x, y, n, nt);
 }
-void binary_avx2(BinaryKind kind, const float* a, std::int64_t as, const float* b, std::int64_t bs, float* y,
-                 std::int64_t n, float alpha, bool nt) {
+void binary_avx2(
+    BinaryKind kind,
+    const float* a,
+    std::int64_t as,
+    const float* b,
+    std::int64_t bs,
+    float* y,
+    std::int64_t n,
+    float alpha,
+    bool nt) {
   binary_kernel<Avx2>(kind, a, as, b, bs, y, n, alpha, nt);
 }
-void softmax_row_avx2(const float* x, float* y, std::int64_t n, bool log, bool nt, float* scratch,
-                        const float* next) {
+void softmax_row_avx2(
+    const float* x,
+    float* y,
+    std::int64_t n,
+    bool log,
+    bool nt,
+    float* scratch,
+    const float* next) {
   softmax_row_kernel<Avx2>(x, y, n, log, nt, scratch, next);
 }
 

@@ -77,10 +77,23 @@ struct Avx512 {
   static reg exp_nonpositive(reg x) {
     const reg magic = _mm512_set1_ps(786432.0f);  // 1.5 * 2^19
     // 2^(j/16) rounded to float
-    const reg table = _mm512_setr_ps(0x1.000000p+0f, 0x1.0b5586p+0f, 0x1.172b84p+0f, 0x1.2387a6p+0f,
-                                     0x1.306fe0p+0f, 0x1.3dea64p+0f, 0x1.4bfdaep+0f, 0x1.5ab07ep+0f,
-                                     0x1.6a09e6p+0f, 0x1.7a1148p+0f, 0x1.8ace54p+0f, 0x1.9c4918p+0f,
-                                     0x1.ae89fap+0f, 0x1.c199bep+0f, 0x1.d5818ep+0f, 0x1.ea4afap+0f);
+    const reg table = _mm512_setr_ps(
+        0x1.000000p+0f,
+        0x1.0b5586p+0f,
+        0x1.172b84p+0f,
+        0x1.2387a6p+0f,
+        0x1.306fe0p+0f,
+        0x1.3dea64p+0f,
+        0x1.4bfdaep+0f,
+        0x1.5ab07ep+0f,
+        0x1.6a09e6p+0f,
+        0x1.7a1148p+0f,
+        0x1.8ace54p+0f,
+        0x1.9c4918p+0f,
+        0x1.ae89fap+0f,
+        0x1.c199bep+0f,
+        0x1.d5818ep+0f,
+        0x1.ea4afap+0f);
     x = _mm512_max_ps(_mm512_set1_ps(kExpLo), x);  // NaN passes
     const reg t = _mm512_fmadd_ps(x, _mm512_set1_ps(kLog2e), magic);
     const reg k16 = _mm512_sub_ps(t, magic);  // k / 16
@@ -97,12 +110,26 @@ struct Avx512 {
 void exp_avx512(const float* x, float* y, std::int64_t n, bool nt) {
   exp_kernel<Avx512>(x, y, n, nt);
 }
-void binary_avx512(BinaryKind kind, const float* a, std::int64_t as, const float* b, std::int64_t bs, float* y,
-                   std::int64_t n, float alpha, bool nt) {
+void binary_avx512(
+    BinaryKind kind,
+    const float* a,
+    std::int64_t as,
+    const float* b,
+    std::int64_t bs,
+    float* y,
+    std::int64_t n,
+    float alpha,
+    bool nt) {
   binary_kernel<Avx512>(kind, a, as, b, bs, y, n, alpha, nt);
 }
-void softmax_row_avx512(const float* x, float* y, std::int64_t n, bool log, bool nt, float* scratch,
-                        const float* next) {
+void softmax_row_avx512(
+    const float* x,
+    float* y,
+    std::int64_t n,
+    bool log,
+    bool nt,
+    float* scratch,
+    const float* next) {
   softmax_row_kernel<Avx512>(x, y, n, log, nt, scratch, next);
 }
 

@@ -41,7 +41,8 @@ template <class V, bool kClampHigh = true>
 inline typename V::reg exp_reduced(typename V::reg x, typename V::reg& n) {
   using R = typename V::reg;
   x = V::max(V::set1(kExpLo), x);  // NaN passes (the second operand is returned)
-  if constexpr (kClampHigh) x = V::min(V::set1(kExpHi), x);
+  if constexpr (kClampHigh)
+    x = V::min(V::set1(kExpHi), x);
   n = V::round(V::mul(x, V::set1(kLog2e)));
   R r = V::fnmadd(n, V::set1(kLn2Hi), x);
   r = V::fnmadd(n, V::set1(kLn2Lo), r);
@@ -59,7 +60,8 @@ inline typename V::reg exp_reduced(typename V::reg x, typename V::reg& n) {
 template <class V>
 inline std::int64_t head_until_aligned(const float* p, std::int64_t n) {
   const auto mis = static_cast<std::int64_t>(reinterpret_cast<std::uintptr_t>(p) % V::kAlign);
-  if (mis % 4 != 0) return n;  // not even float-aligned: never stream
+  if (mis % 4 != 0)
+    return n;  // not even float-aligned: never stream
   const std::int64_t head = mis == 0 ? 0 : (V::kAlign - mis) / 4;
   return head < n ? head : n;
 }
@@ -81,8 +83,10 @@ inline void map_store(float* y, std::int64_t n, bool nt, const F& f) {
     }
   }
   for (; i + W <= n; i += W) V::storeu(y + i, f.full(i));
-  if (i < n) V::store_partial(y + i, f.partial(i, n - i), n - i);
-  if (nt) _mm_sfence();
+  if (i < n)
+    V::store_partial(y + i, f.partial(i, n - i), n - i);
+  if (nt)
+    _mm_sfence();
 }
 
 template <class V>
@@ -107,38 +111,66 @@ struct BinaryMap {
   const float* b;
   float alpha;
   typename V::reg combine(typename V::reg x, typename V::reg y) const {
-    if constexpr (K == BinaryKind::Add) return V::add(x, V::mul(V::set1(alpha), y));
-    if constexpr (K == BinaryKind::Sub) return V::sub(x, V::mul(V::set1(alpha), y));
-    if constexpr (K == BinaryKind::Mul) return V::mul(x, y);
-    if constexpr (K == BinaryKind::Div) return V::div(x, y);
+    if constexpr (K == BinaryKind::Add)
+      return V::add(x, V::mul(V::set1(alpha), y));
+    if constexpr (K == BinaryKind::Sub)
+      return V::sub(x, V::mul(V::set1(alpha), y));
+    if constexpr (K == BinaryKind::Mul)
+      return V::mul(x, y);
+    if constexpr (K == BinaryKind::Div)
+      return V::div(x, y);
   }
   typename V::reg full(std::int64_t i) const {
-    return combine(AScalar ? V::set1(*a) : V::loadu(a + i), BScalar ? V::set1(*b) : V::loadu(b + i));
+    return combine(
+        AScalar ? V::set1(*a) : V::loadu(a + i), BScalar ? V::set1(*b) : V::loadu(b + i));
   }
   typename V::reg partial(std::int64_t i, std::int64_t k) const {
     // fill 1 keeps Div of the unused lanes quiet
-    return combine(AScalar ? V::set1(*a) : V::load_partial(a + i, k, 1.0f),
-                   BScalar ? V::set1(*b) : V::load_partial(b + i, k, 1.0f));
+    return combine(
+        AScalar ? V::set1(*a) : V::load_partial(a + i, k, 1.0f),
+        BScalar ? V::set1(*b) : V::load_partial(b + i, k, 1.0f));
   }
 };
 
 template <class V, BinaryKind K>
-void binary_kind(const float* a, std::int64_t as, const float* b, std::int64_t bs, float* y, std::int64_t n,
-                 float alpha, bool nt) {
-  if (as == 0 && bs != 0) return map_store<V>(y, n, nt, BinaryMap<V, K, true, false>{a, b, alpha});
-  if (as != 0 && bs == 0) return map_store<V>(y, n, nt, BinaryMap<V, K, false, true>{a, b, alpha});
-  if (as == 0 && bs == 0) return map_store<V>(y, n, nt, BinaryMap<V, K, true, true>{a, b, alpha});
+void binary_kind(
+    const float* a,
+    std::int64_t as,
+    const float* b,
+    std::int64_t bs,
+    float* y,
+    std::int64_t n,
+    float alpha,
+    bool nt) {
+  if (as == 0 && bs != 0)
+    return map_store<V>(y, n, nt, BinaryMap<V, K, true, false>{a, b, alpha});
+  if (as != 0 && bs == 0)
+    return map_store<V>(y, n, nt, BinaryMap<V, K, false, true>{a, b, alpha});
+  if (as == 0 && bs == 0)
+    return map_store<V>(y, n, nt, BinaryMap<V, K, true, true>{a, b, alpha});
   map_store<V>(y, n, nt, BinaryMap<V, K, false, false>{a, b, alpha});
 }
 
 template <class V>
-void binary_kernel(BinaryKind kind, const float* a, std::int64_t as, const float* b, std::int64_t bs, float* y,
-                   std::int64_t n, float alpha, bool nt) {
+void binary_kernel(
+    BinaryKind kind,
+    const float* a,
+    std::int64_t as,
+    const float* b,
+    std::int64_t bs,
+    float* y,
+    std::int64_t n,
+    float alpha,
+    bool nt) {
   switch (kind) {
-    case BinaryKind::Add: return binary_kind<V, BinaryKind::Add>(a, as, b, bs, y, n, alpha, nt);
-    case BinaryKind::Sub: return binary_kind<V, BinaryKind::Sub>(a, as, b, bs, y, n, alpha, nt);
-    case BinaryKind::Mul: return binary_kind<V, BinaryKind::Mul>(a, as, b, bs, y, n, alpha, nt);
-    case BinaryKind::Div: return binary_kind<V, BinaryKind::Div>(a, as, b, bs, y, n, alpha, nt);
+    case BinaryKind::Add:
+      return binary_kind<V, BinaryKind::Add>(a, as, b, bs, y, n, alpha, nt);
+    case BinaryKind::Sub:
+      return binary_kind<V, BinaryKind::Sub>(a, as, b, bs, y, n, alpha, nt);
+    case BinaryKind::Mul:
+      return binary_kind<V, BinaryKind::Mul>(a, as, b, bs, y, n, alpha, nt);
+    case BinaryKind::Div:
+      return binary_kind<V, BinaryKind::Div>(a, as, b, bs, y, n, alpha, nt);
   }
 }
 
@@ -154,7 +186,8 @@ float row_max(const float* x, std::int64_t n) {
     m1 = V::max(m1, V::loadu(x + i + W));
   }
   for (; i + W <= n; i += W) m0 = V::max(m0, V::loadu(x + i));
-  if (i < n) m1 = V::max(m1, V::load_partial(x + i, n - i, -kInf));
+  if (i < n)
+    m1 = V::max(m1, V::load_partial(x + i, n - i, -kInf));
   return V::reduce_max(V::max(m0, m1));
 }
 
@@ -184,12 +217,14 @@ float row_sum_exp(const float* x, float* e, std::int64_t n, float m, const float
   }
   for (; i + W <= n; i += W) {
     const typename V::reg e0 = V::exp_nonpositive(V::sub(V::loadu(x + i), vm));
-    if (e) V::storeu(e + i, e0);
+    if (e)
+      V::storeu(e + i, e0);
     s0 = V::add(s0, e0);
   }
   if (i < n) {
     const typename V::reg e0 = V::exp_nonpositive(V::sub(V::load_partial(x + i, n - i, -kInf), vm));
-    if (e) V::store_partial(e + i, e0, n - i);
+    if (e)
+      V::store_partial(e + i, e0, n - i);
     s1 = V::add(s1, e0);
   }
   return V::reduce_add(V::add(s0, s1));
@@ -215,7 +250,8 @@ struct ExpScaleMap {
     return V::mul(V::exp_nonpositive(V::sub(V::loadu(x + i), V::set1(m))), V::set1(inv));
   }
   typename V::reg partial(std::int64_t i, std::int64_t k) const {
-    return V::mul(V::exp_nonpositive(V::sub(V::load_partial(x + i, k, -kInf), V::set1(m))), V::set1(inv));
+    return V::mul(
+        V::exp_nonpositive(V::sub(V::load_partial(x + i, k, -kInf), V::set1(m))), V::set1(inv));
   }
 };
 
@@ -249,7 +285,8 @@ void row_online_max_sum(const float* x, std::int64_t n, float& m_out, float& s_o
     const std::int64_t len = n - b < kBlock ? n - b : kBlock;
     const float bm = row_max<V>(x + b, len);
     if (bm > m) {
-      if (m != -kInf) s *= scalar_exp<V>(m - bm);
+      if (m != -kInf)
+        s *= scalar_exp<V>(m - bm);
       m = bm;
     }
     // while m is -inf the block holds only -inf (adds 0) or a NaN that max dropped (adds NaN)
@@ -260,20 +297,29 @@ void row_online_max_sum(const float* x, std::int64_t n, float& m_out, float& s_o
 }
 
 template <class V>
-void softmax_row_kernel(const float* x, float* y, std::int64_t n, bool log, bool nt, float* scratch,
-                        const float* next) {
-  if (n <= 0) return;
+void softmax_row_kernel(
+    const float* x,
+    float* y,
+    std::int64_t n,
+    bool log,
+    bool nt,
+    float* scratch,
+    const float* next) {
+  if (n <= 0)
+    return;
   float m, s;
   const bool short_row = n <= kSoftmaxScratchMax;
   float* e = nullptr;
   if (short_row) {
     m = row_max<V>(x, n);
-    if (m == -kInf) m = 0.0f;  // all -inf: exps are 0, the sum 0, the row NaN (as PyTorch)
+    if (m == -kInf)
+      m = 0.0f;  // all -inf: exps are 0, the sum 0, the row NaN (as PyTorch)
     e = log ? nullptr : (scratch ? scratch : y);
     s = row_sum_exp<V>(x, e, n, m, next);
   } else {
     row_online_max_sum<V>(x, n, m, s);
-    if (m == -kInf) m = 0.0f;
+    if (m == -kInf)
+      m = 0.0f;
   }
   if (log) {
     map_store<V>(y, n, nt, LogMap<V>{x, m, __builtin_logf(s)});

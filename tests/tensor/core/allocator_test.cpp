@@ -1,10 +1,11 @@
 // The CPU caching allocator: statistics, caching, and that a training step frees its graph.
+#include "tensor/allocator.h"
+
 #include <doctest/doctest.h>
 
 #include <cstdint>
 
 #include "autograd/grad_mode.h"
-#include "tensor/allocator.h"
 #include "tensor/ops.h"
 
 using namespace peftcpp;
@@ -75,7 +76,8 @@ TEST_CASE("100 forward+backward steps leave live bytes unchanged after every ste
   int mismatches = 0;
   for (int i = 0; i < 100; ++i) {
     step(i % 10 == 3);  // a retained graph must be freed too once its tensors go away
-    if (alloc.stats().live_bytes != base) ++mismatches;
+    if (alloc.stats().live_bytes != base)
+      ++mismatches;
   }
   CHECK(mismatches == 0);
   CHECK(alloc.stats().live_bytes == base);

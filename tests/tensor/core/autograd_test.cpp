@@ -13,7 +13,8 @@ using peftcpp::testing::values;
 
 namespace {
 Tensor leaf(const std::vector<double>& v, Shape s = {}) {
-  if (s.empty()) s = {static_cast<std::int64_t>(v.size())};
+  if (s.empty())
+    s = {static_cast<std::int64_t>(v.size())};
   return tensor<double>(v, s).requires_grad_();
 }
 }  // namespace
@@ -38,7 +39,8 @@ TEST_CASE("backward needs a scalar or an explicit gradient of the output's shape
   Tensor x = leaf({1, 2});
   Tensor y = mul(x, x);
   CHECK_THROWS_WITH_PARTS(ValueError, y.backward(), "[backward]", "scalar", "[2]");
-  CHECK_THROWS_WITH_PARTS(ShapeError, y.backward(tensor<double>({1, 1, 1})), "[backward]", "[3]", "[2]");
+  CHECK_THROWS_WITH_PARTS(
+      ShapeError, y.backward(tensor<double>({1, 1, 1})), "[backward]", "[3]", "[2]");
   y.backward(tensor<double>({1, 10}));
   CHECK(values(x.grad()) == std::vector<double>{2, 40});
   Tensor c = tensor<double>({1, 2});
@@ -104,7 +106,8 @@ TEST_CASE("in-place changes to a tensor saved for backward are detected") {
   Tensor w = tensor<double>({3, 4});  // constant saved by mul for x's gradient
   Tensor y = sum(mul(x, w));
   w.fill_(0.0);
-  CHECK_THROWS_WITH_PARTS(ValueError, y.backward(), "[autograd]", "modified in place", "mul", "[2]");
+  CHECK_THROWS_WITH_PARTS(
+      ValueError, y.backward(), "[autograd]", "modified in place", "mul", "[2]");
   // a modification through a view of the saved tensor is detected too (shared version counter)
   Tensor base = tensor<double>({1, 2, 3, 4});
   Tensor y2 = sum(mul(x, base.slice(0, 0, 2)));
@@ -121,7 +124,8 @@ TEST_CASE("in-place changes to a tensor saved for backward are detected") {
 
 TEST_CASE("in-place ops on tensors that require grad are rejected") {
   Tensor x = leaf({1, 2});
-  CHECK_THROWS_WITH_PARTS(ValueError, x.add_(tensor<double>({1, 1})), "[add_]", "requires grad", "NoGradGuard");
+  CHECK_THROWS_WITH_PARTS(
+      ValueError, x.add_(tensor<double>({1, 1})), "[add_]", "requires grad", "NoGradGuard");
   CHECK_THROWS_WITH_PARTS(ValueError, x.mul_(2.0), "[mul_]", "requires grad");
   CHECK_THROWS_WITH_PARTS(ValueError, x.fill_(0.0), "[fill_]", "requires grad");
   CHECK_THROWS_WITH_PARTS(ValueError, x.zero_(), "[fill_]");
@@ -161,7 +165,8 @@ TEST_CASE("hooks on leaves and non-leaves see the gradient and may replace it") 
   const int hid = h.register_hook([](const Tensor& g) { return mul(g, 0.0); });
   h.remove_hook(hid);
   Tensor c = tensor<double>({1});
-  CHECK_THROWS_WITH_PARTS(ValueError, c.register_hook([](const Tensor& g) { return g; }), "[register_hook]");
+  CHECK_THROWS_WITH_PARTS(
+      ValueError, c.register_hook([](const Tensor& g) { return g; }), "[register_hook]");
 }
 
 TEST_CASE("retain_grad keeps the gradient of a non-leaf") {
@@ -190,7 +195,8 @@ TEST_CASE("grad() returns gradients without touching .grad; allow_unused") {
   TensorList g = grad({y}, {x}, {}, true);
   CHECK(values(g[0]) == std::vector<double>{2, 4});
   CHECK_FALSE(x.grad().defined());
-  CHECK_THROWS_WITH_PARTS(ValueError, grad({y}, {x, u}, {}, true), "[grad]", "input 1", "[1]", "allow_unused");
+  CHECK_THROWS_WITH_PARTS(
+      ValueError, grad({y}, {x, u}, {}, true), "[grad]", "input 1", "[1]", "allow_unused");
   TensorList g2 = grad({y}, {x, u}, {}, true, true);
   CHECK(g2[0].defined());
   CHECK_FALSE(g2[1].defined());
@@ -203,10 +209,12 @@ TEST_CASE("grad() returns gradients without touching .grad; allow_unused") {
   Tensor o1 = mul(x, 2.0), o2 = mul(x, x);
   TensorList go = grad({o1, o2}, {x}, {tensor<double>({1, 0}), tensor<double>({0, 1})});
   CHECK(values(go[0]) == std::vector<double>{2, 4});
-  CHECK_THROWS_WITH_PARTS(ValueError, grad({y}, {tensor<double>({1})}), "[grad]", "does not require grad");
+  CHECK_THROWS_WITH_PARTS(
+      ValueError, grad({y}, {tensor<double>({1})}), "[grad]", "does not require grad");
 }
 
-TEST_CASE("grad() returns hooked gradients; retain_grad sees the gradient after hooks (PyTorch order)") {
+TEST_CASE(
+    "grad() returns hooked gradients; retain_grad sees the gradient after hooks (PyTorch order)") {
   Tensor x = leaf({1, 2});
   Tensor h = mul(x, 2.0);
   h.register_hook([](const Tensor& g) { return mul(g, 10.0); });

@@ -71,7 +71,8 @@ TEST_CASE("tensor<T>, tensor_from_doubles and from_blob") {
   CHECK(tensor<float>({9}).dim() == 0);  // one value and no shape: a 0-d tensor
   CHECK(tensor<float>({9}, {1}).shape() == Shape{1});
   CHECK(tensor<bool>({true, false}).to_vector<bool>() == std::vector<bool>{true, false});
-  CHECK_THROWS_WITH_PARTS(ShapeError, tensor<float>({1, 2, 3}, {2, 2}), "[tensor]", "3 values", "[2, 2]");
+  CHECK_THROWS_WITH_PARTS(
+      ShapeError, tensor<float>({1, 2, 3}, {2, 2}), "[tensor]", "3 values", "[2, 2]");
   Tensor d = tensor_from_doubles({0.5, 1.5, 255}, {3}, kUInt8);
   CHECK(values(d) == std::vector<double>{0, 1, 255});
   CHECK_THROWS_AS(tensor_from_doubles({1}, {2}, kFloat32), ShapeError);
@@ -119,7 +120,8 @@ TEST_CASE("random draws do not depend on the number of threads") {
 
 TEST_CASE("the same seed gives the same values; draws advance the generator") {
   Generator g1(7), g2(7), g3(8);
-  Tensor a = randn({1000}, kFloat32, &g1), b = randn({1000}, kFloat32, &g2), c = randn({1000}, kFloat32, &g3);
+  Tensor a = randn({1000}, kFloat32, &g1), b = randn({1000}, kFloat32, &g2),
+         c = randn({1000}, kFloat32, &g3);
   CHECK(values(a) == values(b));
   CHECK(values(a) != values(c));
   CHECK(g1.offset() == 1000);
@@ -224,13 +226,16 @@ TEST_CASE("kaiming, xavier: bounds and spread follow torch.nn.init") {
   xavier_normal_(w, 1.0, &g);
   CHECK(peftcpp::std(w).item<float>() == doctest::Approx(std::sqrt(2.0 / 384)).epsilon(0.02));
   Tensor v = empty({5});
-  CHECK_THROWS_WITH_PARTS(ShapeError, kaiming_uniform_(v, 0.0, "fan_in", "relu", &g), "[kaiming_uniform_]", "[5]");
-  CHECK_THROWS_WITH_PARTS(ValueError, kaiming_normal_(w, 0.0, "fan_avg", "relu", &g), "[kaiming_normal_]", "fan_avg");
+  CHECK_THROWS_WITH_PARTS(
+      ShapeError, kaiming_uniform_(v, 0.0, "fan_in", "relu", &g), "[kaiming_uniform_]", "[5]");
+  CHECK_THROWS_WITH_PARTS(
+      ValueError, kaiming_normal_(w, 0.0, "fan_avg", "relu", &g), "[kaiming_normal_]", "fan_avg");
   CHECK_THROWS_WITH_PARTS(ValueError, kaiming_uniform_(w, 0.0, "fan_in", "swish", &g), "swish");
   Tensor iv = empty({4, 4}, kInt32);
   CHECK_THROWS_WITH_PARTS(DTypeError, uniform_(iv, 0, 1, &g), "[uniform_]", "int32");
   Tensor zero_fan = empty({4, 0});
-  CHECK_THROWS_WITH_PARTS(ValueError, kaiming_uniform_(zero_fan, 0.0, "fan_in", "relu", &g), "zero fan");
+  CHECK_THROWS_WITH_PARTS(
+      ValueError, kaiming_uniform_(zero_fan, 0.0, "fan_in", "relu", &g), "zero fan");
 }
 
 TEST_CASE("initialisers fill strided views in their logical order and bump the version") {

@@ -25,9 +25,20 @@ std::uint32_t float_bits(float f) {
 }  // namespace
 
 TEST_CASE("itemsize and names of every dtype") {
-  const DType all[] = {kFloat32, kFloat64, kFloat16, kBFloat16, kInt8, kUInt8, kInt16, kInt32, kInt64, kBool};
+  const DType all[] = {
+      kFloat32, kFloat64, kFloat16, kBFloat16, kInt8, kUInt8, kInt16, kInt32, kInt64, kBool};
   const std::size_t sizes[] = {4, 8, 2, 2, 1, 1, 2, 4, 8, 1};
-  const char* names[] = {"float32", "float64", "float16", "bfloat16", "int8", "uint8", "int16", "int32", "int64", "bool"};
+  const char* names[] = {
+      "float32",
+      "float64",
+      "float16",
+      "bfloat16",
+      "int8",
+      "uint8",
+      "int16",
+      "int32",
+      "int64",
+      "bool"};
   for (int i = 0; i < kNumDTypes; ++i) {
     CHECK(itemsize(all[i]) == sizes[i]);
     CHECK(std::string(dtype_name(all[i])) == names[i]);
@@ -97,17 +108,23 @@ TEST_CASE("bfloat16: every finite value round-trips and every midpoint rounds to
   for (std::uint32_t h = 0; h < 0x10000u; ++h) {
     const auto b = static_cast<std::uint16_t>(h);
     const float f = bf16_to_float(b);
-    if (std::isnan(f)) continue;
-    if (float_to_bf16(f) != b) ++failures;
+    if (std::isnan(f))
+      continue;
+    if (float_to_bf16(f) != b)
+      ++failures;
     // midpoint between b and the next value away from zero (same sign), when both are finite
     const auto next = static_cast<std::uint16_t>(b + 1);
-    if ((b & 0x7fff) >= 0x7f7f) continue;
+    if ((b & 0x7fff) >= 0x7f7f)
+      continue;
     const float mid = bits_to_float(static_cast<std::uint32_t>(
         (std::uint64_t{float_bits(f)} + float_bits(bf16_to_float(next))) / 2));
     const std::uint16_t even = (b & 1) ? next : b;
-    if (float_to_bf16(mid) != even) ++failures;
-    if (float_to_bf16(std::nextafter(mid, 0.0f)) != b) ++failures;
-    if (float_to_bf16(std::nextafter(mid, std::signbit(f) ? -INFINITY : INFINITY)) != next) ++failures;
+    if (float_to_bf16(mid) != even)
+      ++failures;
+    if (float_to_bf16(std::nextafter(mid, 0.0f)) != b)
+      ++failures;
+    if (float_to_bf16(std::nextafter(mid, std::signbit(f) ? -INFINITY : INFINITY)) != next)
+      ++failures;
   }
   CHECK(failures == 0);
 }
@@ -126,9 +143,9 @@ TEST_CASE("float16 rounding: range limits, subnormals, ties to even, specials") 
   CHECK(float_to_half(std::ldexp(3.0f, -26)) == 0x0001);  // 0.75 ulp -> 1
   CHECK(float_to_half(std::ldexp(3.0f, -25)) == 0x0002);  // 1.5 ulp tie -> 2 (even)
   CHECK(float_to_half(std::ldexp(1.0f, -30)) == 0x0000);
-  CHECK(float_to_half(1.0f + std::ldexp(1.0f, -11)) == 0x3c00);       // tie -> even
-  CHECK(float_to_half(1.0f + std::ldexp(3.0f, -11)) == 0x3c02);       // tie -> even
-  CHECK(float_to_half(2.0f - std::ldexp(1.0f, -12)) == 0x4000);       // carries into the exponent
+  CHECK(float_to_half(1.0f + std::ldexp(1.0f, -11)) == 0x3c00);  // tie -> even
+  CHECK(float_to_half(1.0f + std::ldexp(3.0f, -11)) == 0x3c02);  // tie -> even
+  CHECK(float_to_half(2.0f - std::ldexp(1.0f, -12)) == 0x4000);  // carries into the exponent
   CHECK(float_to_half(-0.0f) == 0x8000);
   CHECK(float_to_half(INFINITY) == 0x7c00);
   CHECK(float_to_half(-INFINITY) == 0xfc00);
@@ -147,21 +164,29 @@ TEST_CASE("float16: every finite value round-trips and every midpoint rounds to 
   for (std::uint32_t h = 0; h < 0x10000u; ++h) {
     const auto b = static_cast<std::uint16_t>(h);
     const float f = half_to_float(b);
-    if (std::isnan(f)) continue;
-    if (float_to_half(f) != b) ++failures;
-    if ((b & 0x7fff) >= 0x7bff) continue;
+    if (std::isnan(f))
+      continue;
+    if (float_to_half(f) != b)
+      ++failures;
+    if ((b & 0x7fff) >= 0x7bff)
+      continue;
     const auto next = static_cast<std::uint16_t>(b + 1);
-    const float mid = static_cast<float>((static_cast<double>(f) + half_to_float(next)) / 2);  // exact
+    const float mid =
+        static_cast<float>((static_cast<double>(f) + half_to_float(next)) / 2);  // exact
     const std::uint16_t even = (b & 1) ? next : b;
-    if (float_to_half(mid) != even) ++failures;
-    if (float_to_half(std::nextafter(mid, 0.0f)) != b) ++failures;
-    if (float_to_half(std::nextafter(mid, std::signbit(f) ? -INFINITY : INFINITY)) != next) ++failures;
+    if (float_to_half(mid) != even)
+      ++failures;
+    if (float_to_half(std::nextafter(mid, 0.0f)) != b)
+      ++failures;
+    if (float_to_half(std::nextafter(mid, std::signbit(f) ? -INFINITY : INFINITY)) != next)
+      ++failures;
   }
   CHECK(failures == 0);
 }
 
 TEST_CASE("tensor to bfloat16 and float16 rounds each element to nearest even") {
-  Tensor x = tensor<float>({1.0f, bits_to_float(0x3f808000u), bits_to_float(0x3f818000u), 65520.0f, -0.0f});
+  Tensor x = tensor<float>(
+      {1.0f, bits_to_float(0x3f808000u), bits_to_float(0x3f818000u), 65520.0f, -0.0f});
   Tensor b = x.to(kBFloat16);
   CHECK(b.dtype() == kBFloat16);
   const BFloat16* bp = b.data_ptr<BFloat16>();
@@ -186,7 +211,9 @@ TEST_CASE("float to integer conversion truncates toward zero; integers narrow by
   CHECK(big.to(kUInt8).to_vector<std::uint8_t>() == std::vector<std::uint8_t>{44, 127, 255, 1});
   // int64 -> float64 keeps integers up to 2^53 exactly; 2^53 + 1 rounds to even
   CHECK(big.to(kFloat64).to_vector<double>()[3] == 9007199254740992.0);
-  CHECK(tensor<std::int32_t>({-7, 16777217}).to(kFloat32).to_vector<float>() == std::vector<float>{-7.0f, 16777216.0f});
+  CHECK(
+      tensor<std::int32_t>({-7, 16777217}).to(kFloat32).to_vector<float>() ==
+      std::vector<float>{-7.0f, 16777216.0f});
 }
 
 TEST_CASE("bool conversions: nonzero (and NaN) is true; true is 1") {
@@ -196,7 +223,9 @@ TEST_CASE("bool conversions: nonzero (and NaN) is true; true is 1") {
   CHECK(values(b.to(kFloat32)) == std::vector<double>{1, 0, 1});
   CHECK(values(b.to(kInt64)) == std::vector<double>{1, 0, 1});
   CHECK(values(b.to(kBFloat16)) == std::vector<double>{1, 0, 1});
-  CHECK(tensor<std::int32_t>({0, 2, -1}).to(kBool).to_vector<bool>() == std::vector<bool>{false, true, true});
+  CHECK(
+      tensor<std::int32_t>({0, 2, -1}).to(kBool).to_vector<bool>() ==
+      std::vector<bool>{false, true, true});
 }
 
 TEST_CASE("float64 to float32 rounds to nearest; specials survive every float round trip") {
@@ -215,7 +244,8 @@ TEST_CASE("float64 to float32 rounds to nearest; specials survive every float ro
   }
 }
 
-TEST_CASE("to() with the same dtype returns the same tensor; to() of a strided view is contiguous") {
+TEST_CASE(
+    "to() with the same dtype returns the same tensor; to() of a strided view is contiguous") {
   Tensor x = tensor<float>({1, 2, 3, 4, 5, 6}, {2, 3});
   CHECK(x.to(kFloat32).is_same(x));
   Tensor y = x.t().to(kFloat64);

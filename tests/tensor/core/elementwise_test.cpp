@@ -16,15 +16,18 @@ const double kNaN = std::numeric_limits<double>::quiet_NaN();
 const double kInf = std::numeric_limits<double>::infinity();
 
 Tensor f32(const std::vector<float>& v, Shape s = {}) {
-  if (s.empty()) s = {static_cast<std::int64_t>(v.size())};
+  if (s.empty())
+    s = {static_cast<std::int64_t>(v.size())};
   return tensor<float>(v, s);
 }
 Tensor f64(const std::vector<double>& v, Shape s = {}) {
-  if (s.empty()) s = {static_cast<std::int64_t>(v.size())};
+  if (s.empty())
+    s = {static_cast<std::int64_t>(v.size())};
   return tensor<double>(v, s);
 }
 Tensor i64(const std::vector<std::int64_t>& v, Shape s = {}) {
-  if (s.empty()) s = {static_cast<std::int64_t>(v.size())};
+  if (s.empty())
+    s = {static_cast<std::int64_t>(v.size())};
   return tensor<std::int64_t>(v, s);
 }
 }  // namespace
@@ -42,7 +45,8 @@ TEST_CASE("binary arithmetic with alpha, scalars and operators") {
   CHECK_VALUES(pow(a, -0.5), {1, 1 / std::sqrt(2.0), 1 / std::sqrt(3.0), 0.5});
   CHECK_VALUES(maximum(a, b), {1, 2, 3, 8});
   CHECK_VALUES(minimum(a, b), {0.5, -1, 2, 4});
-  CHECK_VALUES(atan2(f64({1, -1, 0, 1}), f64({1, 1, -1, 0})), {M_PI / 4, -M_PI / 4, M_PI, M_PI / 2});
+  CHECK_VALUES(
+      atan2(f64({1, -1, 0, 1}), f64({1, 1, -1, 0})), {M_PI / 4, -M_PI / 4, M_PI, M_PI / 2});
   CHECK_VALUES(add(a, 1.5), {2.5, 3.5, 4.5, 5.5});
   CHECK_VALUES(sub(a, 1.0), {0, 1, 2, 3});
   CHECK_VALUES(mul(a, -2.0), {-2, -4, -6, -8});
@@ -63,7 +67,8 @@ TEST_CASE("binary arithmetic with alpha, scalars and operators") {
   CHECK_VALUES(12.0 / a, {12, 6, 4, 3});
 }
 
-TEST_CASE("tensor / scalar is exact division; scalar / tensor is reciprocal times scalar, as PyTorch") {
+TEST_CASE(
+    "tensor / scalar is exact division; scalar / tensor is reciprocal times scalar, as PyTorch") {
   // 0.3f / 3 and 0.3f * (1/3) differ in the last bit
   const float x = 0.3f;
   Tensor t = f32({x});
@@ -243,12 +248,22 @@ TEST_CASE("where and masked_fill broadcast all operands") {
   Tensor x = f32({1, 2, 3, 4}, {2, 2});
   CHECK_VALUES(masked_fill(x, tensor<bool>({false, true}), -9.0), {1, -9, 3, -9});
   CHECK(masked_fill(i64({1, 2}), tensor<bool>({true, false}), 7).dtype() == kInt64);
-  CHECK_THROWS_WITH_PARTS(DTypeError, masked_fill(x, f32({0, 1}), 0.0), "[masked_fill]", "bool", "float32");
-  CHECK_THROWS_WITH_PARTS(ShapeError, masked_fill(x, tensor<bool>({true, false, true}), 0.0), "[masked_fill]", "[3]",
-                          "[2, 2]");
-  CHECK_THROWS_WITH_PARTS(ShapeError, masked_fill(f32({1, 2}), tensor<bool>({true, false, true, true}, {2, 2}), 0.0),
-                          "[masked_fill]", "[2, 2]", "[2]");
-  CHECK_THROWS_WITH_PARTS(ShapeError, where(cond, f32({1, 2}), f32({1, 2, 3})), "[where]", "[3]", "[2]");
+  CHECK_THROWS_WITH_PARTS(
+      DTypeError, masked_fill(x, f32({0, 1}), 0.0), "[masked_fill]", "bool", "float32");
+  CHECK_THROWS_WITH_PARTS(
+      ShapeError,
+      masked_fill(x, tensor<bool>({true, false, true}), 0.0),
+      "[masked_fill]",
+      "[3]",
+      "[2, 2]");
+  CHECK_THROWS_WITH_PARTS(
+      ShapeError,
+      masked_fill(f32({1, 2}), tensor<bool>({true, false, true, true}, {2, 2}), 0.0),
+      "[masked_fill]",
+      "[2, 2]",
+      "[2]");
+  CHECK_THROWS_WITH_PARTS(
+      ShapeError, where(cond, f32({1, 2}), f32({1, 2, 3})), "[where]", "[3]", "[2]");
 }
 
 TEST_CASE("broadcasting: size-1 dims, new leading dims, scalars, 0-d and 0-size dims") {
@@ -269,8 +284,10 @@ TEST_CASE("broadcasting: size-1 dims, new leading dims, scalars, 0-d and 0-size 
   CHECK(mul(zeros({2, 0}), zeros({1, 0})).shape() == Shape{2, 0});
   CHECK(exp(zeros({0, 4})).shape() == Shape{0, 4});
   CHECK_THROWS_WITH_PARTS(ShapeError, add(zeros({0}), f32({1, 2})), "[add]", "[0]", "[2]");
-  CHECK_THROWS_WITH_PARTS(ShapeError, add(f32({1, 2, 3}), f32({1, 2, 3, 4})), "[add]", "[3]", "[4]");
-  CHECK_THROWS_WITH_PARTS(ShapeError, mul(zeros({2, 3}), zeros({3, 2})), "[mul]", "[2, 3]", "[3, 2]");
+  CHECK_THROWS_WITH_PARTS(
+      ShapeError, add(f32({1, 2, 3}), f32({1, 2, 3, 4})), "[add]", "[3]", "[4]");
+  CHECK_THROWS_WITH_PARTS(
+      ShapeError, mul(zeros({2, 3}), zeros({3, 2})), "[mul]", "[2, 3]", "[3, 2]");
   CHECK_THROWS_WITH_PARTS(ShapeError, eq(zeros({2}), zeros({3})), "[eq]", "[2]", "[3]");
   CHECK_THROWS_WITH_PARTS(ValueError, add(Tensor(), f32({1})), "[add]", "undefined");
 }
@@ -341,7 +358,8 @@ TEST_CASE("allclose and max_abs_diff") {
   CHECK(max_abs_diff(f32({1, 5}), f32({1.5f, 3})) == 2.0);
   CHECK(std::isnan(max_abs_diff(f32({NAN}), f32({0}))));
   CHECK(max_abs_diff(zeros({0}), zeros({0})) == 0.0);
-  CHECK_THROWS_WITH_PARTS(ShapeError, max_abs_diff(zeros({2}), zeros({3})), "[max_abs_diff]", "[2]", "[3]");
+  CHECK_THROWS_WITH_PARTS(
+      ShapeError, max_abs_diff(zeros({2}), zeros({3})), "[max_abs_diff]", "[2]", "[3]");
 }
 
 TEST_CASE("16-bit float element-wise ops round the float32 result once") {

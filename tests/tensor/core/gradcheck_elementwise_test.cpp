@@ -22,14 +22,18 @@ TEST_CASE("gradcheck: binary arithmetic with broadcasting") {
   expect_gradcheck("maximum", [](const TensorList& x) { return maximum(x[0], x[1]); }, {a, b});
   expect_gradcheck("minimum", [](const TensorList& x) { return minimum(x[0], x[1]); }, {c, b});
   expect_gradcheck("atan2", [](const TensorList& x) { return atan2(x[0], x[1]); }, {a, b});
-  expect_gradcheck("operators", [](const TensorList& x) { return (x[0] + x[1]) * x[0] - x[1] / x[2]; },
-                   {a, b, pb});
-  expect_gradcheck("0-d operand", [](const TensorList& x) { return mul(x[0], x[1]); },
-                   {a, gc_randn({}, 6)});
+  expect_gradcheck(
+      "operators",
+      [](const TensorList& x) { return (x[0] + x[1]) * x[0] - x[1] / x[2]; },
+      {a, b, pb});
+  expect_gradcheck(
+      "0-d operand", [](const TensorList& x) { return mul(x[0], x[1]); }, {a, gc_randn({}, 6)});
   // one input without requires_grad
   Tensor constant = b.detach();
-  expect_gradcheck("mul by constant", [constant](const TensorList& x) { return mul(x[0], constant); }, {a});
-  expect_gradcheck("div by constant", [pb](const TensorList& x) { return div(pb.detach(), x[0]); }, {pa});
+  expect_gradcheck(
+      "mul by constant", [constant](const TensorList& x) { return mul(x[0], constant); }, {a});
+  expect_gradcheck(
+      "div by constant", [pb](const TensorList& x) { return div(pb.detach(), x[0]); }, {pa});
 }
 
 TEST_CASE("gradcheck: scalar arithmetic and scalar pow") {
@@ -40,9 +44,11 @@ TEST_CASE("gradcheck: scalar arithmetic and scalar pow") {
   expect_gradcheck("div scalar", [](const TensorList& x) { return div(x[0], 4.0); }, {a});
   expect_gradcheck("rsub", [](const TensorList& x) { return rsub(x[0], 2.0); }, {a});
   expect_gradcheck("scalar / tensor", [](const TensorList& x) { return 2.0 / x[0]; }, {p});
-  expect_gradcheck("scalar operators", [](const TensorList& x) { return 1.0 - (x[0] * 2.0 + 3.0) / 5.0; }, {a});
+  expect_gradcheck(
+      "scalar operators", [](const TensorList& x) { return 1.0 - (x[0] * 2.0 + 3.0) / 5.0; }, {a});
   for (double e : {2.0, 3.0, 0.5, -1.5, 1.0, 0.0}) {
-    expect_gradcheck("pow scalar " + std::to_string(e), [e](const TensorList& x) { return pow(x[0], e); }, {p});
+    expect_gradcheck(
+        "pow scalar " + std::to_string(e), [e](const TensorList& x) { return pow(x[0], e); }, {p});
   }
 }
 
@@ -89,38 +95,45 @@ TEST_CASE("gradcheck: ops with kinks, away from the kinks") {
   expect_gradcheck("clamp", [](const TensorList& x) { return clamp(x[0], -1.0, 1.0); }, {a});
   expect_gradcheck("clamp_min", [](const TensorList& x) { return clamp_min(x[0], 1.0); }, {a});
   expect_gradcheck("clamp_max", [](const TensorList& x) { return clamp_max(x[0], -1.0); }, {a});
-  Tensor frac = gc_away_from({3, 4}, -3.0, 3.0, {-2.5, -2, -1.5, -1, -0.5, 0, 0.5, 1, 1.5, 2, 2.5}, 0.05, 32);
+  Tensor frac =
+      gc_away_from({3, 4}, -3.0, 3.0, {-2.5, -2, -1.5, -1, -0.5, 0, 0.5, 1, 1.5, 2, 2.5}, 0.05, 32);
   expect_gradcheck("sign", [](const TensorList& x) { return mul(sign(x[0]), x[0]); }, {frac});
   expect_gradcheck("floor", [](const TensorList& x) { return add(floor(x[0]), x[0]); }, {frac});
   expect_gradcheck("ceil", [](const TensorList& x) { return add(ceil(x[0]), x[0]); }, {frac});
   expect_gradcheck("round", [](const TensorList& x) { return add(round(x[0]), x[0]); }, {frac});
   // softplus above its threshold is the identity
   Tensor big = gc_uniform({5}, 25.0, 30.0, 33);
-  expect_gradcheck("softplus linear region", [](const TensorList& x) { return softplus(x[0]); }, {big});
+  expect_gradcheck(
+      "softplus linear region", [](const TensorList& x) { return softplus(x[0]); }, {big});
 }
 
 TEST_CASE("gradcheck: where and masked_fill") {
   Tensor a = gc_randn({2, 3}, 41), b = gc_randn({3}, 42);
   Tensor cond = tensor<bool>({true, false, true, false, false, true}, {2, 3});
-  expect_gradcheck("where", [cond](const TensorList& x) { return where(cond, x[0], x[1]); }, {a, b});
-  expect_gradcheck("where scalar", [cond](const TensorList& x) { return where(cond, x[0], 2.0); }, {a});
+  expect_gradcheck(
+      "where", [cond](const TensorList& x) { return where(cond, x[0], x[1]); }, {a, b});
+  expect_gradcheck(
+      "where scalar", [cond](const TensorList& x) { return where(cond, x[0], 2.0); }, {a});
   Tensor mask = tensor<bool>({false, true, true});
-  expect_gradcheck("masked_fill", [mask](const TensorList& x) { return masked_fill(x[0], mask, -1.0); }, {a});
+  expect_gradcheck(
+      "masked_fill", [mask](const TensorList& x) { return masked_fill(x[0], mask, -1.0); }, {a});
 }
 
 TEST_CASE("gradcheck: a composite expression over several ops") {
   Tensor a = gc_randn({4, 3}, 51), b = gc_uniform({3}, 0.5, 1.5, 52);
-  expect_gradcheck("composite",
-                   [](const TensorList& x) {
-                     Tensor h = silu(add(mul(x[0], x[1]), 0.1));
-                     return div(tanh(h), add(sigmoid(x[0]), x[1]));
-                   },
-                   {a, b});
+  expect_gradcheck(
+      "composite",
+      [](const TensorList& x) {
+        Tensor h = silu(add(mul(x[0], x[1]), 0.1));
+        return div(tanh(h), add(sigmoid(x[0]), x[1]));
+      },
+      {a, b});
 }
 
 TEST_CASE("gradcheck reports a wrong gradient (detach hides half of d(x*x)/dx)") {
   Tensor a = gc_randn({3}, 61);
-  const GradcheckResult r = gradcheck([](const TensorList& x) { return mul(x[0].detach(), x[0]); }, {a});
+  const GradcheckResult r =
+      gradcheck([](const TensorList& x) { return mul(x[0].detach(), x[0]); }, {a});
   CHECK_FALSE(r.ok);
   CHECK(r.message.find("[gradcheck] input 0") != std::string::npos);
 }

@@ -26,21 +26,30 @@ inline Tensor gc_uniform(const Shape& shape, double lo, double hi, std::uint64_t
 
 /// Uniform values on [lo, hi) pushed at least `gap` away from every point in `avoid`
 /// (for ops with kinks).
-inline Tensor gc_away_from(const Shape& shape, double lo, double hi, const std::vector<double>& avoid,
-                           double gap, std::uint64_t seed) {
+inline Tensor gc_away_from(
+    const Shape& shape,
+    double lo,
+    double hi,
+    const std::vector<double>& avoid,
+    double gap,
+    std::uint64_t seed) {
   Generator g(seed);
   Tensor t = add(mul(rand(shape, kFloat64, &g), hi - lo), lo);
   double* p = t.data_ptr<double>();
   for (std::int64_t i = 0; i < t.numel(); ++i) {
     for (double a : avoid) {
-      if (std::fabs(p[i] - a) < gap) p[i] = p[i] < a ? a - gap : a + gap;
+      if (std::fabs(p[i] - a) < gap)
+        p[i] = p[i] < a ? a - gap : a + gap;
     }
   }
   return t.requires_grad_();
 }
 
-inline void expect_gradcheck(const std::string& what, const std::function<Tensor(const TensorList&)>& f,
-                             const TensorList& inputs, const GradcheckOptions& options = {}) {
+inline void expect_gradcheck(
+    const std::string& what,
+    const std::function<Tensor(const TensorList&)>& f,
+    const TensorList& inputs,
+    const GradcheckOptions& options = {}) {
   const GradcheckResult r = gradcheck(f, inputs, options);
   CHECK_MESSAGE(r.ok, what, ": ", r.message);
 }

@@ -18,18 +18,29 @@ TEST_CASE("gradcheck: sum and mean over every dims pattern") {
     }
   }
   expect_gradcheck("sum of 0-d", [](const TensorList& x) { return sum(x[0]); }, {gc_randn({}, 62)});
-  expect_gradcheck("sum of transposed", [](const TensorList& x) { return sum(x[0].t(), {1}); }, {gc_randn({3, 5}, 63)});
+  expect_gradcheck(
+      "sum of transposed",
+      [](const TensorList& x) { return sum(x[0].t(), {1}); },
+      {gc_randn({3, 5}, 63)});
 }
 
 TEST_CASE("gradcheck: prod with no zeros, one zero and two zeros") {
-  expect_gradcheck("prod", [](const TensorList& x) { return prod(x[0], {1}); }, {gc_uniform({3, 4}, 0.5, 1.5, 71)});
-  expect_gradcheck("prod all keepdim", [](const TensorList& x) { return prod(x[0], {}, true); },
-                   {gc_uniform({2, 3}, -1.5, -0.5, 72)});
+  expect_gradcheck(
+      "prod",
+      [](const TensorList& x) { return prod(x[0], {1}); },
+      {gc_uniform({3, 4}, 0.5, 1.5, 71)});
+  expect_gradcheck(
+      "prod all keepdim",
+      [](const TensorList& x) { return prod(x[0], {}, true); },
+      {gc_uniform({2, 3}, -1.5, -0.5, 72)});
   Tensor one_zero = tensor<double>({0.0, 2.0, 3.0, 1.5, 0.5, 2.0}, {2, 3}).requires_grad_();
-  expect_gradcheck("prod one zero", [](const TensorList& x) { return prod(x[0], {1}); }, {one_zero});
+  expect_gradcheck(
+      "prod one zero", [](const TensorList& x) { return prod(x[0], {1}); }, {one_zero});
   Tensor two_zeros = tensor<double>({0.0, 2.0, 0.0, 1.5, 0.5, 2.0}, {2, 3}).requires_grad_();
-  expect_gradcheck("prod two zeros", [](const TensorList& x) { return prod(x[0], {1}); }, {two_zeros});
-  expect_gradcheck("prod two zeros all", [](const TensorList& x) { return prod(x[0]); }, {two_zeros});
+  expect_gradcheck(
+      "prod two zeros", [](const TensorList& x) { return prod(x[0], {1}); }, {two_zeros});
+  expect_gradcheck(
+      "prod two zeros all", [](const TensorList& x) { return prod(x[0]); }, {two_zeros});
 }
 
 TEST_CASE("gradcheck: amax, amin, max, min (distinct values)") {
@@ -37,11 +48,14 @@ TEST_CASE("gradcheck: amax, amin, max, min (distinct values)") {
   for (bool keep : {false, true}) {
     expect_gradcheck("amax", [keep](const TensorList& x) { return amax(x[0], {1}, keep); }, {a});
     expect_gradcheck("amin", [keep](const TensorList& x) { return amin(x[0], {0}, keep); }, {a});
-    expect_gradcheck("max values", [keep](const TensorList& x) { return max(x[0], 0, keep).first; }, {a});
-    expect_gradcheck("min values", [keep](const TensorList& x) { return min(x[0], -1, keep).first; }, {a});
+    expect_gradcheck(
+        "max values", [keep](const TensorList& x) { return max(x[0], 0, keep).first; }, {a});
+    expect_gradcheck(
+        "min values", [keep](const TensorList& x) { return min(x[0], -1, keep).first; }, {a});
   }
   expect_gradcheck("amax all", [](const TensorList& x) { return amax(x[0]); }, {a});
-  expect_gradcheck("max of 0-d", [](const TensorList& x) { return max(x[0], 0).first; }, {gc_randn({}, 82)});
+  expect_gradcheck(
+      "max of 0-d", [](const TensorList& x) { return max(x[0], 0).first; }, {gc_randn({}, 82)});
 }
 
 TEST_CASE("amax gradient is shared evenly between ties, as PyTorch") {
@@ -54,17 +68,28 @@ TEST_CASE("gradcheck: var, std, norm, logsumexp") {
   Tensor a = gc_randn({3, 5}, 91);
   for (double corr : {0.0, 1.0}) {
     expect_gradcheck("var", [corr](const TensorList& x) { return var(x[0], {1}, corr); }, {a});
-    expect_gradcheck("var all", [corr](const TensorList& x) { return var(x[0], {}, corr, true); }, {a});
-    expect_gradcheck("std", [corr](const TensorList& x) { return peftcpp::std(x[0], {0}, corr); }, {a});
+    expect_gradcheck(
+        "var all", [corr](const TensorList& x) { return var(x[0], {}, corr, true); }, {a});
+    expect_gradcheck(
+        "std", [corr](const TensorList& x) { return peftcpp::std(x[0], {0}, corr); }, {a});
   }
   Tensor nz = gc_away_from({3, 5}, -2.0, 2.0, {0.0}, 0.1, 92);
   for (double p : {1.0, 2.0, 3.0, 1.5}) {
-    expect_gradcheck("norm p=" + std::to_string(p), [p](const TensorList& x) { return norm(x[0], p, {1}); }, {nz});
+    expect_gradcheck(
+        "norm p=" + std::to_string(p),
+        [p](const TensorList& x) { return norm(x[0], p, {1}); },
+        {nz});
   }
-  expect_gradcheck("norm inf", [](const TensorList& x) { return norm(x[0], INFINITY, {1}, true); }, {nz});
+  expect_gradcheck(
+      "norm inf", [](const TensorList& x) { return norm(x[0], INFINITY, {1}, true); }, {nz});
   expect_gradcheck("norm frobenius", [](const TensorList& x) { return norm(x[0]); }, {a});
   expect_gradcheck("logsumexp", [](const TensorList& x) { return logsumexp(x[0], {1}); }, {a});
-  expect_gradcheck("logsumexp keepdim", [](const TensorList& x) { return logsumexp(x[0], {0, 1}, true); }, {a});
+  expect_gradcheck(
+      "logsumexp keepdim",
+      [](const TensorList& x) {
+        return logsumexp(x[0], {0, 1}, true);
+      },
+      {a});
 }
 
 TEST_CASE("norm gradient at the zero vector is zero, not NaN") {
@@ -82,6 +107,8 @@ TEST_CASE("gradcheck: cumsum, softmax, log_softmax along each dim") {
   }
   Tensor b = gc_randn({2, 3, 4}, 102);
   expect_gradcheck("softmax middle dim", [](const TensorList& x) { return softmax(x[0], 1); }, {b});
-  expect_gradcheck("log_softmax of a transposed input", [](const TensorList& x) { return log_softmax(x[0].t(), -1); },
-                   {a});
+  expect_gradcheck(
+      "log_softmax of a transposed input",
+      [](const TensorList& x) { return log_softmax(x[0].t(), -1); },
+      {a});
 }

@@ -32,8 +32,11 @@ TEST_CASE("sum, mean and prod over all dims, one dim, several dims, keepdim") {
   CHECK_VALUES(prod(m, {1}), {6, 120});
   CHECK(prod(m).item<float>() == 720);
   Tensor c = arange(0.0, 24.0, 1.0, kFloat32).reshape({2, 3, 4});
-  CHECK_VALUES(sum(c, {0, 2}), {0 + 1 + 2 + 3 + 12 + 13 + 14 + 15, 4 + 5 + 6 + 7 + 16 + 17 + 18 + 19,
-                                 8 + 9 + 10 + 11 + 20 + 21 + 22 + 23});
+  CHECK_VALUES(
+      sum(c, {0, 2}),
+      {0 + 1 + 2 + 3 + 12 + 13 + 14 + 15,
+       4 + 5 + 6 + 7 + 16 + 17 + 18 + 19,
+       8 + 9 + 10 + 11 + 20 + 21 + 22 + 23});
   CHECK(sum(c, {2, 0}, true).shape() == Shape{1, 3, 1});
   // 0-d input
   CHECK(sum(scalar_tensor(4.0)).item<float>() == 4);
@@ -127,7 +130,8 @@ TEST_CASE("long reductions are exact and do not depend on how they are split") {
   // strided long reduction (every other element of a transposed matrix)
   Tensor m = arange(0.0, 200000.0, 1.0, kFloat64).reshape({1000, 200});
   CHECK(sum(m.t().select(0, 3)).item<double>() == 3 * 1000 + 200.0 * 999 * 1000 / 2);
-  CHECK_VALUES(sum(m.t(), {1}).slice(0, 0, 2), {200.0 * 999 * 1000 / 2, 1000 + 200.0 * 999 * 1000 / 2});
+  CHECK_VALUES(
+      sum(m.t(), {1}).slice(0, 0, 2), {200.0 * 999 * 1000 / 2, 1000 + 200.0 * 999 * 1000 / 2});
 }
 
 TEST_CASE("reductions over strided inputs (transposed, sliced, expanded)") {
@@ -203,17 +207,20 @@ TEST_CASE("dims arguments are validated") {
 
 namespace {
 // Reference softmax / log-softmax of each row of a row-major [rows, n] block, in double.
-std::vector<double> softmax_ref(const std::vector<double>& x, std::int64_t rows, std::int64_t n, bool log_space) {
+std::vector<double> softmax_ref(
+    const std::vector<double>& x, std::int64_t rows, std::int64_t n, bool log_space) {
   std::vector<double> y(x.size());
   for (std::int64_t r = 0; r < rows; ++r) {
     const double* p = x.data() + r * n;
     double mx = -INFINITY;
     for (std::int64_t i = 0; i < n; ++i) mx = std::max(mx, p[i]);
-    if (std::isinf(mx) && mx < 0) mx = 0;
+    if (std::isinf(mx) && mx < 0)
+      mx = 0;
     double s = 0;
     for (std::int64_t i = 0; i < n; ++i) s += std::exp(p[i] - mx);
     for (std::int64_t i = 0; i < n; ++i) {
-      y[static_cast<std::size_t>(r * n + i)] = log_space ? p[i] - mx - std::log(s) : std::exp(p[i] - mx) / s;
+      y[static_cast<std::size_t>(r * n + i)] =
+          log_space ? p[i] - mx - std::log(s) : std::exp(p[i] - mx) / s;
     }
   }
   return y;
@@ -224,7 +231,8 @@ TEST_CASE("softmax and log_softmax of small rows, hand-computed") {
   Tensor x = tensor<float>({1000, 1001, 0, 0}, {2, 2});
   const double e = std::exp(1.0);
   CHECK_VALUES(softmax(x, -1), {1 / (1 + e), e / (1 + e), 0.5, 0.5});
-  CHECK_VALUES(log_softmax(x, 1), {-std::log1p(e), 1 - std::log1p(e), -std::log(2.0), -std::log(2.0)});
+  CHECK_VALUES(
+      log_softmax(x, 1), {-std::log1p(e), 1 - std::log1p(e), -std::log(2.0), -std::log(2.0)});
   CHECK_VALUES(softmax(x, 0), {1, 1, 0, 0});
   CHECK(softmax(scalar_tensor(3.0), 0).item<float>() == 1.0f);
   CHECK(softmax(tensor<std::int64_t>({0, 0}), 0).dtype() == kFloat32);
@@ -233,7 +241,8 @@ TEST_CASE("softmax and log_softmax of small rows, hand-computed") {
 }
 
 TEST_CASE("softmax: -inf entries get 0, an all -inf row is NaN, a NaN poisons its row only") {
-  Tensor x = tensor<float>({-INFINITY, 0, -INFINITY, -INFINITY, -INFINITY, -INFINITY, 1, NAN, 2}, {3, 3});
+  Tensor x =
+      tensor<float>({-INFINITY, 0, -INFINITY, -INFINITY, -INFINITY, -INFINITY, 1, NAN, 2}, {3, 3});
   const std::vector<double> s = values(softmax(x, -1));
   CHECK(s[0] == 0);
   CHECK(s[1] == 1);
@@ -253,10 +262,12 @@ TEST_CASE("softmax matches a float64 reference for many row lengths, dtypes and 
     for (bool log_space : {false, true}) {
       const std::vector<double> ref = softmax_ref(xv, rows, n, log_space);
       Tensor y = log_space ? log_softmax(x, -1) : softmax(x, -1);
-      CHECK_MESSAGE(peftcpp::testing::near(values(y), ref, 1e-6, 1e-5), "n=", n, " log=", log_space);
+      CHECK_MESSAGE(
+          peftcpp::testing::near(values(y), ref, 1e-6, 1e-5), "n=", n, " log=", log_space);
       // the same rows laid out as columns (softmax over dim 0 of the transpose)
       Tensor yt = log_space ? log_softmax(x.t(), 0) : softmax(x.t(), 0);
-      CHECK_MESSAGE(peftcpp::testing::near(values(yt.t()), ref, 1e-6, 1e-5), "n=", n, " transposed");
+      CHECK_MESSAGE(
+          peftcpp::testing::near(values(yt.t()), ref, 1e-6, 1e-5), "n=", n, " transposed");
       // 16-bit and 64-bit inputs
       Tensor y64 = log_space ? log_softmax(x.to(kFloat64), -1) : softmax(x.to(kFloat64), -1);
       CHECK_MESSAGE(peftcpp::testing::near(values(y64), ref, 1e-12, 1e-12), "n=", n, " float64");
@@ -281,7 +292,8 @@ TEST_CASE("softmax rows sum to one for wide rows, many rows (parallel path) and 
   Tensor s3 = softmax(x3, 1);
   CHECK(max_abs_diff(sum(s3, {1}), ones({4, 6})) < 1e-5);
   const std::vector<double> xv = values(x3.permute({0, 2, 1}));
-  CHECK(peftcpp::testing::near(values(s3.permute({0, 2, 1})), softmax_ref(xv, 24, 50, false), 1e-6, 1e-5));
+  CHECK(peftcpp::testing::near(
+      values(s3.permute({0, 2, 1})), softmax_ref(xv, 24, 50, false), 1e-6, 1e-5));
   // softmax of a sliced (non-contiguous, stepped) input
   Tensor sl = x.slice(1, 0, 4096, 3);
   const std::vector<double> ref = softmax_ref(values(sl), 300, sl.size(1), true);

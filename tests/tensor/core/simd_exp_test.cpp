@@ -20,14 +20,17 @@ namespace {
 
 std::vector<const simd::KernelTable*> tables() {
   std::vector<const simd::KernelTable*> t{&simd::scalar_table()};
-  if (simd::avx2_table()) t.push_back(simd::avx2_table());
-  if (simd::avx512_table()) t.push_back(simd::avx512_table());
+  if (simd::avx2_table())
+    t.push_back(simd::avx2_table());
+  if (simd::avx512_table())
+    t.push_back(simd::avx512_table());
   return t;
 }
 
 // Distance in representable floats (both finite, or equal).
 std::int64_t ulps(float a, float b) {
-  if (a == b) return 0;
+  if (a == b)
+    return 0;
   auto ord = [](float f) {
     std::int32_t i;
     std::memcpy(&i, &f, 4);
@@ -64,7 +67,8 @@ TEST_CASE("exp is within 1 ulp of the correctly rounded result (every 61st float
   std::vector<float> x;
   for (std::uint64_t b = 0; b < (std::uint64_t{1} << 32); b += 61) {
     const float f = from_bits(static_cast<std::uint32_t>(b));
-    if (f > -105.0f && f < 89.0f) x.push_back(f);
+    if (f > -105.0f && f < 89.0f)
+      x.push_back(f);
   }
   std::vector<float> y(x.size());
   for (const simd::KernelTable* t : tables()) {
@@ -85,9 +89,24 @@ TEST_CASE("exp is within 1 ulp of the correctly rounded result (every 61st float
 
 TEST_CASE("exp special values: 0, infinities, NaN, overflow and underflow edges") {
   const float inf = std::numeric_limits<float>::infinity();
-  const std::vector<float> x = {0.0f,      -0.0f,   inf,     -inf,       std::nanf(""), 88.72f, 88.73f, 89.0f,
-                                1000.0f,   -87.5f,  -103.0f, -103.9f,    -104.0f,       -120.0f, 1e-30f, -1e-30f,
-                                -1000.0f};
+  const std::vector<float> x = {
+      0.0f,
+      -0.0f,
+      inf,
+      -inf,
+      std::nanf(""),
+      88.72f,
+      88.73f,
+      89.0f,
+      1000.0f,
+      -87.5f,
+      -103.0f,
+      -103.9f,
+      -104.0f,
+      -120.0f,
+      1e-30f,
+      -1e-30f,
+      -1000.0f};
   for (const simd::KernelTable* t : tables()) {
     std::vector<float> y(x.size());
     t->exp(x.data(), y.data(), static_cast<std::int64_t>(x.size()), false);
@@ -101,7 +120,11 @@ TEST_CASE("exp special values: 0, infinities, NaN, overflow and underflow edges"
     CHECK(y[7] == inf);
     CHECK(y[8] == inf);
     for (std::size_t i : {9u, 10u, 11u}) {  // subnormal results, rounded once
-      CHECK_MESSAGE(ulps(y[i], static_cast<float>(std::exp(static_cast<double>(x[i])))) <= 1, std::string(t->isa), " x=", x[i]);
+      CHECK_MESSAGE(
+          ulps(y[i], static_cast<float>(std::exp(static_cast<double>(x[i])))) <= 1,
+          std::string(t->isa),
+          " x=",
+          x[i]);
     }
     CHECK(y[12] == 0.0f);
     CHECK(y[13] == 0.0f);
@@ -132,11 +155,27 @@ TEST_CASE("element-wise kernels are bit-identical to scalar float arithmetic at 
                 if (i >= off && i < off + n) {
                   const float x = av[static_cast<std::size_t>(off + (i - off) * as)];
                   const float z = bv[static_cast<std::size_t>((i - off) * bs)];
-                  want = kind == 0 ? x + alpha * z : kind == 1 ? x - alpha * z : kind == 2 ? x * z : x / z;
+                  want = kind == 0   ? x + alpha * z
+                         : kind == 1 ? x - alpha * z
+                         : kind == 2 ? x * z
+                                     : x / z;
                 }
-                if (std::memcmp(&want, &y[static_cast<std::size_t>(i)], 4) != 0) ++wrong;
+                if (std::memcmp(&want, &y[static_cast<std::size_t>(i)], 4) != 0)
+                  ++wrong;
               }
-              CHECK_MESSAGE(wrong == 0, std::string(t->isa), " kind=", kind, " off=", off, " n=", n, " nt=", nt, " steps=", steps);
+              CHECK_MESSAGE(
+                  wrong == 0,
+                  std::string(t->isa),
+                  " kind=",
+                  kind,
+                  " off=",
+                  off,
+                  " n=",
+                  n,
+                  " nt=",
+                  nt,
+                  " steps=",
+                  steps);
             }
           }
         }
@@ -158,9 +197,11 @@ TEST_CASE("exp kernel writes exactly n outputs at any alignment, streaming or no
           for (std::int64_t i = 0; i < 200; ++i) {
             const bool inside = i >= off && i < off + n;
             const float v = y[static_cast<std::size_t>(i)];
-            if (!inside && v != 5.0f) ++wrong;
+            if (!inside && v != 5.0f)
+              ++wrong;
             const double xi = x[static_cast<std::size_t>(i)];
-            if (inside && ulps(v, static_cast<float>(std::exp(xi))) > 1) ++wrong;
+            if (inside && ulps(v, static_cast<float>(std::exp(xi))) > 1)
+              ++wrong;
           }
           CHECK_MESSAGE(wrong == 0, std::string(t->isa), " off=", off, " n=", n, " nt=", nt);
         }
@@ -173,7 +214,8 @@ namespace {
 std::vector<double> softmax_ref(const std::vector<float>& x, bool log) {
   double m = -INFINITY;
   for (float v : x) m = std::max(m, static_cast<double>(v));
-  if (std::isinf(m) && m < 0) m = 0;
+  if (std::isinf(m) && m < 0)
+    m = 0;
   double s = 0;
   for (float v : x) s += std::exp(v - m);
   std::vector<double> y;
@@ -190,21 +232,39 @@ TEST_CASE("softmax rows: short and long (online) rows, scratch and streaming, ag
       for (bool log : {false, true}) {
         const std::vector<double> ref = softmax_ref(x, log);
         for (int mode = 0; mode < 3; ++mode) {  // plain, scratch + streaming, in place
-          std::vector<float> y(static_cast<std::size_t>(n) + 1, 9.0f), scratch(static_cast<std::size_t>(n));
+          std::vector<float> y(static_cast<std::size_t>(n) + 1, 9.0f),
+              scratch(static_cast<std::size_t>(n));
           if (mode == 2) {
             std::vector<float> xy = x;
             t->softmax_row(xy.data(), xy.data(), n, log, false, nullptr, nullptr);
             std::copy(xy.begin(), xy.end(), y.begin());
           } else {
-            t->softmax_row(x.data(), y.data(), n, log, mode == 1, mode == 1 ? scratch.data() : nullptr,
-                           mode == 1 ? x.data() : nullptr);
+            t->softmax_row(
+                x.data(),
+                y.data(),
+                n,
+                log,
+                mode == 1,
+                mode == 1 ? scratch.data() : nullptr,
+                mode == 1 ? x.data() : nullptr);
           }
           double worst = 0;  // error beyond the relative allowance
           for (std::int64_t i = 0; i < n; ++i) {
             const double r = ref[static_cast<std::size_t>(i)];
-            worst = std::max(worst, std::fabs(y[static_cast<std::size_t>(i)] - r) - 2e-5 * std::fabs(r));
+            worst = std::max(
+                worst, std::fabs(y[static_cast<std::size_t>(i)] - r) - 2e-5 * std::fabs(r));
           }
-          CHECK_MESSAGE(worst < 1e-6, std::string(t->isa), " n=", n, " log=", log, " mode=", mode, " excess error ", worst);
+          CHECK_MESSAGE(
+              worst < 1e-6,
+              std::string(t->isa),
+              " n=",
+              n,
+              " log=",
+              log,
+              " mode=",
+              mode,
+              " excess error ",
+              worst);
           CHECK(y[static_cast<std::size_t>(n)] == 9.0f);  // nothing written past the row
         }
       }
@@ -231,7 +291,13 @@ TEST_CASE("softmax rows with -inf, +inf and NaN entries, short and long") {
         std::vector<float> nan_row = one;
         nan_row[1] = std::nanf("");
         t->softmax_row(nan_row.data(), y.data(), n, log, false, nullptr, nullptr);
-        CHECK_MESSAGE(std::isnan(y[static_cast<std::size_t>(n - 2)]), std::string(t->isa), " NaN n=", n, " log=", log);
+        CHECK_MESSAGE(
+            std::isnan(y[static_cast<std::size_t>(n - 2)]),
+            std::string(t->isa),
+            " NaN n=",
+            n,
+            " log=",
+            log);
         // +inf makes the row NaN, as PyTorch (inf - inf)
         std::vector<float> pinf(static_cast<std::size_t>(n), 0.0f);
         pinf[2] = inf;
@@ -246,9 +312,11 @@ TEST_CASE("large float32 ops (streaming stores) match the small-tensor path") {
   // 5M floats = 20 MB outputs: above the streaming threshold
   Generator g(5);
   Tensor a = randn({5, 1 << 20}, kFloat32, &g), b = randn({5, 1 << 20}, kFloat32, &g);
-  Tensor s = add(a, b, 0.5), p = mul(a, b), e = exp(a), sm = softmax(a, -1), ls = log_softmax(a, -1);
+  Tensor s = add(a, b, 0.5), p = mul(a, b), e = exp(a), sm = softmax(a, -1),
+         ls = log_softmax(a, -1);
   for (std::int64_t r : {0, 4}) {
-    Tensor ar = a.select(0, r).narrow(0, 1000, 3000).clone(), br = b.select(0, r).narrow(0, 1000, 3000).clone();
+    Tensor ar = a.select(0, r).narrow(0, 1000, 3000).clone(),
+           br = b.select(0, r).narrow(0, 1000, 3000).clone();
     CHECK(max_abs_diff(s.select(0, r).narrow(0, 1000, 3000), add(ar, br, 0.5)) == 0.0);
     CHECK(max_abs_diff(p.select(0, r).narrow(0, 1000, 3000), mul(ar, br)) == 0.0);
     CHECK(max_abs_diff(e.select(0, r).narrow(0, 1000, 3000), exp(ar)) == 0.0);

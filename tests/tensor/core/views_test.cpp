@@ -166,15 +166,19 @@ TEST_CASE("as_strided reads any window of the storage and checks its bounds") {
   CHECK_THROWS_WITH_PARTS(ShapeError, x.as_strided({3}, {1, 1}, 0), "[as_strided]");
   CHECK_THROWS_AS(x.as_strided({2}, {-1}, 5), ShapeError);
   Tensor g = iota({4}).requires_grad_();
-  CHECK_THROWS_WITH_PARTS(ValueError, g.as_strided({2}, {1}, 0), "[as_strided]", "not differentiable");
+  CHECK_THROWS_WITH_PARTS(
+      ValueError, g.as_strided({2}, {1}, 0), "[as_strided]", "not differentiable");
 }
 
 TEST_CASE("view_as_dtype reinterprets bits of the same width") {
   Tensor x = tensor<float>({1.0f, -2.0f});
   Tensor i = x.view_as_dtype(kInt32);
-  CHECK(i.to_vector<std::int32_t>() == std::vector<std::int32_t>{0x3f800000, static_cast<std::int32_t>(0xc0000000u)});
+  CHECK(
+      i.to_vector<std::int32_t>() ==
+      std::vector<std::int32_t>{0x3f800000, static_cast<std::int32_t>(0xc0000000u)});
   CHECK(i.storage() == x.storage());
-  CHECK_THROWS_WITH_PARTS(DTypeError, x.view_as_dtype(kInt64), "[view_as_dtype]", "float32", "int64");
+  CHECK_THROWS_WITH_PARTS(
+      DTypeError, x.view_as_dtype(kInt64), "[view_as_dtype]", "float32", "int64");
 }
 
 TEST_CASE("writes through a view are seen by the base, and contiguous() copies only when needed") {
