@@ -1,6 +1,7 @@
 // Reductions, arg-reductions, cumsum and the softmax family: hand-computed values, dims handling,
 // empty inputs, strided inputs, NaN propagation and errors.
 #include <doctest/doctest.h>
+#include <omp.h>
 
 #include <cmath>
 #include <limits>
@@ -132,6 +133,52 @@ TEST_CASE("long reductions are exact and do not depend on how they are split") {
   CHECK(sum(m.t().select(0, 3)).item<double>() == 3 * 1000 + 200.0 * 999 * 1000 / 2);
   CHECK_VALUES(
       sum(m.t(), {1}).slice(0, 0, 2), {200.0 * 999 * 1000 / 2, 1000 + 200.0 * 999 * 1000 / 2});
+}
+
+TEST_CASE("column reductions (kept innermost dim) match a float64 reference") {
+  Generator g(12);
+  // [300, 37]: several row chunks; [5, 70, 3000]: kept prefix dim and wide column blocks
+  Tensor a = randn({300, 37}, kFloat32, &g);
+  std::vector<double> want(37, 0.0);
+  const std::vector<double> av = values(a);
+  for (std::size_t i = 0; i < av.size(); ++i) want[i % 37] += av[i];
+  CHECK(peftcpp::testing::near(values(sum(a, {0})), want, 1e-4, 1e-6));
+  Tensor b = randn({5, 70, 3000}, kFloat32, &g);
+  Tensor s1 = sum(b, {1});
+  CHECK(s1.shape() == Shape{5, 3000});
+  const std::vector<double> bv = values(b);
+  double ref = 0;
+  for (int r = 0; r < 70; ++r) ref += bv[static_cast<std::size_t>(3 * 70 * 3000 + r * 3000 + 2999)];
+  CHECK(values(s1)[3 * 3000 + 2999] == doctest::Approx(ref).epsilon(1e-6));
+  // bias-gradient shape: sum over (0, 1) of [B, T, H]
+  CHECK(max_abs_diff(sum(b, {0, 1}), sum(sum(b, {1}), {0})) < 1e-3);
+  CHECK_VALUES(amax(tensor<float>({1, 9, 3, 4, 2, 8}, {3, 2}), {0}), {3, 9});
+  CHECK_VALUES(amin(tensor<float>({1, 9, NAN, 4, 2, 8}, {3, 2}), {0}), {NAN, 4});
+}
+
+TEST_CASE("reductions give bit-identical results for 1, 2 and 3 threads") {
+  Generator g(13);
+  Tensor x = randn({3, 700, 300}, kFloat32, &g);
+  Tensor flat = randn({1 << 20}, kFloat32, &g);
+  auto run = [&](int threads) {
+    omp_set_num_threads(threads);
+    std::vector<std::vector<double>> r;
+    for (const Dims& d : std::vector<Dims>{{}, {0}, {1}, {2}, {0, 1}, {1, 2}, {0, 2}}) {
+      r.push_back(values(sum(x, d)));
+      r.push_back(values(amax(x, d)));
+    }
+    r.push_back(values(sum(flat)));
+    r.push_back(values(sum(flat.reshape({2, -1}), {1})));
+    r.push_back(values(prod(add(mul(flat, 1e-3), 1.0))));
+    r.push_back(values(sum(x.transpose(0, 2), {0})));
+    r.push_back(values(mean(x.slice(2, 0, 300, 7), {1})));
+    return r;
+  };
+  const int saved = omp_get_max_threads();
+  const auto one = run(1), two = run(2), three = run(3);
+  omp_set_num_threads(saved);
+  CHECK(one == two);
+  CHECK(one == three);
 }
 
 TEST_CASE("reductions over strided inputs (transposed, sliced, expanded)") {
