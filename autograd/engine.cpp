@@ -91,20 +91,33 @@ TensorList execute(const TensorList& roots, const TensorList& grad_roots, bool r
     TensorList in = std::move(buffers[node]);
     buffers.erase(node);
     in.resize(std::max(in.size(), node->output_shapes.size()));
+    // Tensor hooks first, retain_grad hooks (id -1) last so they see the hooked gradient; then
+    // captures for grad(), as PyTorch. A leaf's hooks normally run inside AccumulateGrad, which
+    // grad() skips, so they run here in that case.
+    for (bool retain_hooks : {false, true}) {
+      for (const Node::PreHook& h : node->pre_hooks) {
+        if ((h.id == -1) != retain_hooks) continue;
+        if (h.output_nr < in.size() && in[h.output_nr].defined()) {
+          Tensor r = h.fn(in[h.output_nr]);
+          if (r.defined()) in[h.output_nr] = r;
+        }
+      }
+    }
+    const auto* leaf_sink = dynamic_cast<AccumulateGrad*>(node);
+    const bool is_leaf_sink = leaf_sink != nullptr;
     if (captures) {
+      if (is_leaf_sink && !in.empty() && in[0].defined() && leaf_sink->leaf()->autograd) {
+        for (auto& [id, hook] : leaf_sink->leaf()->autograd->hooks) {
+          Tensor r = hook(in[0]);
+          if (r.defined()) in[0] = r;
+        }
+      }
       for (std::size_t i = 0; i < in.size(); ++i) {
         auto it = captures->find({node, static_cast<std::uint32_t>(i)});
         if (it != captures->end() && in[i].defined()) captured[it->second] = in[i];
       }
     }
-    for (const Node::PreHook& h : node->pre_hooks) {
-      if (h.output_nr < in.size() && in[h.output_nr].defined()) {
-        Tensor r = h.fn(in[h.output_nr]);
-        if (r.defined()) in[h.output_nr] = r;
-      }
-    }
     TensorList out;
-    const bool is_leaf_sink = dynamic_cast<AccumulateGrad*>(node) != nullptr;
     if (!(is_leaf_sink && captures)) {
       out = node->apply(std::move(in));
       if (!retain_graph) node->release();

@@ -29,7 +29,9 @@ bool is_comparison(BinaryOp op) {
   return op >= BinaryOp::Eq;
 }
 
-DType result_type(const Tensor& a, const Tensor& b) {
+DType result_type(const Tensor& a, const Tensor& b, const char* name) {
+  check_defined(a, name);
+  check_defined(b, name);
   // A 0-d tensor of the same category does not widen the other operand (PyTorch's rule).
   auto cat = [](DType d) { return d == kBool ? 0 : (is_floating_point(d) ? 2 : 1); };
   if (a.dim() == 0 && b.dim() != 0 && cat(a.dtype()) <= cat(b.dtype())) return b.dtype();
@@ -63,7 +65,7 @@ Tensor finish(const char* name, const Tensor& a, const Tensor& b, Tensor out, Fu
 }  // namespace
 
 Tensor add(const Tensor& a, const Tensor& b, double alpha) {
-  Tensor out = binary_kernel(BinaryOp::Add, "add", a, b, alpha, result_type(a, b));
+  Tensor out = binary_kernel(BinaryOp::Add, "add", a, b, alpha, result_type(a, b, "add"));
   if (!any_requires_grad({a, b})) return out;
   const Shape sa = a.shape(), sb = b.shape();
   return finish("AddBackward", a, b, out, [sa, sb, alpha](const TensorList& g) -> TensorList {
@@ -72,7 +74,7 @@ Tensor add(const Tensor& a, const Tensor& b, double alpha) {
 }
 
 Tensor sub(const Tensor& a, const Tensor& b, double alpha) {
-  Tensor out = binary_kernel(BinaryOp::Sub, "sub", a, b, alpha, result_type(a, b));
+  Tensor out = binary_kernel(BinaryOp::Sub, "sub", a, b, alpha, result_type(a, b, "sub"));
   if (!any_requires_grad({a, b})) return out;
   const Shape sa = a.shape(), sb = b.shape();
   return finish("SubBackward", a, b, out, [sa, sb, alpha](const TensorList& g) -> TensorList {
@@ -81,7 +83,7 @@ Tensor sub(const Tensor& a, const Tensor& b, double alpha) {
 }
 
 Tensor mul(const Tensor& a, const Tensor& b) {
-  Tensor out = binary_kernel(BinaryOp::Mul, "mul", a, b, 1.0, result_type(a, b));
+  Tensor out = binary_kernel(BinaryOp::Mul, "mul", a, b, 1.0, result_type(a, b, "mul"));
   if (!any_requires_grad({a, b})) return out;
   const Shape sa = a.shape(), sb = b.shape();
   SavedTensor sva(b.requires_grad() ? a : Tensor()), svb(a.requires_grad() ? b : Tensor());
@@ -94,7 +96,7 @@ Tensor mul(const Tensor& a, const Tensor& b) {
 }
 
 Tensor div(const Tensor& a, const Tensor& b) {
-  DType rt = result_type(a, b);
+  DType rt = result_type(a, b, "div");
   if (!is_floating_point(rt)) rt = kFloat32;
   Tensor out = binary_kernel(BinaryOp::Div, "div", a, b, 1.0, rt);
   if (!any_requires_grad({a, b})) return out;
@@ -110,7 +112,13 @@ Tensor div(const Tensor& a, const Tensor& b) {
 }
 
 Tensor pow(const Tensor& a, const Tensor& b) {
-  Tensor out = binary_kernel(BinaryOp::Pow, "pow", a, b, 1.0, result_type(a, b));
+  const DType rt = result_type(a, b, "pow");
+  if (is_integral(rt) && rt != kBool) {
+    // PyTorch: "Integers to negative integer powers are not allowed"
+    PEFTCPP_CHECK(!any(lt(b, 0.0)).item<bool>(), "[pow] integers to negative integer powers are not allowed (",
+                  dtype_name(a.dtype()), " base, exponent shape ", shape_str(b.shape()), ")");
+  }
+  Tensor out = binary_kernel(BinaryOp::Pow, "pow", a, b, 1.0, rt);
   if (!any_requires_grad({a, b})) return out;
   const Shape sa = a.shape(), sb = b.shape();
   SavedTensor sva(a), svb(b), svo(out);
@@ -125,7 +133,7 @@ Tensor pow(const Tensor& a, const Tensor& b) {
 
 namespace {
 Tensor max_min(BinaryOp op, const char* name, const Tensor& a, const Tensor& b) {
-  Tensor out = binary_kernel(op, name, a, b, 1.0, result_type(a, b));
+  Tensor out = binary_kernel(op, name, a, b, 1.0, result_type(a, b, name));
   if (!any_requires_grad({a, b})) return out;
   const Shape sa = a.shape(), sb = b.shape();
   SavedTensor sva(a), svb(b);
@@ -154,7 +162,7 @@ Tensor minimum(const Tensor& a, const Tensor& b) {
 }
 
 Tensor atan2(const Tensor& a, const Tensor& b) {
-  DType rt = result_type(a, b);
+  DType rt = result_type(a, b, "atan2");
   if (!is_floating_point(rt)) rt = kFloat32;
   Tensor out = binary_kernel(BinaryOp::Atan2, "atan2", a, b, 1.0, rt);
   if (!any_requires_grad({a, b})) return out;
@@ -170,7 +178,7 @@ Tensor atan2(const Tensor& a, const Tensor& b) {
 // ---- comparisons / logic (not differentiable) ----
 #define PEFTCPP_COMPARE(fn, kind)                                                        \
   Tensor fn(const Tensor& a, const Tensor& b) {                                          \
-    return binary_kernel(BinaryOp::kind, #fn, a, b, 1.0, result_type(a, b));             \
+    return binary_kernel(BinaryOp::kind, #fn, a, b, 1.0, result_type(a, b, #fn));        \
   }                                                                                      \
   Tensor fn(const Tensor& a, double b) {                                                 \
     return fn(a, scalar_tensor(b, is_floating_point(a.dtype()) || b != std::floor(b)     \
@@ -186,13 +194,16 @@ PEFTCPP_COMPARE(ge, Ge)
 #undef PEFTCPP_COMPARE
 
 Tensor logical_and(const Tensor& a, const Tensor& b) {
-  return binary_kernel(BinaryOp::LogicalAnd, "logical_and", a, b, 1.0, result_type(a, b));
+  return binary_kernel(BinaryOp::LogicalAnd, "logical_and", a, b, 1.0,
+                       result_type(a, b, "logical_and"));
 }
 Tensor logical_or(const Tensor& a, const Tensor& b) {
-  return binary_kernel(BinaryOp::LogicalOr, "logical_or", a, b, 1.0, result_type(a, b));
+  return binary_kernel(BinaryOp::LogicalOr, "logical_or", a, b, 1.0,
+                       result_type(a, b, "logical_or"));
 }
 Tensor logical_xor(const Tensor& a, const Tensor& b) {
-  return binary_kernel(BinaryOp::LogicalXor, "logical_xor", a, b, 1.0, result_type(a, b));
+  return binary_kernel(BinaryOp::LogicalXor, "logical_xor", a, b, 1.0,
+                       result_type(a, b, "logical_xor"));
 }
 
 Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
@@ -203,7 +214,7 @@ Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
   check_same_device(cond, a, "where");
   Tensor c = cond.dtype() == kBool ? cond : ne(cond, 0.0);
   const Shape out_shape = broadcast_shapes(broadcast_shapes(c.shape(), a.shape(), "where"), b.shape(), "where");
-  const DType rt = result_type(a, b);
+  const DType rt = result_type(a, b, "where");
   Tensor ac = cast_if_needed(a.detach(), rt), bc = cast_if_needed(b.detach(), rt);
   Tensor out = empty(out_shape, rt, a.device());
   backend_of(a).where(view_of(c.expand(out_shape)), view_of(ac.expand(out_shape)), view_of(bc.expand(out_shape)),

@@ -184,7 +184,11 @@ Tensor clamp_max(const Tensor& x, double hi) {
 }
 
 Tensor pow(const Tensor& a, double e) {
-  if (!is_floating_point(a.dtype()) && (e != std::floor(e) || e < 0)) return pow(a.to(kFloat32), e);
+  check_defined(a, "pow");
+  PEFTCPP_CHECK(is_floating_point(a.dtype()) || e >= 0 || e != std::floor(e),
+                "[pow] integers to negative integer powers are not allowed (", dtype_name(a.dtype()),
+                " tensor ** ", e, ")");
+  if (!is_floating_point(a.dtype()) && e != std::floor(e)) return pow(a.to(kFloat32), e);
   if (!is_floating_point(a.dtype())) return pow(a, scalar_tensor(e, a.dtype(), a.device()));
   return unary_op(
       UnaryOp::PowScalar, "pow", "PowBackward", a,
@@ -199,9 +203,12 @@ Tensor pow(const Tensor& a, double e) {
 // ---- scalar arithmetic: y = p0 * x + p1 ----
 namespace {
 Tensor affine(const Tensor& x, double scale, double shift, const char* name) {
-  // integer tensors with non-integer scalars become float32, as PyTorch
+  check_defined(x, name);
+  // integer tensors with non-integer scalars become float32, bool with integer ones int64, as PyTorch
   const bool int_ok = !is_floating_point(x.dtype()) && scale == std::floor(scale) && shift == std::floor(shift);
-  Tensor out = unary_kernel(UnaryOp::AddScalar, name, x, scale, shift, !int_ok && !is_floating_point(x.dtype()));
+  const Tensor in = int_ok && x.dtype() == kBool ? x.to(kInt64) : x;
+  const bool to_float = !int_ok && !is_floating_point(x.dtype());
+  Tensor out = unary_kernel(UnaryOp::AddScalar, name, in, scale, shift, to_float);
   if (!any_requires_grad({x})) return out;
   return finish("AffineBackward", x, out, [scale](const TensorList& g) -> TensorList {
     return {scale == 1.0 ? g[0] : mul(g[0], scale)};
@@ -245,8 +252,8 @@ bool allclose(const Tensor& a, const Tensor& b, double rtol, double atol) {
   NoGradGuard ng;
   Tensor ad = a.detach().to(kCPU).to(kFloat64), bd = b.detach().to(kCPU).to(kFloat64);
   Tensor ok = le(abs(sub(ad, bd)), add(mul(abs(bd), rtol), atol));
-  // equal infinities are close; NaN never is
-  ok = logical_or(ok, logical_and(eq(ad, bd), isinf(ad)));
+  // an infinity is close only to the same infinity (inf <= inf above would accept -inf); NaN never
+  ok = logical_or(logical_and(ok, logical_and(isfinite(ad), isfinite(bd))), eq(ad, bd));
   return all(ok).item<bool>();
 }
 

@@ -32,6 +32,8 @@ TEST_CASE("gradcheck of a composite expression with broadcasting and matmul") {
   Tensor w = randn({3, 4}, kFloat64).requires_grad_();
   Tensor x = randn({2, 5, 4}, kFloat64).requires_grad_();
   Tensor b = randn({3}, kFloat64).requires_grad_();
-  auto r = gradcheck([](const TensorList& in) { return softmax(tanh(linear(in[0], in[1], in[2])), -1); }, {x, w, b});
+  auto r = gradcheck(
+      [](const TensorList& in) { return softmax(tanh(linear(in[0], in[1], in[2])), -1); },
+      {x, w, b});
   CHECK_MESSAGE(r.ok, r.message);
 }
