@@ -25,8 +25,16 @@ namespace peftcpp::nn::optim {
 
 /// Hyperparameters a param group may override; unset fields take the optimizer's defaults.
 struct GroupOptions {
-  std::optional<double> lr, weight_decay, momentum, dampening, beta1, beta2, eps;
-  std::optional<bool> nesterov, amsgrad, maximize;
+  std::optional<double> lr = std::nullopt;
+  std::optional<double> weight_decay = std::nullopt;
+  std::optional<double> momentum = std::nullopt;
+  std::optional<double> dampening = std::nullopt;
+  std::optional<double> beta1 = std::nullopt;
+  std::optional<double> beta2 = std::nullopt;
+  std::optional<double> eps = std::nullopt;
+  std::optional<bool> nesterov = std::nullopt;
+  std::optional<bool> amsgrad = std::nullopt;
+  std::optional<bool> maximize = std::nullopt;
 };
 
 /// What the user passes per group (PyTorch's {'params': [...], 'lr': ...}).
