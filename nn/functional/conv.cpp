@@ -1,10 +1,10 @@
 // conv1d / conv2d through im2col + GEMM.
 //
 // im2col is one autograd node: a strided window view of the zero-padded input, copied into
-// cols [N, OH, OW, C, KH, KW] (a gather-like copy, no arithmetic). Its backward (col2im) adds each
+// cols [N, C, KH, KW, OH, OW] (a gather-like copy, no arithmetic). Its backward (col2im) adds each
 // of the KH*KW kernel taps back into a strided view of the padded gradient. The arithmetic is
-// a GEMM: cols [N*OH*OW, C*KH*KW] @ weight^T, whose backward is the matmul backward. conv1d is
-// conv2d with H = 1.
+// a batched GEMM per group, weight [O/G, C/G*KH*KW] @ cols [C/G*KH*KW, OH*OW], whose backward is
+// the matmul backward. conv1d is conv2d with H = 1.
 #include <string>
 #include <tuple>
 
@@ -28,7 +28,8 @@ std::pair<std::int64_t, std::int64_t> pick2(const std::vector<std::int64_t>& v, 
   return {v[0], v.size() == 2 ? v[1] : v[0]};
 }
 
-// Padded input + strided window view -> contiguous cols [N, OH, OW, C, KH, KW].
+// Padded input + strided window view -> contiguous cols [N, C, KH, KW, OH, OW]: the output
+// positions are innermost, so the copy runs along input rows and the GEMM output is already NCHW.
 Tensor im2col(const Tensor& x, const ConvGeom& g) {
   const std::int64_t n = x.size(0), c = x.size(1), h = x.size(2), w = x.size(3);
   const std::int64_t hp = h + g.ph0 + g.ph1, wp = w + g.pw0 + g.pw1;
@@ -42,8 +43,8 @@ Tensor im2col(const Tensor& x, const ConvGeom& g) {
       xp.narrow(2, g.ph0, h).narrow(3, g.pw0, w).copy_(x.detach());
     }
     const Strides& st = xp.strides();
-    Tensor win = xp.as_strided({n, g.oh, g.ow, c, g.kh, g.kw},
-                               {st[0], st[2] * g.sh, st[3] * g.sw, st[1], st[2] * g.dh, st[3] * g.dw},
+    Tensor win = xp.as_strided({n, c, g.kh, g.kw, g.oh, g.ow},
+                               {st[0], st[1], st[2] * g.dh, st[3] * g.dw, st[2] * g.sh, st[3] * g.sw},
                                xp.storage_offset());
     cols = win.contiguous();
     if (cols.is_same(win)) cols = win.clone();
@@ -52,15 +53,15 @@ Tensor im2col(const Tensor& x, const ConvGeom& g) {
   const Shape x_shape = x.shape();
   TensorList outs{cols};
   record_function("Im2colBackward", {x}, outs, [g, x_shape, hp, wp, padded](const TensorList& go) -> TensorList {
-    const Tensor& gc = go[0];  // [N, OH, OW, C, KH, KW]
+    const Tensor& gc = go[0];  // [N, C, KH, KW, OH, OW]
     const std::int64_t n = x_shape[0], c = x_shape[1];
     Tensor gxp = zeros({n, c, hp, wp}, gc.dtype(), gc.device());
     const Strides st = gxp.strides();
     for (std::int64_t i = 0; i < g.kh; ++i) {
       for (std::int64_t j = 0; j < g.kw; ++j) {
-        Tensor dst = gxp.as_strided({n, g.oh, g.ow, c}, {st[0], st[2] * g.sh, st[3] * g.sw, st[1]},
+        Tensor dst = gxp.as_strided({n, c, g.oh, g.ow}, {st[0], st[1], st[2] * g.sh, st[3] * g.sw},
                                     i * g.dh * st[2] + j * g.dw * st[3]);
-        dst.add_(gc.select(5, j).select(4, i));
+        dst.add_(gc.select(3, j).select(2, i));
       }
     }
     if (!padded) return {gxp};
@@ -107,19 +108,11 @@ Tensor conv2d_impl(const Tensor& x_in, const Tensor& weight, const Tensor& bias,
                       " is smaller than the dilated kernel ", eh, "x", ew, " (input ", shape_str(x_in.shape()), ")");
   g.oh = (hp - eh) / g.sh + 1;
   g.ow = (wp - ew) / g.sw + 1;
-  const std::int64_t rows = n * g.oh * g.ow, k = c * g.kh * g.kw;
-  Tensor cols = im2col(x, g).view({rows, k});
-  Tensor out;  // [rows, O]
-  if (groups == 1) {
-    out = matmul(cols, weight.reshape({o, k}).t());
-  } else {
-    const std::int64_t kg = k / groups, og = o / groups;
-    Tensor cg = cols.view({rows, groups, kg}).permute({1, 0, 2});  // [G, rows, Kg]
-    Tensor wg = weight.reshape({groups, og, kg}).mT();                // [G, Kg, Og]
-    out = matmul(cg, wg).permute({1, 0, 2}).reshape({rows, o});
-  }
-  if (bias.defined()) out = add(out, bias);
-  Tensor y = out.view({n, g.oh, g.ow, o}).permute({0, 3, 1, 2}).contiguous();
+  const std::int64_t l = g.oh * g.ow, kg = (c / groups) * g.kh * g.kw;
+  // [G, O/G, Kg] @ [N, G, Kg, L] -> [N, G, O/G, L] = [N, O, OH, OW]
+  Tensor cols = im2col(x, g).view({n, groups, kg, l});
+  Tensor y = matmul(weight.reshape({groups, o / groups, kg}), cols).view({n, o, g.oh, g.ow});
+  if (bias.defined()) y = add(y, bias.view({1, o, 1, 1}));
   return unbatched ? y.squeeze(0) : y;
 }
 
