@@ -23,6 +23,7 @@ using CheckpointFn = std::function<Tensor(const TensorList&)>;
 using CheckpointMultiFn = std::function<TensorList(const TensorList&)>;
 
 Tensor checkpoint(const CheckpointFn& fn, const TensorList& inputs, bool preserve_rng_state = true);
-TensorList checkpoint_multi(const CheckpointMultiFn& fn, const TensorList& inputs, bool preserve_rng_state = true);
+TensorList checkpoint_multi(
+    const CheckpointMultiFn& fn, const TensorList& inputs, bool preserve_rng_state = true);
 
 }  // namespace peftcpp::nn

@@ -16,7 +16,8 @@ void ModuleList::push_back(ModulePtr module) {
 
 ModulePtr ModuleList::at(std::int64_t i) const {
   const auto n = static_cast<std::int64_t>(size());
-  PEFTCPP_CHECK_INDEX(i >= -n && i < n, "[ModuleList] index ", i, " is out of range for a list of ", n, " modules");
+  PEFTCPP_CHECK_INDEX(
+      i >= -n && i < n, "[ModuleList] index ", i, " is out of range for a list of ", n, " modules");
   return child_slots()[static_cast<std::size_t>(i < 0 ? i + n : i)].module;
 }
 
@@ -40,7 +41,8 @@ ModulePtr ModuleDict::at(const std::string& key) const {
   if (!m) {
     std::string known;
     for (const std::string& k : keys()) known += (known.empty() ? "'" : ", '") + k + "'";
-    throw ValueError(detail::concat("[ModuleDict] no entry '", key, "' (keys: ", known.empty() ? "none" : known, ")"));
+    throw ValueError(detail::concat(
+        "[ModuleDict] no entry '", key, "' (keys: ", known.empty() ? "none" : known, ")"));
   }
   return m;
 }
@@ -54,7 +56,8 @@ ModulePtr ModuleDict::pop(const std::string& key) {
 Tensor& ParameterDict::insert(const std::string& key, Tensor value, bool requires_grad) {
   if (Tensor* existing = find_parameter(key)) {
     PEFTCPP_CHECK(value.is_leaf(), "[ParameterDict] parameter '", key, "' must be a leaf tensor");
-    if (value.defined() && is_floating_point(value.dtype())) value.requires_grad_(requires_grad);
+    if (value.defined() && is_floating_point(value.dtype()))
+      value.requires_grad_(requires_grad);
     *existing = std::move(value);
     return *existing;
   }
@@ -63,7 +66,8 @@ Tensor& ParameterDict::insert(const std::string& key, Tensor value, bool require
 
 bool ParameterDict::contains(const std::string& key) const {
   for (const TensorSlot& s : parameter_slots()) {
-    if (s.name == key) return true;
+    if (s.name == key)
+      return true;
   }
   return false;
 }
@@ -73,8 +77,8 @@ Tensor& ParameterDict::at(const std::string& key) {
   if (!t) {
     std::string known;
     for (const std::string& k : keys()) known += (known.empty() ? "'" : ", '") + k + "'";
-    throw ValueError(detail::concat("[ParameterDict] no entry '", key, "' (keys: ", known.empty() ? "none" : known,
-                                    ")"));
+    throw ValueError(detail::concat(
+        "[ParameterDict] no entry '", key, "' (keys: ", known.empty() ? "none" : known, ")"));
   }
   return *t;
 }
@@ -89,7 +93,8 @@ std::string ParameterDict::extra_repr() const {
   std::ostringstream os;
   bool first = true;
   for (const TensorSlot& s : parameter_slots()) {
-    if (!first) os << "\n";
+    if (!first)
+      os << "\n";
     first = false;
     os << "(" << s.name << "): Parameter containing: [" << dtype_name(s.ptr->dtype()) << " of size "
        << shape_str(s.ptr->shape()) << "]";
@@ -110,8 +115,13 @@ Tensor Sequential::forward(const Tensor& x) {
   Tensor h = x;
   for (const ChildSlot& c : child_slots()) {
     auto* m = dynamic_cast<UnaryModule*>(c.module.get());
-    PEFTCPP_CHECK(m != nullptr, "[Sequential] child '", c.name, "' (",
-                  c.module ? c.module->type_name() : std::string("None"), ") is not a unary module");
+    PEFTCPP_CHECK(
+        m != nullptr,
+        "[Sequential] child '",
+        c.name,
+        "' (",
+        c.module ? c.module->type_name() : std::string("None"),
+        ") is not a unary module");
     h = m->forward(h);
   }
   return h;

@@ -55,7 +55,8 @@ class Module : public std::enable_shared_from_this<Module> {
   virtual std::string type_name() const {
     return "Module";
   }
-  /// The text inside the parentheses of the one-line repr ("in_features=4, out_features=3, bias=True").
+  /// The text inside the parentheses of the one-line repr ("in_features=4, out_features=3,
+  /// bias=True").
   virtual std::string extra_repr() const {
     return "";
   }
@@ -82,7 +83,8 @@ class Module : public std::enable_shared_from_this<Module> {
   std::shared_ptr<T> register_module(const std::string& name, std::shared_ptr<T>* slot) {
     auto bind = [slot](const ModulePtr& m) -> bool {
       std::shared_ptr<T> typed = std::dynamic_pointer_cast<T>(m);
-      if (m && !typed) return false;
+      if (m && !typed)
+        return false;
       *slot = typed;
       return true;
     };
@@ -188,10 +190,15 @@ class Module : public std::enable_shared_from_this<Module> {
   }
 
  private:
-  void add_child_slot(const std::string& name, const ModulePtr& module, std::function<bool(const ModulePtr&)> bind);
+  void add_child_slot(
+      const std::string& name, const ModulePtr& module, std::function<bool(const ModulePtr&)> bind);
   void check_new_name(const std::string& name, const char* what) const;
-  Tensor& add_tensor_slot(std::vector<TensorSlot>& slots, const std::string& name, Tensor* slot, Tensor value,
-                          bool persistent);
+  Tensor& add_tensor_slot(
+      std::vector<TensorSlot>& slots,
+      const std::string& name,
+      Tensor* slot,
+      Tensor value,
+      bool persistent);
   ChildSlot* find_child_slot(const std::string& name);
   void repr_into(std::string& out, int indent) const;
   void convert_tensors(const std::function<Tensor(const Tensor&)>& fn);

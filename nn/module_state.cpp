@@ -20,7 +20,8 @@ std::string add_indent(const std::string& s, int n) {
   const std::string pad(static_cast<std::size_t>(n), ' ');
   for (char c : s) {
     out.push_back(c);
-    if (c == '\n') out += pad;
+    if (c == '\n')
+      out += pad;
   }
   return out;
 }
@@ -37,12 +38,16 @@ std::string quoted_list(const std::vector<std::string>& keys) {
 
 void set_data(Tensor& dst, const Tensor& value) {
   PEFTCPP_CHECK(dst.defined() && value.defined(), "[set_data] both tensors must be defined");
-  if (dst.is_same(value)) return;
+  if (dst.is_same(value))
+    return;
   TensorImpl& d = *dst.impl();
   const TensorImpl& v = *value.impl();
   const bool rg = dst.requires_grad();
-  PEFTCPP_CHECK_DTYPE(!rg || is_floating_point(v.dtype), "[set_data] a tensor that requires grad cannot take ",
-                      dtype_name(v.dtype), " data");
+  PEFTCPP_CHECK_DTYPE(
+      !rg || is_floating_point(v.dtype),
+      "[set_data] a tensor that requires grad cannot take ",
+      dtype_name(v.dtype),
+      " data");
   d.storage = v.storage;
   d.shape = v.shape;
   d.strides = v.strides;
@@ -52,15 +57,19 @@ void set_data(Tensor& dst, const Tensor& value) {
 
 StateDict Module::state_dict(const std::string& prefix) const {
   StateDict out;
-  std::function<void(const Module&, const std::string&)> walk = [&](const Module& m, const std::string& pre) {
+  std::function<void(const Module&, const std::string&)> walk = [&](const Module& m,
+                                                                    const std::string& pre) {
     for (const TensorSlot& s : m.params_) {
-      if (s.ptr->defined()) out[join_name(pre, s.name)] = s.ptr->detach();
+      if (s.ptr->defined())
+        out[join_name(pre, s.name)] = s.ptr->detach();
     }
     for (const TensorSlot& s : m.buffers_) {
-      if (s.ptr->defined() && s.persistent) out[join_name(pre, s.name)] = s.ptr->detach();
+      if (s.ptr->defined() && s.persistent)
+        out[join_name(pre, s.name)] = s.ptr->detach();
     }
     for (const ChildSlot& c : m.children_) {
-      if (c.module) walk(*c.module, join_name(pre, c.name));
+      if (c.module)
+        walk(*c.module, join_name(pre, c.name));
     }
   };
   walk(*this, prefix);
@@ -72,13 +81,16 @@ LoadResult Module::load_state_dict(const StateDict& state, bool strict) {
   std::vector<std::pair<std::string, Tensor*>> targets;
   std::function<void(Module&, const std::string&)> walk = [&](Module& m, const std::string& pre) {
     for (TensorSlot& s : m.params_) {
-      if (s.ptr->defined()) targets.emplace_back(join_name(pre, s.name), s.ptr);
+      if (s.ptr->defined())
+        targets.emplace_back(join_name(pre, s.name), s.ptr);
     }
     for (TensorSlot& s : m.buffers_) {
-      if (s.ptr->defined() && s.persistent) targets.emplace_back(join_name(pre, s.name), s.ptr);
+      if (s.ptr->defined() && s.persistent)
+        targets.emplace_back(join_name(pre, s.name), s.ptr);
     }
     for (ChildSlot& c : m.children_) {
-      if (c.module) walk(*c.module, join_name(pre, c.name));
+      if (c.module)
+        walk(*c.module, join_name(pre, c.name));
     }
   };
   walk(*this, "");
@@ -93,13 +105,17 @@ LoadResult Module::load_state_dict(const StateDict& state, bool strict) {
       result.missing_keys.push_back(name);
     } else if (!it->second.defined() || it->second.shape() != slot->shape()) {
       mismatches.push_back(detail::concat(
-          "size mismatch for ", name, ": copying a param with shape ",
+          "size mismatch for ",
+          name,
+          ": copying a param with shape ",
           it->second.defined() ? shape_str(it->second.shape()) : std::string("<undefined>"),
-          " from checkpoint, the shape in current model is ", shape_str(slot->shape())));
+          " from checkpoint, the shape in current model is ",
+          shape_str(slot->shape())));
     }
   }
   for (auto& [name, t] : state) {
-    if (!expected.count(name)) result.unexpected_keys.push_back(name);
+    if (!expected.count(name))
+      result.unexpected_keys.push_back(name);
   }
   const bool fail = !mismatches.empty() || (strict && !result.ok());
   if (fail) {
@@ -117,7 +133,8 @@ LoadResult Module::load_state_dict(const StateDict& state, bool strict) {
   NoGradGuard no_grad;
   for (auto& [name, slot] : targets) {
     auto it = state.find(name);
-    if (it == state.end() || it->second.is_same(*slot)) continue;
+    if (it == state.end() || it->second.is_same(*slot))
+      continue;
     slot->copy_(it->second.detach());
   }
   return result;
@@ -129,9 +146,11 @@ void Module::convert_tensors(const std::function<Tensor(const Tensor&)>& fn) {
   apply([&](Module& m) {
     for (auto* slots : {&m.params_, &m.buffers_}) {
       for (TensorSlot& s : *slots) {
-        if (!s.ptr->defined() || !done.insert(s.ptr->impl().get()).second) continue;
+        if (!s.ptr->defined() || !done.insert(s.ptr->impl().get()).second)
+          continue;
         Tensor converted = fn(s.ptr->detach());
-        if (!converted.defined()) continue;
+        if (!converted.defined())
+          continue;
         Tensor g = s.ptr->grad();
         set_data(*s.ptr, converted);
         if (g.defined()) {
@@ -144,10 +163,14 @@ void Module::convert_tensors(const std::function<Tensor(const Tensor&)>& fn) {
 }
 
 Module& Module::to(DType dtype) {
-  PEFTCPP_CHECK_DTYPE(is_floating_point(dtype), "[Module] to(", dtype_name(dtype),
-                      "): modules can only be cast to floating-point dtypes");
+  PEFTCPP_CHECK_DTYPE(
+      is_floating_point(dtype),
+      "[Module] to(",
+      dtype_name(dtype),
+      "): modules can only be cast to floating-point dtypes");
   convert_tensors([dtype](const Tensor& t) -> Tensor {
-    if (!is_floating_point(t.dtype()) || t.dtype() == dtype) return Tensor();
+    if (!is_floating_point(t.dtype()) || t.dtype() == dtype)
+      return Tensor();
     return t.to(dtype);
   });
   return *this;
@@ -155,7 +178,8 @@ Module& Module::to(DType dtype) {
 
 Module& Module::to(Device device) {
   convert_tensors([device](const Tensor& t) -> Tensor {
-    if (t.device() == device) return Tensor();
+    if (t.device() == device)
+      return Tensor();
     return t.to(device);
   });
   return *this;
@@ -175,7 +199,8 @@ void Module::repr_into(std::string& out, int indent) const {
   }
   out += type_name() + "(";
   if (children_.empty() && lines.size() <= 1) {
-    if (!lines.empty()) out += lines[0];
+    if (!lines.empty())
+      out += lines[0];
   } else if (!lines.empty()) {
     out += "\n";
     for (const std::string& l : lines) out += "  " + l + "\n";

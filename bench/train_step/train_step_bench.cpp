@@ -16,7 +16,11 @@ using namespace peftcpp::nn;
 
 namespace {
 
-void run(const std::string& name, const std::string& what, double seconds, const std::function<void()>& step) {
+void run(
+    const std::string& name,
+    const std::string& what,
+    double seconds,
+    const std::function<void()>& step) {
   for (int i = 0; i < 3; ++i) step();  // warm the allocator cache and the code
   using clock = std::chrono::steady_clock;
   const auto t0 = clock::now();
@@ -27,8 +31,13 @@ void run(const std::string& name, const std::string& what, double seconds, const
     ++n;
     elapsed = std::chrono::duration<double>(clock::now() - t0).count();
   }
-  std::printf("train_step %-10s %-58s %8.2f steps/s %9.3f ms/step (%d steps)\n", name.c_str(), what.c_str(),
-              n / elapsed, 1e3 * elapsed / n, n);
+  std::printf(
+      "train_step %-10s %-58s %8.2f steps/s %9.3f ms/step (%d steps)\n",
+      name.c_str(),
+      what.c_str(),
+      n / elapsed,
+      1e3 * elapsed / n,
+      n);
   std::fflush(stdout);
 }
 
@@ -40,8 +49,11 @@ int main(int argc, char** argv) {
   const FactoryOptions fo{.generator = &gen};
   {
     auto model = std::make_shared<Sequential>(std::vector<std::shared_ptr<UnaryModule>>{
-        std::make_shared<Linear>(512, 1024, true, fo), std::make_shared<GELU>(), std::make_shared<Linear>(1024, 512, true, fo),
-        std::make_shared<GELU>(), std::make_shared<Linear>(512, 10, true, fo)});
+        std::make_shared<Linear>(512, 1024, true, fo),
+        std::make_shared<GELU>(),
+        std::make_shared<Linear>(1024, 512, true, fo),
+        std::make_shared<GELU>(),
+        std::make_shared<Linear>(512, 10, true, fo)});
     Tensor x = randn({64, 512}, kFloat32, &gen);
     Tensor y = randint(0, 10, {64}, &gen);
     optim::AdamW opt(model->parameters(), {});
@@ -52,8 +64,10 @@ int main(int argc, char** argv) {
     });
   }
   {
-    auto c1 = std::make_shared<Conv2d>(16, 32, std::vector<std::int64_t>{3}, Conv2dOptions{.padding = 1}, fo);
-    auto c2 = std::make_shared<Conv2d>(32, 32, std::vector<std::int64_t>{3}, Conv2dOptions{.stride = {2}}, fo);
+    auto c1 = std::make_shared<Conv2d>(
+        16, 32, std::vector<std::int64_t>{3}, Conv2dOptions{.padding = 1}, fo);
+    auto c2 = std::make_shared<Conv2d>(
+        32, 32, std::vector<std::int64_t>{3}, Conv2dOptions{.stride = {2}}, fo);
     Tensor x = randn({16, 16, 32, 32}, kFloat32, &gen);
     TensorList params = c1->parameters();
     for (const Tensor& p : c2->parameters()) params.push_back(p);

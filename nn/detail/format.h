@@ -11,8 +11,10 @@ namespace peftcpp::nn::detail {
 
 /// repr() of a Python float: shortest round-trip digits, scientific below 1e-4 or from 1e16.
 inline std::string py_float(double v) {
-  if (std::isnan(v)) return "nan";
-  if (std::isinf(v)) return v > 0 ? "inf" : "-inf";
+  if (std::isnan(v))
+    return "nan";
+  if (std::isinf(v))
+    return v > 0 ? "inf" : "-inf";
   char buf[64];
   auto res = std::to_chars(buf, buf + sizeof(buf), v, std::chars_format::scientific);
   std::string sci(buf, res.ptr);  // "-1.2345e-05"
@@ -20,10 +22,12 @@ inline std::string py_float(double v) {
   std::string mant = sci.substr(0, e);
   const int exp10 = std::stoi(sci.substr(e + 1));
   const bool neg = !mant.empty() && mant[0] == '-';
-  if (neg) mant.erase(0, 1);
+  if (neg)
+    mant.erase(0, 1);
   std::string digits;
   for (char c : mant) {
-    if (c != '.') digits.push_back(c);
+    if (c != '.')
+      digits.push_back(c);
   }
   std::string out;
   if (exp10 >= -4 && exp10 < 16) {
@@ -37,7 +41,8 @@ inline std::string py_float(double v) {
     }
   } else {
     out = digits.substr(0, 1);
-    if (digits.size() > 1) out += "." + digits.substr(1);
+    if (digits.size() > 1)
+      out += "." + digits.substr(1);
     const int a = exp10 < 0 ? -exp10 : exp10;
     out += std::string("e") + (exp10 < 0 ? "-" : "+") + (a < 10 ? "0" : "") + std::to_string(a);
   }

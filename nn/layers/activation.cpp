@@ -11,10 +11,15 @@ namespace peftcpp::nn {
 
 ReLU::ReLU() : Activation("ReLU", [](const Tensor& x) { return relu(x); }) {}
 GELU::GELU(const std::string& approximate)
-    : Activation("GELU", [approximate](const Tensor& x) { return gelu(x, approximate); },
-                 approximate == "none" ? "" : "approximate='" + approximate + "'") {
-  PEFTCPP_CHECK(approximate == "none" || approximate == "tanh", "[GELU] approximate must be 'none' or 'tanh', got '",
-                approximate, "'");
+    : Activation(
+          "GELU",
+          [approximate](const Tensor& x) { return gelu(x, approximate); },
+          approximate == "none" ? "" : "approximate='" + approximate + "'") {
+  PEFTCPP_CHECK(
+      approximate == "none" || approximate == "tanh",
+      "[GELU] approximate must be 'none' or 'tanh', got '",
+      approximate,
+      "'");
 }
 SiLU::SiLU() : Activation("SiLU", [](const Tensor& x) { return silu(x); }) {}
 Tanh::Tanh() : Activation("Tanh", [](const Tensor& x) { return peftcpp::tanh(x); }) {}
@@ -40,27 +45,43 @@ Tensor gelu_tanh(const Tensor& x) {
 const std::vector<std::pair<std::string, Factory>>& registry() {
   static const std::vector<std::pair<std::string, Factory>> table = {
       {"gelu", [] { return act("GELUActivation", [](const Tensor& x) { return gelu(x); }); }},
-      {"gelu_python", [] { return act("GELUActivation", [](const Tensor& x) { return gelu(x); }); }},
+      {"gelu_python",
+       [] { return act("GELUActivation", [](const Tensor& x) { return gelu(x); }); }},
       {"gelu_new", [] { return act("NewGELUActivation", gelu_tanh); }},
       {"gelu_fast", [] { return act("FastGELUActivation", gelu_tanh); }},
       {"gelu_accurate", [] { return act("AccurateGELUActivation", gelu_tanh); }},
       {"gelu_pytorch_tanh", [] { return act("PytorchGELUTanh", gelu_tanh); }},
       {"gelu_10",
-       [] { return act("ClippedGELUActivation", [](const Tensor& x) { return clamp(gelu(x), -10.0, 10.0); }); }},
+       [] {
+         return act(
+             "ClippedGELUActivation", [](const Tensor& x) { return clamp(gelu(x), -10.0, 10.0); });
+       }},
       {"quick_gelu",
-       [] { return act("QuickGELUActivation", [](const Tensor& x) { return mul(x, sigmoid(mul(x, 1.702))); }); }},
+       [] {
+         return act(
+             "QuickGELUActivation", [](const Tensor& x) { return mul(x, sigmoid(mul(x, 1.702))); });
+       }},
       {"relu", make<ReLU>},
-      {"relu2", [] { return act("ReLUSquaredActivation", [](const Tensor& x) { return square(relu(x)); }); }},
+      {"relu2",
+       [] {
+         return act("ReLUSquaredActivation", [](const Tensor& x) { return square(relu(x)); });
+       }},
       {"relu6", [] { return act("ReLU6", [](const Tensor& x) { return clamp(x, 0.0, 6.0); }); }},
       {"leaky_relu",
        [] {
-         return act("LeakyReLU", [](const Tensor& x) { return maximum(x, mul(x, 0.01)); }, "negative_slope=0.01");
+         return act(
+             "LeakyReLU",
+             [](const Tensor& x) { return maximum(x, mul(x, 0.01)); },
+             "negative_slope=0.01");
        }},
       {"silu", make<SiLU>},
       {"swish", make<SiLU>},
       {"sigmoid", make<Sigmoid>},
       {"tanh", make<Tanh>},
-      {"mish", [] { return act("Mish", [](const Tensor& x) { return mul(x, peftcpp::tanh(softplus(x))); }); }},
+      {"mish",
+       [] {
+         return act("Mish", [](const Tensor& x) { return mul(x, peftcpp::tanh(softplus(x))); });
+       }},
       {"linear", [] { return act("LinearActivation", [](const Tensor& x) { return x; }); }},
   };
   return table;
@@ -76,7 +97,8 @@ std::vector<std::string> activation_names() {
 
 std::shared_ptr<Activation> get_activation(const std::string& name) {
   for (const auto& [n, f] : registry()) {
-    if (n == name) return f();
+    if (n == name)
+      return f();
   }
   std::string known;
   for (const std::string& n : activation_names()) known += (known.empty() ? "" : ", ") + n;

@@ -10,12 +10,12 @@
 namespace peftcpp::nn {
 
 struct Conv2dOptions {
-  std::vector<std::int64_t> stride = {1};    // one value or {h, w}
-  functional::ConvPadding padding = 0;       // sizes, "same" or "valid"
+  std::vector<std::int64_t> stride = {1};  // one value or {h, w}
+  functional::ConvPadding padding = 0;     // sizes, "same" or "valid"
   std::vector<std::int64_t> dilation = {1};
   std::int64_t groups = 1;
   bool bias = true;
-  std::string padding_mode = "zeros";        // the only mode supported
+  std::string padding_mode = "zeros";  // the only mode supported
 };
 
 struct Conv1dOptions {
@@ -31,8 +31,12 @@ struct Conv1dOptions {
 /// (kaiming_uniform_(a = sqrt(5)), bias U(+-1/sqrt(fan_in))).
 class Conv2d : public UnaryModule {
  public:
-  Conv2d(std::int64_t in_channels, std::int64_t out_channels, std::vector<std::int64_t> kernel_size,
-         const Conv2dOptions& options = {}, const FactoryOptions& opts = {});
+  Conv2d(
+      std::int64_t in_channels,
+      std::int64_t out_channels,
+      std::vector<std::int64_t> kernel_size,
+      const Conv2dOptions& options = {},
+      const FactoryOptions& opts = {});
   std::string type_name() const override {
     return "Conv2d";
   }
@@ -49,8 +53,12 @@ class Conv2d : public UnaryModule {
 /// weight [out, in / groups, K], bias [out].
 class Conv1d : public UnaryModule {
  public:
-  Conv1d(std::int64_t in_channels, std::int64_t out_channels, std::int64_t kernel_size,
-         const Conv1dOptions& options = {}, const FactoryOptions& opts = {});
+  Conv1d(
+      std::int64_t in_channels,
+      std::int64_t out_channels,
+      std::int64_t kernel_size,
+      const Conv1dOptions& options = {},
+      const FactoryOptions& opts = {});
   std::string type_name() const override {
     return "Conv1d";
   }

@@ -12,8 +12,11 @@ namespace peftcpp::nn {
 /// row `padding_idx` starts at zero and never receives a gradient.
 class Embedding : public UnaryModule {
  public:
-  Embedding(std::int64_t num_embeddings, std::int64_t embedding_dim,
-            std::optional<std::int64_t> padding_idx = std::nullopt, const FactoryOptions& opts = {});
+  Embedding(
+      std::int64_t num_embeddings,
+      std::int64_t embedding_dim,
+      std::optional<std::int64_t> padding_idx = std::nullopt,
+      const FactoryOptions& opts = {});
   std::string type_name() const override {
     return "Embedding";
   }

@@ -7,10 +7,15 @@
 namespace peftcpp::nn {
 
 /// y = x @ weight^T + bias, weight [out_features, in_features]. Initialised as PyTorch:
-/// kaiming_uniform_(a = sqrt(5)) (= U(-1/sqrt(in), 1/sqrt(in))) and bias U(-1/sqrt(in), 1/sqrt(in)).
+/// kaiming_uniform_(a = sqrt(5)) (= U(-1/sqrt(in), 1/sqrt(in))) and bias U(-1/sqrt(in),
+/// 1/sqrt(in)).
 class Linear : public UnaryModule {
  public:
-  Linear(std::int64_t in_features, std::int64_t out_features, bool bias = true, const FactoryOptions& opts = {});
+  Linear(
+      std::int64_t in_features,
+      std::int64_t out_features,
+      bool bias = true,
+      const FactoryOptions& opts = {});
   std::string type_name() const override {
     return "Linear";
   }

@@ -13,12 +13,14 @@ Tensor make(const Shape& shape, double value, const FactoryOptions& opts) {
 
 }  // namespace
 
-LayerNorm::LayerNorm(Shape shape, double eps_, bool affine, bool with_bias, const FactoryOptions& opts)
+LayerNorm::LayerNorm(
+    Shape shape, double eps_, bool affine, bool with_bias, const FactoryOptions& opts)
     : normalized_shape(std::move(shape)), eps(eps_), elementwise_affine(affine) {
   PEFTCPP_CHECK(!normalized_shape.empty(), "[LayerNorm] normalized_shape must not be empty");
   if (affine) {
     weight = make(normalized_shape, 1.0, opts);
-    if (with_bias) bias = make(normalized_shape, 0.0, opts);
+    if (with_bias)
+      bias = make(normalized_shape, 0.0, opts);
   }
   register_parameter("weight", &weight);
   register_parameter("bias", &bias);
@@ -33,7 +35,8 @@ Tensor LayerNorm::forward(const Tensor& x) {
   return functional::layer_norm(x, normalized_shape, weight, bias, eps);
 }
 
-RMSNorm::RMSNorm(std::int64_t hidden, double eps_, const FactoryOptions& opts) : hidden_size(hidden), eps(eps_) {
+RMSNorm::RMSNorm(std::int64_t hidden, double eps_, const FactoryOptions& opts)
+    : hidden_size(hidden), eps(eps_) {
   weight = make({hidden}, 1.0, opts);
   register_parameter("weight", &weight);
 }

@@ -9,10 +9,18 @@ namespace peftcpp::nn {
 /// Normalises over the trailing `normalized_shape` dims; weight = 1, bias = 0 when affine.
 class LayerNorm : public UnaryModule {
  public:
-  LayerNorm(Shape normalized_shape, double eps = 1e-5, bool elementwise_affine = true, bool bias = true,
-            const FactoryOptions& opts = {});
-  LayerNorm(std::int64_t normalized_size, double eps = 1e-5, bool elementwise_affine = true, bool bias = true,
-            const FactoryOptions& opts = {})
+  LayerNorm(
+      Shape normalized_shape,
+      double eps = 1e-5,
+      bool elementwise_affine = true,
+      bool bias = true,
+      const FactoryOptions& opts = {});
+  LayerNorm(
+      std::int64_t normalized_size,
+      double eps = 1e-5,
+      bool elementwise_affine = true,
+      bool bias = true,
+      const FactoryOptions& opts = {})
       : LayerNorm(Shape{normalized_size}, eps, elementwise_affine, bias, opts) {}
   std::string type_name() const override {
     return "LayerNorm";

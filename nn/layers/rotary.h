@@ -13,8 +13,11 @@ class RotaryEmbedding : public Module {
   /// dim: the rotated head dim (even); inv_freq[i] = 1 / base^(2i / dim) in float32, kept as a
   /// non-persistent buffer (not in state_dict, as HF). linear_factor divides inv_freq (HF's
   /// "linear" rope scaling).
-  explicit RotaryEmbedding(std::int64_t dim, double base = 10000.0, double linear_factor = 1.0,
-                           double attention_scaling = 1.0);
+  explicit RotaryEmbedding(
+      std::int64_t dim,
+      double base = 10000.0,
+      double linear_factor = 1.0,
+      double attention_scaling = 1.0);
   std::string type_name() const override {
     return "RotaryEmbedding";
   }

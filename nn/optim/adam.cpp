@@ -22,22 +22,27 @@ ParamGroup adam_defaults(const AdamOptions& o) {
 
 Tensor& state_zeros(ParamState& state, const char* key, const Tensor& p) {
   auto it = state.find(key);
-  if (it == state.end()) it = state.emplace(key, zeros_like(p.detach())).first;
+  if (it == state.end())
+    it = state.emplace(key, zeros_like(p.detach())).first;
   return it->second;
 }
 
 }  // namespace
 
-Adam::Adam(const TensorList& params, const AdamOptions& options) : Adam(single_group(params), options, false) {}
-Adam::Adam(const std::vector<ParamGroupSpec>& groups, const AdamOptions& options) : Adam(groups, options, false) {}
+Adam::Adam(const TensorList& params, const AdamOptions& options)
+    : Adam(single_group(params), options, false) {}
+Adam::Adam(const std::vector<ParamGroupSpec>& groups, const AdamOptions& options)
+    : Adam(groups, options, false) {}
 
 Adam::Adam(const std::vector<ParamGroupSpec>& groups, const AdamOptions& options, bool decoupled)
     : Optimizer(adam_defaults(options)), decoupled_(decoupled) {
   init_groups(groups);
 }
 
-AdamW::AdamW(const TensorList& params, const AdamWOptions& options) : Adam(single_group(params), options, true) {}
-AdamW::AdamW(const std::vector<ParamGroupSpec>& groups, const AdamWOptions& options) : Adam(groups, options, true) {}
+AdamW::AdamW(const TensorList& params, const AdamWOptions& options)
+    : Adam(single_group(params), options, true) {}
+AdamW::AdamW(const std::vector<ParamGroupSpec>& groups, const AdamWOptions& options)
+    : Adam(groups, options, true) {}
 
 void Adam::validate(const ParamGroup& g) const {
   const char* name = decoupled_ ? "AdamW" : "Adam";

@@ -27,15 +27,21 @@ using json = nlohmann::json;
 using TensorMap = std::map<std::string, Tensor>;
 
 std::string kind_of(const std::string& key) {
-  if (key == "loss" || key == "micro_loss") return "loss";
-  if (key == "lr" || key == "lr_schedule" || key == "lr_lambda") return "lr";
-  if (key == "grad_norm") return "grad_norm";
+  if (key == "loss" || key == "micro_loss")
+    return "loss";
+  if (key == "lr" || key == "lr_schedule" || key == "lr_lambda")
+    return "lr";
+  if (key == "grad_norm")
+    return "grad_norm";
   if (key.rfind("state.", 0) == 0) {
-    if (key.size() > 5 && key.compare(key.size() - 5, 5, ".step") == 0) return "step";
-    if (key.find("exp_avg_sq") != std::string::npos) return "state_sq";
+    if (key.size() > 5 && key.compare(key.size() - 5, 5, ".step") == 0)
+      return "step";
+    if (key.find("exp_avg_sq") != std::string::npos)
+      return "state_sq";
     return "state";
   }
-  if (key.find(".grad.") != std::string::npos) return "grad";
+  if (key.find(".grad.") != std::string::npos)
+    return "grad";
   return "param";
 }
 
@@ -44,17 +50,27 @@ std::pair<double, double> tolerance(const json& meta, const std::string& kind) {
     const json& t = meta["tolerances"][kind];
     return {t.at(0).get<double>(), t.at(1).get<double>()};
   }
-  if (kind == "state_sq") return {1e-9, 1e-5};
-  if (kind == "loss") return {1e-5, 1e-5};
-  if (kind == "lr") return {1e-12, 1e-7};
-  if (kind == "step") return {0.0, 0.0};
+  if (kind == "state_sq")
+    return {1e-9, 1e-5};
+  if (kind == "loss")
+    return {1e-5, 1e-5};
+  if (kind == "lr")
+    return {1e-12, 1e-7};
+  if (kind == "step")
+    return {0.0, 0.0};
   return {1e-6, 1e-5};
 }
 
 // "" when close, else "key max|diff|=x > tol y".
-std::string compare(const std::string& key, const Tensor& actual, const Tensor& expected, double atol, double rtol) {
+std::string compare(
+    const std::string& key,
+    const Tensor& actual,
+    const Tensor& expected,
+    double atol,
+    double rtol) {
   if (actual.shape() != expected.shape()) {
-    return key + " shape " + shape_str(actual.shape()) + " != expected " + shape_str(expected.shape());
+    return key + " shape " + shape_str(actual.shape()) + " != expected " +
+           shape_str(expected.shape());
   }
   const std::vector<double> a = actual.to_vector<double>(), e = expected.to_vector<double>();
   double worst_excess = 0.0, worst_diff = 0.0, worst_tol = 0.0;
@@ -71,7 +87,8 @@ std::string compare(const std::string& key, const Tensor& actual, const Tensor& 
       bad = true;
     }
   }
-  if (!bad) return "";
+  if (!bad)
+    return "";
   std::ostringstream os;
   os.precision(3);
   os << key << " max|diff|=" << worst_diff << " > tol " << worst_tol;
@@ -90,30 +107,42 @@ std::unique_ptr<Optimizer> make_optimizer(const json& opt, GoldenNet& model) {
   std::vector<ParamGroupSpec> groups;
   for (const json& g : opt.at("param_groups")) {
     ParamGroupSpec spec;
-    for (const json& n : g.at("params")) spec.params.push_back(model.get_parameter(n.get<std::string>()));
+    for (const json& n : g.at("params"))
+      spec.params.push_back(model.get_parameter(n.get<std::string>()));
     GroupOptions& o = spec.options;
     o.lr = g.at("lr").get<double>();
-    if (g.contains("weight_decay")) o.weight_decay = g["weight_decay"].get<double>();
-    if (g.contains("momentum")) o.momentum = g["momentum"].get<double>();
-    if (g.contains("dampening")) o.dampening = g["dampening"].get<double>();
-    if (g.contains("nesterov")) o.nesterov = g["nesterov"].get<bool>();
+    if (g.contains("weight_decay"))
+      o.weight_decay = g["weight_decay"].get<double>();
+    if (g.contains("momentum"))
+      o.momentum = g["momentum"].get<double>();
+    if (g.contains("dampening"))
+      o.dampening = g["dampening"].get<double>();
+    if (g.contains("nesterov"))
+      o.nesterov = g["nesterov"].get<bool>();
     if (g.contains("betas")) {
       o.beta1 = g["betas"].at(0).get<double>();
       o.beta2 = g["betas"].at(1).get<double>();
     }
-    if (g.contains("eps")) o.eps = g["eps"].get<double>();
-    if (g.contains("amsgrad")) o.amsgrad = g["amsgrad"].get<bool>();
-    if (g.contains("maximize")) o.maximize = g["maximize"].get<bool>();
+    if (g.contains("eps"))
+      o.eps = g["eps"].get<double>();
+    if (g.contains("amsgrad"))
+      o.amsgrad = g["amsgrad"].get<bool>();
+    if (g.contains("maximize"))
+      o.maximize = g["maximize"].get<bool>();
     groups.push_back(std::move(spec));
   }
-  if (cls == "torch.optim.SGD") return std::make_unique<SGD>(groups, SGDOptions{});
-  if (cls == "torch.optim.Adam") return std::make_unique<Adam>(groups, AdamOptions{});
-  if (cls == "torch.optim.AdamW") return std::make_unique<AdamW>(groups, AdamWOptions{});
+  if (cls == "torch.optim.SGD")
+    return std::make_unique<SGD>(groups, SGDOptions{});
+  if (cls == "torch.optim.Adam")
+    return std::make_unique<Adam>(groups, AdamOptions{});
+  if (cls == "torch.optim.AdamW")
+    return std::make_unique<AdamW>(groups, AdamWOptions{});
   throw ValueError("[golden] unsupported optimizer class '" + cls + "'");
 }
 
 std::unique_ptr<LambdaLR> make_scheduler(const json& s, Optimizer& opt) {
-  if (s.is_null()) return nullptr;
+  if (s.is_null())
+    return nullptr;
   const std::string fn = s.at("function").get<std::string>();
   const std::int64_t w = s.value("num_warmup_steps", std::int64_t{0});
   const std::int64_t t = s.value("num_training_steps", std::int64_t{0});
@@ -121,12 +150,14 @@ std::unique_ptr<LambdaLR> make_scheduler(const json& s, Optimizer& opt) {
     return std::make_unique<LambdaLR>(get_linear_schedule_with_warmup(opt, w, t));
   }
   if (fn == "transformers.get_cosine_schedule_with_warmup") {
-    return std::make_unique<LambdaLR>(get_cosine_schedule_with_warmup(opt, w, t, s.value("num_cycles", 0.5)));
+    return std::make_unique<LambdaLR>(
+        get_cosine_schedule_with_warmup(opt, w, t, s.value("num_cycles", 0.5)));
   }
   if (fn == "transformers.get_constant_schedule_with_warmup") {
     return std::make_unique<LambdaLR>(get_constant_schedule_with_warmup(opt, w));
   }
-  if (fn == "transformers.get_constant_schedule") return std::make_unique<LambdaLR>(get_constant_schedule(opt));
+  if (fn == "transformers.get_constant_schedule")
+    return std::make_unique<LambdaLR>(get_constant_schedule(opt));
   throw ValueError("[golden] unsupported lr scheduler '" + fn + "'");
 }
 
@@ -135,8 +166,10 @@ Tensor rows_of(const Tensor& t, std::int64_t a, std::int64_t b) {
 }
 
 Tensor loss_of(const Case& c, const Tensor& out, std::int64_t a, std::int64_t b) {
-  if (c.inputs.count("loss_weight")) return sum(mul(out, rows_of(c.inputs.at("loss_weight"), a, b)));
-  if (c.inputs.count("target")) return functional::mse_loss(out, rows_of(c.inputs.at("target"), a, b));
+  if (c.inputs.count("loss_weight"))
+    return sum(mul(out, rows_of(c.inputs.at("loss_weight"), a, b)));
+  if (c.inputs.count("target"))
+    return functional::mse_loss(out, rows_of(c.inputs.at("target"), a, b));
   throw ValueError("[golden] inputs.safetensors has neither loss_weight nor target");
 }
 
@@ -148,7 +181,8 @@ TensorMap run_case(Case& c) {
   std::unique_ptr<LambdaLR> sched = make_scheduler(meta.value("lr_scheduler", json()), opt);
   const std::int64_t steps = meta.at("steps").get<std::int64_t>();
   const bool set_to_none =
-      meta.at("zero_grad").at("call").get<std::string>().find("set_to_none=False") == std::string::npos;
+      meta.at("zero_grad").at("call").get<std::string>().find("set_to_none=False") ==
+      std::string::npos;
   const json clip = meta.value("grad_clipping", json());
   const json accum = meta.value("gradient_accumulation", json());
   std::vector<std::int64_t> aux_steps;
@@ -160,7 +194,8 @@ TensorMap run_case(Case& c) {
   if (accum.is_null()) {
     micro.emplace_back(0, x.size(0));
   } else {
-    for (const json& r : accum.at("rows")) micro.emplace_back(r.at(0).get<std::int64_t>(), r.at(1).get<std::int64_t>());
+    for (const json& r : accum.at("rows"))
+      micro.emplace_back(r.at(0).get<std::int64_t>(), r.at(1).get<std::int64_t>());
   }
   const auto m = static_cast<std::int64_t>(micro.size());
   const auto ng = static_cast<std::int64_t>(opt.param_groups().size());
@@ -168,9 +203,11 @@ TensorMap run_case(Case& c) {
   std::vector<double> losses, lrs, micro_losses, norms, schedule, lambdas;
   auto record_schedule = [&] {
     for (const ParamGroup& g : opt.param_groups()) schedule.push_back(g.lr);
-    if (sched) lambdas.push_back(sched->lr_lambda(sched->last_epoch()));
+    if (sched)
+      lambdas.push_back(sched->lr_lambda(sched->last_epoch()));
   };
-  if (sched) record_schedule();
+  if (sched)
+    record_schedule();
   for (std::int64_t k = 1; k <= steps; ++k) {
     opt.zero_grad(set_to_none);
     for (const ParamGroup& g : opt.param_groups()) lrs.push_back(g.lr);
@@ -185,12 +222,13 @@ TensorMap run_case(Case& c) {
     }
     losses.push_back(total.item<double>());
     if (!clip.is_null()) {
-      norms.push_back(clip_grad_norm_(c.model->parameters(), clip.at("max_norm").get<double>(),
-                                      clip.value("norm_type", 2.0)));
+      norms.push_back(clip_grad_norm_(
+          c.model->parameters(), clip.at("max_norm").get<double>(), clip.value("norm_type", 2.0)));
     }
     for (const std::string& n : c.names) {
       Tensor g = c.model->get_parameter(n).grad();
-      if (g.defined()) out["step" + std::to_string(k) + ".grad." + n] = g.clone();
+      if (g.defined())
+        out["step" + std::to_string(k) + ".grad." + n] = g.clone();
     }
     opt.step();
     if (sched) {
@@ -203,15 +241,18 @@ TensorMap run_case(Case& c) {
   }
   out["loss"] = tensor_from_doubles(losses, {steps}, kFloat32);
   out["lr"] = tensor_from_doubles(lrs, {steps, ng}, kFloat64);
-  if (!accum.is_null()) out["micro_loss"] = tensor_from_doubles(micro_losses, {steps, m}, kFloat32);
-  if (!clip.is_null()) out["grad_norm"] = tensor_from_doubles(norms, {steps}, kFloat32);
+  if (!accum.is_null())
+    out["micro_loss"] = tensor_from_doubles(micro_losses, {steps, m}, kFloat32);
+  if (!clip.is_null())
+    out["grad_norm"] = tensor_from_doubles(norms, {steps}, kFloat32);
   if (sched) {
     out["lr_schedule"] = tensor_from_doubles(schedule, {steps + 1, ng}, kFloat64);
     out["lr_lambda"] = tensor_from_doubles(lambdas, {steps + 1}, kFloat64);
   }
   for (const std::string& n : c.names) {
     const ParamState* st = opt.state(c.model->get_parameter(n));
-    if (!st) continue;
+    if (!st)
+      continue;
     for (const auto& [key, v] : *st) out["state." + n + "." + key] = v;
   }
   return out;
@@ -225,18 +266,28 @@ GoldenCaseResult check_optim_case(const std::string& case_dir) {
   r.name = fs::path(case_dir).filename().string();
   try {
     Case c;
-    c.meta = json::parse(golden_detail::read_text_file((fs::path(case_dir) / "meta.json").string()));
-    c.inputs = golden_detail::read_safetensors((fs::path(case_dir) / "inputs.safetensors").string());
-    c.expected = golden_detail::read_safetensors((fs::path(case_dir) / "expected.safetensors").string());
-    const TensorMap init = golden_detail::read_safetensors((fs::path(case_dir) / "model.safetensors").string());
+    c.meta =
+        json::parse(golden_detail::read_text_file((fs::path(case_dir) / "meta.json").string()));
+    c.inputs =
+        golden_detail::read_safetensors((fs::path(case_dir) / "inputs.safetensors").string());
+    c.expected =
+        golden_detail::read_safetensors((fs::path(case_dir) / "expected.safetensors").string());
+    const TensorMap init =
+        golden_detail::read_safetensors((fs::path(case_dir) / "model.safetensors").string());
     const json& model = c.meta.at("model");
     std::vector<ParamSpec> specs;
     for (const json& p : model.at("parameters")) {
-      specs.push_back({p.at("name").get<std::string>(), p.at("shape").get<Shape>(), p.at("requires_grad").get<bool>()});
+      specs.push_back(
+          {p.at("name").get<std::string>(),
+           p.at("shape").get<Shape>(),
+           p.at("requires_grad").get<bool>()});
       c.names.push_back(specs.back().name);
     }
-    c.model = std::make_shared<GoldenNet>(model.at("kind").get<std::string>(), specs,
-                                          model.value("activation", std::string("tanh")), model.value("scaling", 1.0));
+    c.model = std::make_shared<GoldenNet>(
+        model.at("kind").get<std::string>(),
+        specs,
+        model.value("activation", std::string("tanh")),
+        model.value("scaling", 1.0));
     c.model->load_state_dict(StateDict(init.begin(), init.end()), /*strict=*/true);
     const TensorMap actual = run_case(c);
     for (const auto& [key, expected] : c.expected) {
@@ -271,9 +322,11 @@ std::vector<GoldenCaseResult> check_optim_golden(const std::string& optim_dir) {
   std::error_code ec;
   std::vector<std::string> cases;
   for (fs::directory_iterator it(optim_dir, ec), end; !ec && it != end; it.increment(ec)) {
-    if (it->is_directory() && fs::exists(it->path() / "meta.json")) cases.push_back(it->path().string());
+    if (it->is_directory() && fs::exists(it->path() / "meta.json"))
+      cases.push_back(it->path().string());
   }
-  if (ec) throw IoError("[golden] cannot list " + optim_dir + ": " + ec.message());
+  if (ec)
+    throw IoError("[golden] cannot list " + optim_dir + ": " + ec.message());
   std::sort(cases.begin(), cases.end());
   std::vector<GoldenCaseResult> out;
   for (const std::string& c : cases) out.push_back(check_optim_case(c));

@@ -38,8 +38,11 @@ class GoldenNet : public Module {
  public:
   /// kind: "mlp", "mlp_aux" or "lora_mlp"; params in meta order; throws ValueError on anything
   /// this checker does not know.
-  GoldenNet(const std::string& kind, const std::vector<ParamSpec>& params, const std::string& activation,
-            double lora_scaling);
+  GoldenNet(
+      const std::string& kind,
+      const std::vector<ParamSpec>& params,
+      const std::string& activation,
+      double lora_scaling);
   std::string type_name() const override {
     return "GoldenNet";
   }

@@ -51,13 +51,19 @@ LambdaLR get_constant_schedule(Optimizer& optimizer);
 /// t / max(1, W) for t < W, then 1.
 LambdaLR get_constant_schedule_with_warmup(Optimizer& optimizer, std::int64_t num_warmup_steps);
 /// Warmup, then max(0, (T - t) / max(1, T - W)).
-LambdaLR get_linear_schedule_with_warmup(Optimizer& optimizer, std::int64_t num_warmup_steps,
-                                         std::int64_t num_training_steps);
+LambdaLR get_linear_schedule_with_warmup(
+    Optimizer& optimizer, std::int64_t num_warmup_steps, std::int64_t num_training_steps);
 /// Warmup, then max(0, 0.5 (1 + cos(pi * num_cycles * 2 * (t - W) / max(1, T - W)))).
-LambdaLR get_cosine_schedule_with_warmup(Optimizer& optimizer, std::int64_t num_warmup_steps,
-                                         std::int64_t num_training_steps, double num_cycles = 0.5);
+LambdaLR get_cosine_schedule_with_warmup(
+    Optimizer& optimizer,
+    std::int64_t num_warmup_steps,
+    std::int64_t num_training_steps,
+    double num_cycles = 0.5);
 /// transformers' get_scheduler for "constant", "constant_with_warmup", "linear", "cosine".
-LambdaLR get_scheduler(const std::string& name, Optimizer& optimizer, std::int64_t num_warmup_steps = 0,
-                       std::int64_t num_training_steps = 0);
+LambdaLR get_scheduler(
+    const std::string& name,
+    Optimizer& optimizer,
+    std::int64_t num_warmup_steps = 0,
+    std::int64_t num_training_steps = 0);
 
 }  // namespace peftcpp::nn::optim

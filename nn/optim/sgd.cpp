@@ -19,9 +19,11 @@ ParamGroup sgd_defaults(const SGDOptions& o) {
 
 }  // namespace
 
-SGD::SGD(const TensorList& params, const SGDOptions& options) : SGD(single_group(params), options) {}
+SGD::SGD(const TensorList& params, const SGDOptions& options)
+    : SGD(single_group(params), options) {}
 
-SGD::SGD(const std::vector<ParamGroupSpec>& groups, const SGDOptions& options) : Optimizer(sgd_defaults(options)) {
+SGD::SGD(const std::vector<ParamGroupSpec>& groups, const SGDOptions& options)
+    : Optimizer(sgd_defaults(options)) {
   init_groups(groups);
 }
 
@@ -29,13 +31,15 @@ void SGD::validate(const ParamGroup& g) const {
   PEFTCPP_CHECK(g.lr >= 0.0, "[optim] SGD: invalid learning rate ", g.lr);
   PEFTCPP_CHECK(g.momentum >= 0.0, "[optim] SGD: invalid momentum ", g.momentum);
   PEFTCPP_CHECK(g.weight_decay >= 0.0, "[optim] SGD: invalid weight_decay ", g.weight_decay);
-  PEFTCPP_CHECK(!g.nesterov || (g.momentum > 0.0 && g.dampening == 0.0),
-                "[optim] SGD: Nesterov momentum requires a momentum and zero dampening");
+  PEFTCPP_CHECK(
+      !g.nesterov || (g.momentum > 0.0 && g.dampening == 0.0),
+      "[optim] SGD: Nesterov momentum requires a momentum and zero dampening");
 }
 
 void SGD::update(ParamGroup& g, Tensor& p, const Tensor& grad, ParamState& state) {
   Tensor d = g.maximize ? neg(grad) : grad;
-  if (g.weight_decay != 0.0) d = add(d, p.detach(), g.weight_decay);
+  if (g.weight_decay != 0.0)
+    d = add(d, p.detach(), g.weight_decay);
   if (g.momentum != 0.0) {
     auto it = state.find("momentum_buffer");
     if (it == state.end()) {

@@ -15,11 +15,14 @@ TEST_CASE("sdpa with one key returns v, and with equal scores averages v") {
   CHECK(max_abs_diff(F::scaled_dot_product_attention(q, k, v), v.expand({1, 1, 2, 3})) < 1e-6);
   Tensor q0 = zeros({1, 1, 1, 4}), k2 = randn({1, 1, 3, 4});
   Tensor v2 = tensor<float>({1, 2, 3, 4, 5, 6}, {1, 1, 3, 2});
-  CHECK(max_abs_diff(F::scaled_dot_product_attention(q0, k2, v2), tensor<float>({3, 4}, {1, 1, 1, 2})) < 1e-6);
+  CHECK(
+      max_abs_diff(
+          F::scaled_dot_product_attention(q0, k2, v2), tensor<float>({3, 4}, {1, 1, 1, 2})) < 1e-6);
 }
 
 TEST_CASE("sdpa equals softmax(q k^T / sqrt(E) + mask) v, with bool masks meaning 'may attend'") {
-  Tensor q = randn({2, 3, 4, 8}, kFloat64), k = randn({2, 3, 5, 8}, kFloat64), v = randn({2, 3, 5, 6}, kFloat64);
+  Tensor q = randn({2, 3, 4, 8}, kFloat64), k = randn({2, 3, 5, 8}, kFloat64),
+         v = randn({2, 3, 5, 6}, kFloat64);
   Tensor fmask = randn({2, 1, 4, 5}, kFloat64);
   Tensor ref = matmul(softmax(add(div(matmul(q, k.mT()), std::sqrt(8.0)), fmask), -1), v);
   CHECK(max_abs_diff(F::scaled_dot_product_attention(q, k, v, fmask), ref) < 1e-12);
@@ -27,11 +30,15 @@ TEST_CASE("sdpa equals softmax(q k^T / sqrt(E) + mask) v, with bool masks meanin
   Tensor allow = gt(randn({4, 5}, kFloat64), -0.5);
   allow.select(1, 0).fill_(1.0);  // every query may attend key 0
   Tensor additive = where(allow, zeros({4, 5}, kFloat64), -std::numeric_limits<double>::infinity());
-  CHECK(max_abs_diff(F::scaled_dot_product_attention(q, k, v, allow), F::scaled_dot_product_attention(q, k, v, additive)) <
-        1e-12);
+  CHECK(
+      max_abs_diff(
+          F::scaled_dot_product_attention(q, k, v, allow),
+          F::scaled_dot_product_attention(q, k, v, additive)) < 1e-12);
   // custom scale
   Tensor ref2 = matmul(softmax(mul(matmul(q, k.mT()), 0.1), -1), v);
-  CHECK(max_abs_diff(F::scaled_dot_product_attention(q, k, v, Tensor(), 0.0, false, 0.1), ref2) < 1e-12);
+  CHECK(
+      max_abs_diff(F::scaled_dot_product_attention(q, k, v, Tensor(), 0.0, false, 0.1), ref2) <
+      1e-12);
 }
 
 TEST_CASE("is_causal lets query i see keys 0..i only") {
@@ -52,8 +59,10 @@ TEST_CASE("a padding mask stops attention to padded keys (their values do not ma
   Tensor pad = tensor<bool>({true, true, true, false}, {1, 1, 1, 4});
   Tensor v2 = v.clone();
   v2.narrow(2, 3, 1).fill_(100.0);
-  CHECK(max_abs_diff(F::scaled_dot_product_attention(q, k, v, pad), F::scaled_dot_product_attention(q, k, v2, pad)) <
-        1e-6);
+  CHECK(
+      max_abs_diff(
+          F::scaled_dot_product_attention(q, k, v, pad),
+          F::scaled_dot_product_attention(q, k, v2, pad)) < 1e-6);
 }
 
 TEST_CASE("grouped-query attention equals attention over repeat_kv'd heads") {
@@ -68,7 +77,9 @@ TEST_CASE("grouped-query attention equals attention over repeat_kv'd heads") {
 }
 
 TEST_CASE("rotate_half and RotaryEmbedding follow HF's convention") {
-  CHECK(F::rotate_half(tensor<float>({1, 2, 3, 4})).to_vector<float>() == std::vector<float>{-3, -4, 1, 2});
+  CHECK(
+      F::rotate_half(tensor<float>({1, 2, 3, 4})).to_vector<float>() ==
+      std::vector<float>{-3, -4, 1, 2});
   RotaryEmbedding rope(4, 10000.0);
   // inv_freq = [1, 1/100]
   const std::vector<float> inv = rope.inv_freq.to_vector<float>();
@@ -80,8 +91,12 @@ TEST_CASE("rotate_half and RotaryEmbedding follow HF's convention") {
   const std::vector<double> angles = {3.0, 0.03, 3.0, 0.03};
   for (int i = 0; i < 4; ++i) {
     CHECK(cv[static_cast<std::size_t>(i)] == 1.0f);
-    CHECK(cv[static_cast<std::size_t>(4 + i)] == doctest::Approx(std::cos(angles[static_cast<std::size_t>(i)])));
-    CHECK(sv[static_cast<std::size_t>(4 + i)] == doctest::Approx(std::sin(angles[static_cast<std::size_t>(i)])));
+    CHECK(
+        cv[static_cast<std::size_t>(4 + i)] ==
+        doctest::Approx(std::cos(angles[static_cast<std::size_t>(i)])));
+    CHECK(
+        sv[static_cast<std::size_t>(4 + i)] ==
+        doctest::Approx(std::sin(angles[static_cast<std::size_t>(i)])));
   }
   // applying it rotates each (x_i, x_{i+h}) pair by its angle
   Tensor q = tensor<float>({1, 2, 3, 4}, {1, 1, 1, 4});

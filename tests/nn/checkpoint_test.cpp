@@ -7,7 +7,8 @@
 using namespace peftcpp;
 using namespace peftcpp::nn;
 
-TEST_CASE("checkpointed block: same output and same input and parameter gradients as plain backward") {
+TEST_CASE(
+    "checkpointed block: same output and same input and parameter gradients as plain backward") {
   Generator g(11);
   auto l1 = std::make_shared<Linear>(4, 8, true, FactoryOptions{.generator = &g});
   auto l2 = std::make_shared<Linear>(8, 4, true, FactoryOptions{.generator = &g});
@@ -15,7 +16,8 @@ TEST_CASE("checkpointed block: same output and same input and parameter gradient
   Tensor x = randn({3, 4}).requires_grad_();
   Tensor y_plain = block({x});
   sum(mul(y_plain, y_plain)).backward();
-  const Tensor gx = x.grad().clone(), gw1 = l1->weight.grad().clone(), gb2 = l2->bias.grad().clone();
+  const Tensor gx = x.grad().clone(), gw1 = l1->weight.grad().clone(),
+               gb2 = l2->bias.grad().clone();
   x.set_grad(Tensor());
   l1->zero_grad();
   l2->zero_grad();

@@ -13,14 +13,24 @@ using namespace peftcpp::nn;
 namespace {
 
 // Direct cross-correlation in double: x [N, C, H, W], w [O, C/G, KH, KW].
-std::vector<double> direct_conv2d(const Tensor& x, const Tensor& w, const Tensor& b, std::int64_t sh, std::int64_t sw,
-                                  std::int64_t ph, std::int64_t pw, std::int64_t dh, std::int64_t dw, std::int64_t g,
-                                  Shape& out_shape) {
+std::vector<double> direct_conv2d(
+    const Tensor& x,
+    const Tensor& w,
+    const Tensor& b,
+    std::int64_t sh,
+    std::int64_t sw,
+    std::int64_t ph,
+    std::int64_t pw,
+    std::int64_t dh,
+    std::int64_t dw,
+    std::int64_t g,
+    Shape& out_shape) {
   const auto xv = x.to_vector<double>(), wv = w.to_vector<double>();
   const std::vector<double> bv = b.defined() ? b.to_vector<double>() : std::vector<double>();
   const std::int64_t n = x.size(0), c = x.size(1), h = x.size(2), wd = x.size(3);
   const std::int64_t o = w.size(0), cg = w.size(1), kh = w.size(2), kw = w.size(3), og = o / g;
-  const std::int64_t oh = (h + 2 * ph - dh * (kh - 1) - 1) / sh + 1, ow = (wd + 2 * pw - dw * (kw - 1) - 1) / sw + 1;
+  const std::int64_t oh = (h + 2 * ph - dh * (kh - 1) - 1) / sh + 1,
+                     ow = (wd + 2 * pw - dw * (kw - 1) - 1) / sw + 1;
   out_shape = {n, o, oh, ow};
   std::vector<double> out(static_cast<std::size_t>(n * o * oh * ow), 0.0);
   for (std::int64_t in = 0; in < n; ++in)
@@ -33,7 +43,8 @@ std::vector<double> direct_conv2d(const Tensor& x, const Tensor& w, const Tensor
             for (std::int64_t i = 0; i < kh; ++i)
               for (std::int64_t j = 0; j < kw; ++j) {
                 const std::int64_t yy = y * sh - ph + i * dh, zz = z * sw - pw + j * dw;
-                if (yy < 0 || yy >= h || zz < 0 || zz >= wd) continue;
+                if (yy < 0 || yy >= h || zz < 0 || zz >= wd)
+                  continue;
                 const std::int64_t cc = grp * cg + ic;
                 acc += xv[static_cast<std::size_t>(((in * c + cc) * h + yy) * wd + zz)] *
                        wv[static_cast<std::size_t>(((io * cg + ic) * kh + i) * kw + j)];
@@ -49,7 +60,11 @@ TEST_CASE("conv2d equals a direct convolution for stride, padding, dilation and 
   struct P {
     std::int64_t c, o, k, s, p, d, g;
   };
-  for (P p : {P{3, 4, 3, 1, 1, 1, 1}, P{4, 6, 3, 2, 0, 1, 2}, P{2, 2, 2, 1, 2, 2, 1}, P{4, 4, 3, 2, 1, 2, 4}}) {
+  for (P p :
+       {P{3, 4, 3, 1, 1, 1, 1},
+        P{4, 6, 3, 2, 0, 1, 2},
+        P{2, 2, 2, 1, 2, 2, 1},
+        P{4, 4, 3, 2, 1, 2, 4}}) {
     CAPTURE(p.s);
     CAPTURE(p.g);
     Tensor x = randn({2, p.c, 7, 6}, kFloat64);
@@ -68,7 +83,8 @@ TEST_CASE("conv2d padding 'same' keeps the spatial size and 'valid' is no paddin
   Tensor w = randn({3, 2, 4, 3}, kFloat64);
   Tensor y = functional::conv2d(x, w, Tensor(), {1}, "same", {2});
   CHECK(y.shape() == Shape{1, 3, 5, 6});
-  // torch pads (total // 2) before: kernel 4 dilation 2 -> total 6 -> 3 each side; kernel 3 -> 2, 1 + 1 each
+  // torch pads (total // 2) before: kernel 4 dilation 2 -> total 6 -> 3 each side; kernel 3 -> 2, 1
+  // + 1 each
   Tensor manual = functional::conv2d(x, w, Tensor(), {1}, std::vector<std::int64_t>{3, 2}, {2});
   CHECK(max_abs_diff(y, manual) < 1e-12);
   CHECK(functional::conv2d(x, w, Tensor(), {1}, "valid").shape() == Shape{1, 3, 2, 4});
@@ -81,7 +97,8 @@ TEST_CASE("conv1d is conv2d over a height-1 image and accepts unbatched input") 
   Tensor w = randn({6, 2, 3}, kFloat64);
   Tensor b = randn({6}, kFloat64);
   Tensor y = functional::conv1d(x, w, b, 2, 1, 2, 2);
-  Tensor ref = functional::conv2d(x.unsqueeze(2), w.unsqueeze(2), b, {1, 2}, std::vector<std::int64_t>{0, 1}, {1, 2}, 2);
+  Tensor ref = functional::conv2d(
+      x.unsqueeze(2), w.unsqueeze(2), b, {1, 2}, std::vector<std::int64_t>{0, 1}, {1, 2}, 2);
   CHECK(max_abs_diff(y, ref.squeeze(2)) < 1e-12);
   Tensor y0 = functional::conv1d(x.select(0, 1), w, b, 2, 1, 2, 2);
   CHECK(max_abs_diff(y0, y.select(0, 1)) < 1e-12);
@@ -92,7 +109,10 @@ TEST_CASE("gradcheck conv2d with stride, padding, dilation and groups") {
   Tensor w = randn({4, 2, 3, 2}, kFloat64).requires_grad_();
   Tensor b = randn({4}, kFloat64).requires_grad_();
   auto r = gradcheck(
-      [](const TensorList& in) { return functional::conv2d(in[0], in[1], in[2], {2, 1}, std::vector<std::int64_t>{1, 2}, {1, 2}, 2); },
+      [](const TensorList& in) {
+        return functional::conv2d(
+            in[0], in[1], in[2], {2, 1}, std::vector<std::int64_t>{1, 2}, {1, 2}, 2);
+      },
       {x, w, b});
   CHECK_MESSAGE(r.ok, r.message);
 }
@@ -100,8 +120,9 @@ TEST_CASE("gradcheck conv2d with stride, padding, dilation and groups") {
 TEST_CASE("gradcheck conv1d with 'same' padding and dilation") {
   Tensor x = randn({2, 3, 7}, kFloat64).requires_grad_();
   Tensor w = randn({2, 3, 4}, kFloat64).requires_grad_();
-  auto r = gradcheck([](const TensorList& in) { return functional::conv1d(in[0], in[1], Tensor(), 1, "same", 2); },
-                     {x, w});
+  auto r = gradcheck(
+      [](const TensorList& in) { return functional::conv1d(in[0], in[1], Tensor(), 1, "same", 2); },
+      {x, w});
   CHECK_MESSAGE(r.ok, r.message);
 }
 

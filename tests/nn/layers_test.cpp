@@ -10,14 +10,16 @@ using namespace peftcpp::nn;
 
 TEST_CASE("Linear computes x W^T + b on a batch of sequences") {
   Linear lin(2, 3);
-  lin.load_state_dict({{"weight", tensor<float>({1, 2, 3, 4, 5, 6}, {3, 2})}, {"bias", tensor<float>({1, 0, -1})}});
+  lin.load_state_dict(
+      {{"weight", tensor<float>({1, 2, 3, 4, 5, 6}, {3, 2})}, {"bias", tensor<float>({1, 0, -1})}});
   Tensor x = tensor<float>({1, 1, 2, -1}, {1, 2, 2});
   // [1,1] -> [1+2+1, 3+4, 5+6-1]; [2,-1] -> [2-2+1, 6-4, 10-6-1]
   CHECK(lin.forward(x).to_vector<float>() == std::vector<float>{4, 7, 10, 1, 2, 3});
   CHECK(lin.forward(x).shape() == Shape{1, 2, 3});
 }
 
-TEST_CASE("Linear default init follows kaiming_uniform(a=sqrt(5)): |w|, |b| <= 1/sqrt(fan_in), seeded") {
+TEST_CASE(
+    "Linear default init follows kaiming_uniform(a=sqrt(5)): |w|, |b| <= 1/sqrt(fan_in), seeded") {
   Generator g1(7), g2(7);
   Linear a(16, 32, true, {.generator = &g1}), b(16, 32, true, {.generator = &g2});
   CHECK(max_abs_diff(a.weight, b.weight) == 0.0);
@@ -37,8 +39,10 @@ TEST_CASE("transformers Conv1D is x @ W + b with W stored [in, out]") {
   Conv1D c(3, 2);  // nf = 3 outputs, nx = 2 inputs
   CHECK(c.weight.shape() == Shape{2, 3});
   CHECK(sum(abs(c.bias)).item<float>() == 0.0f);
-  c.load_state_dict({{"weight", tensor<float>({1, 2, 3, 4, 5, 6}, {2, 3})}, {"bias", tensor<float>({0, 1, 2})}});
-  CHECK(c.forward(tensor<float>({1, 2}, {1, 2})).to_vector<float>() == std::vector<float>{9, 13, 17});
+  c.load_state_dict(
+      {{"weight", tensor<float>({1, 2, 3, 4, 5, 6}, {2, 3})}, {"bias", tensor<float>({0, 1, 2})}});
+  CHECK(
+      c.forward(tensor<float>({1, 2}, {1, 2})).to_vector<float>() == std::vector<float>{9, 13, 17});
   Linear lin(2, 3);
   lin.load_state_dict({{"weight", c.weight.t().contiguous()}, {"bias", c.bias}});
   Tensor x = randn({4, 5, 2});

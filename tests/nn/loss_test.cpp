@@ -11,8 +11,12 @@ namespace F = peftcpp::nn::functional;
 namespace {
 
 // Reference: per-row torch formulas written with log_softmax + index arithmetic on the host.
-std::vector<double> ce_rows(const Tensor& x, const std::vector<std::int64_t>& t, const std::vector<double>& w,
-                            std::int64_t ignore, double eps) {
+std::vector<double> ce_rows(
+    const Tensor& x,
+    const std::vector<std::int64_t>& t,
+    const std::vector<double>& w,
+    std::int64_t ignore,
+    double eps) {
   const std::int64_t c = x.size(1);
   const std::vector<double> lsm = log_softmax(x.to(kFloat64), 1).to_vector<double>();
   std::vector<double> out;
@@ -34,9 +38,12 @@ std::vector<double> ce_rows(const Tensor& x, const std::vector<std::int64_t>& t,
 TEST_CASE("cross_entropy of a single row equals logsumexp minus the target logit") {
   Tensor x = tensor<float>({1, 2, 3}, {1, 3});
   const double want = std::log(std::exp(1.0) + std::exp(2.0) + std::exp(3.0)) - 2.0;
-  CHECK(F::cross_entropy(x, tensor<std::int64_t>({1}, {1})).item<double>() == doctest::Approx(want).epsilon(1e-6));
-  CHECK(F::cross_entropy(x.reshape({3}), tensor<std::int64_t>({1}, {})).item<double>() ==
-        doctest::Approx(want).epsilon(1e-6));
+  CHECK(
+      F::cross_entropy(x, tensor<std::int64_t>({1}, {1})).item<double>() ==
+      doctest::Approx(want).epsilon(1e-6));
+  CHECK(
+      F::cross_entropy(x.reshape({3}), tensor<std::int64_t>({1}, {})).item<double>() ==
+      doctest::Approx(want).epsilon(1e-6));
 }
 
 TEST_CASE("cross_entropy mean ignores ignore_index rows and divides by the summed target weights") {
@@ -50,27 +57,36 @@ TEST_CASE("cross_entropy mean ignores ignore_index rows and divides by the summe
     double total = 0, wsum = 0;
     for (std::size_t i = 0; i < tv.size(); ++i) {
       total += rows[i];
-      if (tv[i] != -100) wsum += w[static_cast<std::size_t>(tv[i])];
+      if (tv[i] != -100)
+        wsum += w[static_cast<std::size_t>(tv[i])];
     }
     Tensor wt = tensor<double>(w);
-    CHECK(F::cross_entropy(x, t, wt, -100, "mean", eps).item<double>() == doctest::Approx(total / wsum).epsilon(1e-12));
-    CHECK(F::cross_entropy(x, t, wt, -100, "sum", eps).item<double>() == doctest::Approx(total).epsilon(1e-12));
-    CHECK(max_abs_diff(F::cross_entropy(x, t, wt, -100, "none", eps), tensor<double>(rows)) < 1e-12);
+    CHECK(
+        F::cross_entropy(x, t, wt, -100, "mean", eps).item<double>() ==
+        doctest::Approx(total / wsum).epsilon(1e-12));
+    CHECK(
+        F::cross_entropy(x, t, wt, -100, "sum", eps).item<double>() ==
+        doctest::Approx(total).epsilon(1e-12));
+    CHECK(
+        max_abs_diff(F::cross_entropy(x, t, wt, -100, "none", eps), tensor<double>(rows)) < 1e-12);
     const std::vector<double> plain = ce_rows(x, tv, {}, -100, eps);
-    CHECK(F::cross_entropy(x, t, Tensor(), -100, "mean", eps).item<double>() ==
-          doctest::Approx((plain[0] + plain[2] + plain[3] + plain[4]) / 4).epsilon(1e-12));
+    CHECK(
+        F::cross_entropy(x, t, Tensor(), -100, "mean", eps).item<double>() ==
+        doctest::Approx((plain[0] + plain[2] + plain[3] + plain[4]) / 4).epsilon(1e-12));
   }
 }
 
 TEST_CASE("cross_entropy on [N, C, T] equals the same loss on [N*T, C]") {
   Tensor x = randn({2, 5, 3});
   Tensor t = tensor<std::int64_t>({0, 4, -100, 2, 2, 1}, {2, 3});
-  Tensor flat = F::cross_entropy(x.permute({0, 2, 1}).reshape({6, 5}), t.reshape({6}), Tensor(), -100, "none");
+  Tensor flat = F::cross_entropy(
+      x.permute({0, 2, 1}).reshape({6, 5}), t.reshape({6}), Tensor(), -100, "none");
   Tensor lay = F::cross_entropy(x, t, Tensor(), -100, "none");
   CHECK(lay.shape() == Shape{2, 3});
   CHECK(max_abs_diff(lay.reshape({6}), flat) < 1e-6);
   CHECK_THROWS_AS(F::cross_entropy(x, tensor<std::int64_t>({0, 1}, {2})), ShapeError);
-  CHECK_THROWS_AS(F::cross_entropy(x, tensor<std::int64_t>({0, 5, 1, 1, 1, 1}, {2, 3})), IndexError);
+  CHECK_THROWS_AS(
+      F::cross_entropy(x, tensor<std::int64_t>({0, 5, 1, 1, 1, 1}, {2, 3})), IndexError);
   CHECK_THROWS_AS(F::cross_entropy(x, t, Tensor(), -100, "avg"), ValueError);
 }
 
@@ -88,7 +104,9 @@ TEST_CASE("fused cross_entropy backward equals the backward of log_softmax + gat
 TEST_CASE("cross_entropy with every target ignored gives NaN for mean, as torch") {
   Tensor x = randn({2, 3});
   CHECK(std::isnan(F::cross_entropy(x, tensor<std::int64_t>({-100, -100})).item<float>()));
-  CHECK(F::cross_entropy(x, tensor<std::int64_t>({-100, -100}), Tensor(), -100, "sum").item<float>() == 0.0f);
+  CHECK(
+      F::cross_entropy(x, tensor<std::int64_t>({-100, -100}), Tensor(), -100, "sum")
+          .item<float>() == 0.0f);
 }
 
 TEST_CASE("cross_entropy on bfloat16 logits computes in float32 and returns bfloat16") {
@@ -96,7 +114,10 @@ TEST_CASE("cross_entropy on bfloat16 logits computes in float32 and returns bflo
   Tensor t = tensor<std::int64_t>({1, 2, 3, 9});
   Tensor lb = F::cross_entropy(x.to(kBFloat16), t);
   CHECK(lb.dtype() == kBFloat16);
-  CHECK(std::abs(lb.item<double>() - F::cross_entropy(x.to(kBFloat16).to(kFloat32), t).item<double>()) < 1e-2);
+  CHECK(
+      std::abs(
+          lb.item<double>() - F::cross_entropy(x.to(kBFloat16).to(kFloat32), t).item<double>()) <
+      1e-2);
 }
 
 TEST_CASE("mse_loss reductions") {
@@ -107,7 +128,8 @@ TEST_CASE("mse_loss reductions") {
 }
 
 TEST_CASE("binary_cross_entropy_with_logits matches -[p t log s(x) + (1-t) log(1-s(x))] w") {
-  const std::vector<double> xs = {-3, -0.5, 0.2, 4}, ts = {0, 1, 0.25, 1}, pw = {2.0}, ws = {1, 0.5, 2, 1};
+  const std::vector<double> xs = {-3, -0.5, 0.2, 4}, ts = {0, 1, 0.25, 1}, pw = {2.0},
+                            ws = {1, 0.5, 2, 1};
   double total = 0;
   std::vector<double> rows;
   for (std::size_t i = 0; i < xs.size(); ++i) {
@@ -115,12 +137,19 @@ TEST_CASE("binary_cross_entropy_with_logits matches -[p t log s(x) + (1-t) log(1
     rows.push_back(-(pw[0] * ts[i] * std::log(s) + (1 - ts[i]) * std::log(1 - s)) * ws[i]);
     total += rows.back();
   }
-  Tensor x = tensor<double>(xs, {4, 1}), t = tensor<double>(ts, {4, 1}), w = tensor<double>(ws, {4, 1});
+  Tensor x = tensor<double>(xs, {4, 1}), t = tensor<double>(ts, {4, 1}),
+         w = tensor<double>(ws, {4, 1});
   Tensor p = tensor<double>(pw);
-  CHECK(F::binary_cross_entropy_with_logits(x, t, w, p).item<double>() == doctest::Approx(total / 4).epsilon(1e-12));
-  CHECK(max_abs_diff(F::binary_cross_entropy_with_logits(x, t, w, p, "none"), tensor<double>(rows, {4, 1})) < 1e-12);
+  CHECK(
+      F::binary_cross_entropy_with_logits(x, t, w, p).item<double>() ==
+      doctest::Approx(total / 4).epsilon(1e-12));
+  CHECK(
+      max_abs_diff(
+          F::binary_cross_entropy_with_logits(x, t, w, p, "none"), tensor<double>(rows, {4, 1})) <
+      1e-12);
   // stable for large logits
   Tensor big = tensor<double>({1000.0, -1000.0});
-  CHECK(F::binary_cross_entropy_with_logits(big, tensor<double>({1, 0}), Tensor(), Tensor(), "sum").item<double>() ==
-        doctest::Approx(0.0));
+  CHECK(
+      F::binary_cross_entropy_with_logits(big, tensor<double>({1, 0}), Tensor(), Tensor(), "sum")
+          .item<double>() == doctest::Approx(0.0));
 }

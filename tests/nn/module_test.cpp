@@ -72,13 +72,18 @@ std::vector<std::string> names_of(const NamedTensors& v) {
 TEST_CASE("named_parameters lists HF dotted names depth first and tied weights once") {
   auto toy = std::make_shared<Toy>();
   const std::vector<std::string> expected = {
-      "model.embed_tokens.weight",          "model.layers.0.self_attn.q_proj.weight",
-      "model.layers.0.self_attn.v_proj.weight", "model.layers.0.norm.weight",
-      "model.layers.1.self_attn.q_proj.weight", "model.layers.1.self_attn.v_proj.weight",
+      "model.embed_tokens.weight",
+      "model.layers.0.self_attn.q_proj.weight",
+      "model.layers.0.self_attn.v_proj.weight",
+      "model.layers.0.norm.weight",
+      "model.layers.1.self_attn.q_proj.weight",
+      "model.layers.1.self_attn.v_proj.weight",
       "model.layers.1.norm.weight"};
   CHECK(names_of(toy->named_parameters()) == expected);
   CHECK(toy->parameters().size() == expected.size());
-  CHECK(names_of(toy->named_parameters("base_model")).front() == "base_model.model.embed_tokens.weight");
+  CHECK(
+      names_of(toy->named_parameters("base_model")).front() ==
+      "base_model.model.embed_tokens.weight");
   // state_dict keeps every name, including the tied lm_head.weight
   StateDict sd = toy->state_dict();
   CHECK(sd.size() == expected.size() + 1);
@@ -123,7 +128,9 @@ TEST_CASE("replace_child swaps a layer in place and the typed member follows") {
   CHECK(names[1] == "model.layers.0.self_attn.q_proj.weight");
   CHECK(names[2] == "model.layers.0.self_attn.q_proj.bias");  // order: slot position kept
   // a typed member slot rejects an incompatible module
-  CHECK_THROWS_AS(toy->replace_child("model.layers.0.self_attn.v_proj", std::make_shared<RMSNorm>(4)), ValueError);
+  CHECK_THROWS_AS(
+      toy->replace_child("model.layers.0.self_attn.v_proj", std::make_shared<RMSNorm>(4)),
+      ValueError);
   // missing paths are named
   try {
     toy->replace_child("model.layers.0.self_attn.k_proj", replacement);
@@ -135,7 +142,8 @@ TEST_CASE("replace_child swaps a layer in place and the typed member follows") {
   CHECK(toy->get_submodule("model.layers.0.self_attn.k_proj")->type_name() == "Identity");
 }
 
-TEST_CASE("load_state_dict strict lists every missing key, unexpected key and shape mismatch at once") {
+TEST_CASE(
+    "load_state_dict strict lists every missing key, unexpected key and shape mismatch at once") {
   auto toy = std::make_shared<Toy>();
   StateDict sd = toy->state_dict();
   sd.erase("model.layers.0.norm.weight");
@@ -148,9 +156,13 @@ TEST_CASE("load_state_dict strict lists every missing key, unexpected key and sh
     FAIL("expected an error");
   } catch (const ValueError& e) {
     const std::string msg = e.what();
-    CHECK(msg.find("\"model.layers.0.norm.weight\", \"model.layers.1.norm.weight\"") != std::string::npos);
-    CHECK(msg.find("Unexpected key(s) in state_dict: \"model.layers.0.extra\"") != std::string::npos);
-    CHECK(msg.find("size mismatch for model.layers.0.self_attn.q_proj.weight") != std::string::npos);
+    CHECK(
+        msg.find("\"model.layers.0.norm.weight\", \"model.layers.1.norm.weight\"") !=
+        std::string::npos);
+    CHECK(
+        msg.find("Unexpected key(s) in state_dict: \"model.layers.0.extra\"") != std::string::npos);
+    CHECK(
+        msg.find("size mismatch for model.layers.0.self_attn.q_proj.weight") != std::string::npos);
     CHECK(msg.find("[3, 4]") != std::string::npos);
   }
   CHECK(max_abs_diff(toy->inner->embed->weight, before) == 0.0);  // nothing was copied
@@ -171,7 +183,8 @@ TEST_CASE("load_state_dict copies into the existing tensors and casts dtype") {
   lin->load_state_dict(sd);
   CHECK(lin->weight.is_same(w));
   CHECK(lin->weight.dtype() == kFloat32);
-  CHECK(lin->forward(tensor<float>({1, 1}, {1, 2})).to_vector<float>() == std::vector<float>{8, 13});
+  CHECK(
+      lin->forward(tensor<float>({1, 1}, {1, 2})).to_vector<float>() == std::vector<float>{8, 13});
 }
 
 TEST_CASE("buffers: non-persistent ones are listed but not saved") {
@@ -226,9 +239,13 @@ TEST_CASE("ModuleDict and ParameterDict give PEFT's adapter-keyed names") {
     std::shared_ptr<ParameterDict> lora_E = std::make_shared<ParameterDict>();
   };
   auto m = std::make_shared<LoraLike>();
-  CHECK(names_of(m->named_parameters()) ==
-        std::vector<std::string>{"base_layer.weight", "base_layer.bias", "lora_A.default.weight",
-                                 "lora_A.other.weight", "lora_E.default"});
+  CHECK(
+      names_of(m->named_parameters()) == std::vector<std::string>{
+                                             "base_layer.weight",
+                                             "base_layer.bias",
+                                             "lora_A.default.weight",
+                                             "lora_A.other.weight",
+                                             "lora_E.default"});
   CHECK(m->lora_A->keys() == std::vector<std::string>{"default", "other"});
   CHECK(m->lora_A->pop("default")->type_name() == "Linear");
   CHECK_FALSE(m->lora_A->contains("default"));
@@ -238,7 +255,9 @@ TEST_CASE("ModuleDict and ParameterDict give PEFT's adapter-keyed names") {
 
 TEST_CASE("repr prints like torch") {
   auto seq = std::make_shared<Sequential>(std::vector<std::shared_ptr<UnaryModule>>{
-      std::make_shared<Linear>(4, 3), std::make_shared<GELU>("tanh"), std::make_shared<LayerNorm>(3),
+      std::make_shared<Linear>(4, 3),
+      std::make_shared<GELU>("tanh"),
+      std::make_shared<LayerNorm>(3),
       std::make_shared<Dropout>(0.1)});
   const std::string expected =
       "Sequential(\n"
@@ -249,8 +268,9 @@ TEST_CASE("repr prints like torch") {
       ")";
   CHECK(seq->repr() == expected);
   CHECK(Embedding(10, 4, 0).repr() == "Embedding(10, 4, padding_idx=0)");
-  CHECK(Conv2d(3, 8, {3}, {.stride = {2}, .padding = 1}).repr() ==
-        "Conv2d(3, 8, kernel_size=(3, 3), stride=(2, 2), padding=(1, 1))");
+  CHECK(
+      Conv2d(3, 8, {3}, {.stride = {2}, .padding = 1}).repr() ==
+      "Conv2d(3, 8, kernel_size=(3, 3), stride=(2, 2), padding=(1, 1))");
   CHECK(Conv1D(6, 4).repr() == "Conv1D(nf=6, nx=4)");
   CHECK(RMSNorm(8).repr() == "RMSNorm((8,), eps=1e-06)");
 }

@@ -46,7 +46,9 @@ TEST_CASE("SGD nesterov adds momentum * buf to the gradient; invalid combos are 
   set_grad(p, {2.0});
   opt.step();  // buf = 2, d = 2 + 0.9 * 2 = 3.8
   CHECK(at(p, 0) == doctest::Approx(1.0 - 0.5 * 3.8));
-  CHECK_THROWS_AS(SGD({param({1})}, {.lr = 0.1, .momentum = 0.9, .dampening = 0.1, .nesterov = true}), ValueError);
+  CHECK_THROWS_AS(
+      SGD({param({1})}, {.lr = 0.1, .momentum = 0.9, .dampening = 0.1, .nesterov = true}),
+      ValueError);
   CHECK_THROWS_AS(SGD({param({1})}, {.lr = -1.0}), ValueError);
 }
 
@@ -112,8 +114,10 @@ TEST_CASE("params whose grad is undefined are skipped entirely; zeroed grads are
 
 TEST_CASE("param groups carry their own lr and weight decay (LoRA+ style)") {
   Tensor a = param({1.0}), b = param({1.0});
-  std::vector<ParamGroupSpec> groups = {{{a}, {}, "groupA"}, {{}, {.lr = 1e-6}, "embedding"},
-                                        {{b}, {.lr = 0.16, .weight_decay = 0.0}, "groupB"}};
+  std::vector<ParamGroupSpec> groups = {
+      {{a}, {}, "groupA"},
+      {{}, {.lr = 1e-6}, "embedding"},
+      {{b}, {.lr = 0.16, .weight_decay = 0.0}, "groupB"}};
   AdamW opt(groups, {});
   CHECK(opt.param_groups().size() == 3);
   CHECK(opt.param_groups()[0].lr == 1e-3);
@@ -150,7 +154,8 @@ TEST_CASE("optimizer state_dict round-trips into a fresh optimizer and continues
   CHECK_THROWS_AS(o3.load_state_dict(sd), ValueError);
 }
 
-TEST_CASE("clip_grad_norm_ returns the pre-clip global norm and scales by max_norm / (norm + 1e-6)") {
+TEST_CASE(
+    "clip_grad_norm_ returns the pre-clip global norm and scales by max_norm / (norm + 1e-6)") {
   Tensor a = param({3.0, 0.0}), b = param({4.0}), c = param({1.0});
   set_grad(a, {3.0, 0.0});
   set_grad(b, {4.0});
@@ -159,7 +164,8 @@ TEST_CASE("clip_grad_norm_ returns the pre-clip global norm and scales by max_no
   const double coef = 1.0 / (5.0 + 1e-6);
   CHECK(at(a.grad(), 0) == doctest::Approx(3.0 * coef).epsilon(1e-12));
   CHECK(at(b.grad(), 0) == doctest::Approx(4.0 * coef).epsilon(1e-12));
-  CHECK(clip_grad_norm_({a, b}, 10.0) == doctest::Approx(1.0).epsilon(1e-6));  // below max: unchanged
+  CHECK(
+      clip_grad_norm_({a, b}, 10.0) == doctest::Approx(1.0).epsilon(1e-6));  // below max: unchanged
   CHECK(at(b.grad(), 0) == doctest::Approx(4.0 * coef).epsilon(1e-12));
   set_grad(a, {-7.0, 2.0});
   CHECK(clip_grad_norm_({a, b}, 100.0, INFINITY) == doctest::Approx(7.0));
@@ -180,7 +186,8 @@ TEST_CASE("gradient accumulation over micro-batches equals one full-batch step")
     o1.step();
     o2.zero_grad();
     for (int j = 0; j < 2; ++j) {  // each micro-batch loss / 2: mean over half the rows
-      div(functional::mse_loss(m2->forward(x.narrow(0, 2 * j, 2)), y.narrow(0, 2 * j, 2)), 2.0).backward();
+      div(functional::mse_loss(m2->forward(x.narrow(0, 2 * j, 2)), y.narrow(0, 2 * j, 2)), 2.0)
+          .backward();
     }
     o2.step();
   }

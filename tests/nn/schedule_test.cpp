@@ -21,8 +21,8 @@ TEST_CASE("construction applies lambda(0) and stores initial_lr; step() advances
   LambdaLR s = get_linear_schedule_with_warmup(opt, 2, 8);
   CHECK(*opt.param_groups()[0].initial_lr == 0.02);
   CHECK(opt.param_groups()[0].lr == 0.0);  // lambda(0) = 0 / 2
-  const std::vector<double> expected = {0.01, 0.02, 0.02 * 5 / 6, 0.02 * 4 / 6, 0.02 * 3 / 6, 0.02 * 2 / 6,
-                                        0.02 * 1 / 6, 0.0, 0.0};
+  const std::vector<double> expected = {
+      0.01, 0.02, 0.02 * 5 / 6, 0.02 * 4 / 6, 0.02 * 3 / 6, 0.02 * 2 / 6, 0.02 * 1 / 6, 0.0, 0.0};
   for (double e : expected) {
     s.step();
     CHECK(opt.param_groups()[0].lr == doctest::Approx(e).epsilon(1e-15));
@@ -35,10 +35,15 @@ TEST_CASE("cosine schedule with warmup: half a cosine from 1 at t = W to 0 at t 
   AdamW opt(std::vector<ParamGroupSpec>{{{a}, {.lr = 0.02}, ""}, {{b}, {.lr = 0.01}, ""}}, {});
   LambdaLR s = get_cosine_schedule_with_warmup(opt, 3, 10);
   for (std::int64_t t = 0; t <= 12; ++t) {
-    const double lam = t < 3 ? t / 3.0 : std::max(0.0, 0.5 * (1 + std::cos(std::numbers::pi * (t - 3) / 7.0)));
+    const double lam =
+        t < 3 ? t / 3.0 : std::max(0.0, 0.5 * (1 + std::cos(std::numbers::pi * (t - 3) / 7.0)));
     CHECK(s.lr_lambda(t) == doctest::Approx(lam).epsilon(1e-15));
-    CHECK(opt.param_groups()[0].lr == doctest::Approx(0.02 * s.lr_lambda(s.last_epoch())).epsilon(1e-15));
-    CHECK(opt.param_groups()[1].lr == doctest::Approx(0.01 * s.lr_lambda(s.last_epoch())).epsilon(1e-15));
+    CHECK(
+        opt.param_groups()[0].lr ==
+        doctest::Approx(0.02 * s.lr_lambda(s.last_epoch())).epsilon(1e-15));
+    CHECK(
+        opt.param_groups()[1].lr ==
+        doctest::Approx(0.01 * s.lr_lambda(s.last_epoch())).epsilon(1e-15));
     s.step();
   }
   CHECK(s.lr_lambda(10) == doctest::Approx(0.0));

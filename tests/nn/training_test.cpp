@@ -28,7 +28,8 @@ class Mlp : public UnaryModule {
 
 }  // namespace
 
-TEST_CASE("100 training steps of an MLP: loss falls and live bytes are identical after every step") {
+TEST_CASE(
+    "100 training steps of an MLP: loss falls and live bytes are identical after every step") {
   Generator g(1);
   auto model = std::make_shared<Mlp>(&g);
   Tensor x = randn({32, 16}, kFloat32, &g);
@@ -49,10 +50,12 @@ TEST_CASE("100 training steps of an MLP: loss falls and live bytes are identical
     sched.step();
     const double l = loss.item<double>();
     loss = Tensor();
-    if (step == 0) first_loss = l;
+    if (step == 0)
+      first_loss = l;
     last_loss = l;
     // from the second step on, grads and optimizer state exist: the footprint must stay fixed
-    if (step == 1) live_after_first = alloc.stats().live_bytes;
+    if (step == 1)
+      live_after_first = alloc.stats().live_bytes;
     if (step > 1) {
       INFO("step " << step);
       CHECK(alloc.stats().live_bytes == live_after_first);
