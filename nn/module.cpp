@@ -197,8 +197,15 @@ Tensor* Module::find_buffer(const std::string& name) {
   return nullptr;
 }
 
+ModulePtr Module::self_ptr() {
+  ModulePtr self = weak_from_this().lock();
+  PEFTCPP_CHECK(self != nullptr, "[Module] ", type_name(),
+                " is not owned by a std::shared_ptr; create modules with std::make_shared");
+  return self;
+}
+
 ModulePtr Module::get_submodule(const std::string& path) {
-  ModulePtr cur = shared_from_this();
+  ModulePtr cur = self_ptr();
   std::string walked;
   for (const std::string& part : split_path(path)) {
     ModulePtr next = cur->find_child(part);

@@ -137,7 +137,9 @@ class Module : public std::enable_shared_from_this<Module> {
   /// throws one ValueError listing ALL missing keys, unexpected keys and shape mismatches;
   /// non-strict mode loads every key that exists, returns the missing/unexpected lists and still
   /// throws (listing them all) when shapes do not match. Nothing is copied when it throws.
-  LoadResult load_state_dict(const StateDict& state, bool strict = true);
+  /// assign=true makes the module hold the given tensors themselves (no copy: zero-copy loading
+  /// of memory-mapped checkpoints), keeping each slot's requires_grad, as PyTorch's assign=True.
+  LoadResult load_state_dict(const StateDict& state, bool strict = true, bool assign = false);
 
   // ---- modes and conversions --------------------------------------------------------------
   /// Sets training mode on this module and all descendants (affects Dropout etc.).
@@ -164,6 +166,10 @@ class Module : public std::enable_shared_from_this<Module> {
 
   /// Multi-line repr as PyTorch prints modules.
   std::string repr() const;
+
+  /// shared_from_this() with an error that says what to do when the module is not owned by a
+  /// std::shared_ptr (named_modules and get_submodule need that).
+  ModulePtr self_ptr();
 
  protected:
   struct TensorSlot {

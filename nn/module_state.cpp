@@ -76,7 +76,7 @@ StateDict Module::state_dict(const std::string& prefix) const {
   return out;
 }
 
-LoadResult Module::load_state_dict(const StateDict& state, bool strict) {
+LoadResult Module::load_state_dict(const StateDict& state, bool strict, bool assign) {
   // name -> the slot that receives it, in module order
   std::vector<std::pair<std::string, Tensor*>> targets;
   std::function<void(Module&, const std::string&)> walk = [&](Module& m, const std::string& pre) {
@@ -135,7 +135,15 @@ LoadResult Module::load_state_dict(const StateDict& state, bool strict) {
     auto it = state.find(name);
     if (it == state.end() || it->second.is_same(*slot))
       continue;
-    slot->copy_(it->second.detach());
+    if (assign) {
+      // a dtype change on assign keeps requires_grad only for floating tensors
+      Tensor v = it->second.detach();
+      if (slot->requires_grad() && is_floating_point(v.dtype()))
+        v.requires_grad_(true);
+      *slot = v;
+    } else {
+      slot->copy_(it->second.detach());
+    }
   }
   return result;
 }

@@ -87,7 +87,7 @@ NamedModules Module::named_modules(const std::string& prefix) {
         walk(c.module, join_name(pre, c.name));
     }
   };
-  walk(shared_from_this(), prefix);
+  walk(self_ptr(), prefix);
   return out;
 }
 

@@ -139,3 +139,23 @@ TEST_CASE("gradcheck rotary embedding application") {
       },
       {leaf({1, 2, 3, 4}), leaf({1, 1, 3, 4})});
 }
+
+TEST_CASE("gradcheck dropout with a fixed mask (a fresh generator per evaluation)") {
+  check(
+      [](const TensorList& in) {
+        Generator g(3);
+        return F::dropout(in[0], 0.4, true, &g);
+      },
+      {leaf({20})});
+}
+
+TEST_CASE("gradcheck RMSNorm and LayerNorm modules through their parameters") {
+  RMSNorm rn(4);
+  LayerNorm ln(4);
+  rn.to(kFloat64);
+  ln.to(kFloat64);
+  check([&](const TensorList& in) { return ln.forward(rn.forward(in[0])); }, {leaf({2, 4})});
+  check(
+      [&](const TensorList& in) { return F::layer_norm(F::rms_norm(in[0], in[1]), {4}, in[2], in[3]); },
+      {leaf({2, 4}), rn.weight, ln.weight, ln.bias});
+}

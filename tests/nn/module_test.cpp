@@ -282,3 +282,19 @@ TEST_CASE("registering a duplicate or dotted name is rejected") {
   Tensor nonleaf = mul(ones({2}).requires_grad_(), 2.0);
   CHECK_THROWS_AS(lin.register_parameter("w2", nonleaf), ValueError);
 }
+
+TEST_CASE("load_state_dict(assign=true) makes the module hold the given tensors without copying") {
+  auto lin = std::make_shared<Linear>(2, 2);
+  Tensor w = tensor<float>({1, 2, 3, 4}, {2, 2});
+  Tensor b = tensor<float>({0, 0});
+  lin->load_state_dict({{"weight", w}, {"bias", b}}, true, true);
+  CHECK(lin->weight.storage() == w.storage());
+  CHECK(lin->weight.requires_grad());
+  CHECK(lin->named_parameters()[0].second.storage() == w.storage());
+}
+
+TEST_CASE("modules not owned by a shared_ptr get a clear error from named_modules") {
+  Linear lin(2, 2);
+  CHECK_THROWS_WITH_AS(lin.named_modules(), doctest::Contains("std::make_shared"), ValueError);
+  CHECK(lin.named_parameters().size() == 2);
+}
