@@ -123,6 +123,15 @@ Tensor conv2d_impl(
   const std::int64_t n = x.size(0), c = x.size(1), h = x.size(2), w = x.size(3);
   const std::int64_t o = weight.size(0);
   PEFTCPP_CHECK(groups >= 1, "[", op, "] groups must be positive, got ", groups);
+  PEFTCPP_CHECK_DTYPE(
+      x.dtype() == weight.dtype() && (!bias.defined() || bias.dtype() == weight.dtype()),
+      "[",
+      op,
+      "] input, weight and bias dtypes differ: ",
+      dtype_name(x.dtype()),
+      ", ",
+      dtype_name(weight.dtype()),
+      bias.defined() ? std::string(", ") + dtype_name(bias.dtype()) : std::string());
   PEFTCPP_CHECK_SHAPE(
       c % groups == 0 && o % groups == 0 && weight.size(1) * groups == c,
       "[",

@@ -260,8 +260,14 @@ void Optimizer::load_state_dict(const OptimizerStateDict& sd) {
     if (key.rfind("state.", 0) != 0)
       continue;
     const std::size_t dot = key.find('.', 6);
-    PEFTCPP_CHECK(dot != std::string::npos, "[optim] load_state_dict: malformed key '", key, "'");
-    const std::int64_t pid = std::stoll(key.substr(6, dot - 6));
+    const std::string id_text = dot == std::string::npos ? "" : key.substr(6, dot - 6);
+    PEFTCPP_CHECK(
+        !id_text.empty() && id_text.size() < 10 &&
+            id_text.find_first_not_of("0123456789") == std::string::npos,
+        "[optim] load_state_dict: malformed key '",
+        key,
+        "' (expected state.<index>.<name>)");
+    const std::int64_t pid = std::stoll(id_text);
     PEFTCPP_CHECK(
         pid >= 0 && pid < id,
         "[optim] load_state_dict: key '",

@@ -90,6 +90,7 @@ TEST_CASE("conv2d padding 'same' keeps the spatial size and 'valid' is no paddin
   CHECK(functional::conv2d(x, w, Tensor(), {1}, "valid").shape() == Shape{1, 3, 2, 4});
   CHECK_THROWS_AS(functional::conv2d(x, w, Tensor(), {2}, "same"), ValueError);
   CHECK_THROWS_AS(functional::conv2d(x, randn({3, 3, 3, 3}, kFloat64)), ShapeError);
+  CHECK_THROWS_AS(functional::conv2d(x, w.to(kFloat32)), DTypeError);
 }
 
 TEST_CASE("conv1d is conv2d over a height-1 image and accepts unbatched input") {

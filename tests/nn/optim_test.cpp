@@ -194,3 +194,17 @@ TEST_CASE("gradient accumulation over micro-batches equals one full-batch step")
   CHECK(max_abs_diff(m1->weight, m2->weight) < 1e-6);
   CHECK(max_abs_diff(m1->bias, m2->bias) < 1e-6);
 }
+
+TEST_CASE("optimizer load_state_dict rejects malformed and out-of-range state keys") {
+  Tensor p = param({1.0, 2.0});
+  AdamW opt({p}, {});
+  OptimizerStateDict sd = opt.state_dict();
+  sd["state.x.exp_avg"] = zeros({2}, kFloat64);
+  CHECK_THROWS_WITH_AS(opt.load_state_dict(sd), doctest::Contains("state.x.exp_avg"), ValueError);
+  sd.erase("state.x.exp_avg");
+  sd["state.3.exp_avg"] = zeros({2}, kFloat64);
+  CHECK_THROWS_WITH_AS(opt.load_state_dict(sd), doctest::Contains("parameter 3"), ValueError);
+  sd.erase("state.3.exp_avg");
+  sd["state.0.exp_avg"] = zeros({3}, kFloat64);
+  CHECK_THROWS_AS(opt.load_state_dict(sd), ShapeError);
+}
