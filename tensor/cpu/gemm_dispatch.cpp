@@ -1,50 +1,22 @@
-// Backend::gemm on the CPU: float32 through the packed GEMM (tensor/cpu/gemm), float64 through
-// Eigen; 16-bit floats are widened to float32 around the call.
-#include <Eigen/Core>
-#include <vector>
-
+// Backend::gemm on the CPU: float32 through our packed GEMM (tensor/cpu/gemm), float64 through
+// its Eigen path. 16-bit floats are widened to float32 by the matmul op before reaching here.
 #include "tensor/cpu/cpu_backend.h"
-#include "tensor/cpu/loops.h"
+#include "tensor/cpu/gemm/gemm.h"
+#include "tensor/error.h"
 
 namespace peftcpp::cpu {
-namespace {
-
-template <typename T>
-void eigen_gemm(const GemmArgs& g) {
-  using Mat = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
-  using Stride = Eigen::OuterStride<>;
-  using CMap = Eigen::Map<const Mat, 0, Stride>;
-  using MMap = Eigen::Map<Mat, 0, Stride>;
-#pragma omp parallel for schedule(static) if (g.batch > 1 && !omp_in_parallel())
-  for (std::int64_t bi = 0; bi < g.batch; ++bi) {
-    const T* a = static_cast<const T*>(g.a) + bi * g.stride_a;
-    const T* b = static_cast<const T*>(g.b) + bi * g.stride_b;
-    T* c = static_cast<T*>(g.c) + bi * g.stride_c;
-    const auto ar = g.trans_a ? g.k : g.m, ac = g.trans_a ? g.m : g.k;
-    const auto br = g.trans_b ? g.n : g.k, bc = g.trans_b ? g.k : g.n;
-    CMap A(a, ar, ac, Stride(g.lda));
-    CMap B(b, br, bc, Stride(g.ldb));
-    MMap C(c, g.m, g.n, Stride(g.ldc));
-    const T alpha = static_cast<T>(g.alpha);
-    if (g.beta == 0.0) {
-      C.setZero();
-    } else if (g.beta != 1.0) {
-      C *= static_cast<T>(g.beta);
-    }
-    if (g.k == 0) continue;
-    if (!g.trans_a && !g.trans_b) C.noalias() += alpha * A * B;
-    if (!g.trans_a && g.trans_b) C.noalias() += alpha * A * B.transpose();
-    if (g.trans_a && !g.trans_b) C.noalias() += alpha * A.transpose() * B;
-    if (g.trans_a && g.trans_b) C.noalias() += alpha * A.transpose() * B.transpose();
-  }
-}
-
-}  // namespace
 
 void CpuBackend::gemm(const GemmArgs& g) {
   switch (g.dtype) {
-    case DType::Float32: return eigen_gemm<float>(g);
-    case DType::Float64: return eigen_gemm<double>(g);
+    case DType::Float32:
+      return sgemm_strided_batched(g.trans_a, g.trans_b, g.m, g.n, g.k, static_cast<float>(g.alpha),
+                                   static_cast<const float*>(g.a), g.lda, static_cast<const float*>(g.b), g.ldb,
+                                   static_cast<float>(g.beta), static_cast<float*>(g.c), g.ldc, g.batch, g.stride_a,
+                                   g.stride_b, g.stride_c);
+    case DType::Float64:
+      return dgemm_strided_batched(g.trans_a, g.trans_b, g.m, g.n, g.k, g.alpha, static_cast<const double*>(g.a),
+                                   g.lda, static_cast<const double*>(g.b), g.ldb, g.beta, static_cast<double*>(g.c),
+                                   g.ldc, g.batch, g.stride_a, g.stride_b, g.stride_c);
     default:
       throw DTypeError(std::string("[matmul] CPU gemm supports float32/float64 directly, got ") + dtype_name(g.dtype));
   }
