@@ -11,7 +11,7 @@
 #include <cmath>
 #include <cstdio>
 
-#include "io/json/atomic_write.h"
+#include "io/atomic_file.h"
 #include "io/json/json.h"
 #include "tensor/error.h"
 
@@ -294,7 +294,9 @@ std::string to_json_string(const Json& value) {
 
 void write_json_file(
     const std::filesystem::path& path, const Json& value, const JsonDumpOptions& options) {
-  json_detail::write_file_atomic(path, value.dump(options));
+  const std::string text = value.dump(options);
+  write_file_atomic(path.string(),
+                    std::span<const std::uint8_t>(reinterpret_cast<const std::uint8_t*>(text.data()), text.size()));
 }
 
 }  // namespace peftcpp
