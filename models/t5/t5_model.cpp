@@ -92,6 +92,7 @@ Tensor T5PreTrainedModel::encode(const ModelInputs& in, std::vector<Tensor>* hid
 // ---- T5Model -----------------------------------------------------------------------------
 
 T5Model::T5Model(const T5Config& config) : T5PreTrainedModel(config) {
+  config_->architectures = std::vector<std::string>{"T5Model"};
   build_encoder();
   decoder = std::make_shared<T5Stack>(*config_, true, config_->decoder_layers(), shared);
   register_module("decoder", &decoder);
@@ -116,6 +117,7 @@ std::vector<std::pair<std::string, std::string>> T5Model::tied_weights() const {
 
 T5ForConditionalGeneration::T5ForConditionalGeneration(const T5Config& config)
     : T5PreTrainedModel(config) {
+  config_->architectures = std::vector<std::string>{"T5ForConditionalGeneration"};
   build_encoder();
   decoder = std::make_shared<T5Stack>(*config_, true, config_->decoder_layers(), shared);
   register_module("decoder", &decoder);
@@ -158,6 +160,7 @@ std::vector<std::pair<std::string, std::string>> T5ForConditionalGeneration::tie
 // ---- T5EncoderModel ----------------------------------------------------------------------
 
 T5EncoderModel::T5EncoderModel(const T5Config& config) : T5PreTrainedModel(config) {
+  config_->architectures = std::vector<std::string>{"T5EncoderModel"};
   build_encoder();
 }
 

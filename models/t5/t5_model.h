@@ -6,6 +6,8 @@
 // only: tied_weights() says so). With tie_word_embeddings, lm_head's weight is the same tensor
 // and the decoder output is scaled by d_model^-0.5 before it, as transformers does.
 //
+// config().architectures is the class's name, as transformers' save_pretrained writes it.
+//
 // Encoder-decoder calls (ModelInputs):
 //   input_ids / inputs_embeds + attention_mask       -> encoder (skipped when
 //                                                       encoder_last_hidden_state is given)

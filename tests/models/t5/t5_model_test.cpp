@@ -263,16 +263,16 @@ TEST_CASE("t5 rejects inputs it cannot run with errors that name them") {
 
 TEST_CASE("t5 decoder block passes a float64 gradcheck in its inputs and every parameter") {
   T5Config c = t5_test::tiny_config("gated-gelu");
-  c.d_model = 6;
-  c.d_kv = 3;
+  c.d_model = 4;
+  c.d_kv = 2;
   c.num_heads = 2;
-  c.d_ff = 5;
+  c.d_ff = 3;
   manual_seed(21);
   auto block = std::make_shared<models::t5::T5Block>(c, /*is_decoder=*/true, true);
   block->to(kFloat64);
   std::vector<std::string> names;
-  TensorList inputs = {randn({1, 3, 6}, kFloat64).requires_grad_(true),
-                       randn({1, 4, 6}, kFloat64).requires_grad_(true)};
+  TensorList inputs = {randn({1, 3, 4}, kFloat64).requires_grad_(true),
+                       randn({1, 4, 4}, kFloat64).requires_grad_(true)};
   for (const auto& [name, p] : block->named_parameters()) {
     names.push_back(name);
     // Norm weights start at one; perturb them so their gradient is not a special case.
@@ -284,8 +284,9 @@ TEST_CASE("t5 decoder block passes a float64 gradcheck in its inputs and every p
   cross_mask.slice(3, 1, 2).fill_(models::t5::lowest_value(kFloat64));
   auto f = [&](const TensorList& x) {
     for (std::size_t i = 0; i < names.size(); ++i) block->get_parameter(names[i]) = x[i + 2];
-    models::LayerKV past{x[0].slice(1, 0, 1).unsqueeze(1).expand({1, 2, 1, 6}).slice(3, 0, 3),
-                         x[1].slice(1, 0, 1).unsqueeze(1).expand({1, 2, 1, 6}).slice(3, 3, 6)};
+    // One cached position per head, [1, heads, 1, d_kv], built from the inputs.
+    models::LayerKV past{x[0].slice(1, 0, 1).unsqueeze(1).expand({1, 2, 1, 4}).slice(3, 0, 2),
+                         x[1].slice(1, 0, 1).unsqueeze(1).expand({1, 2, 1, 4}).slice(3, 2, 4)};
     Tensor bias = block->self_attention()->SelfAttention->compute_bias(3, 4, 1, false);
     Tensor causal = triu(full({3, 4}, models::t5::lowest_value(kFloat64), kFloat64), 2);
     return block->forward(x[0], bias + causal, x[1], cross_mask, &past, nullptr, false);
