@@ -86,7 +86,8 @@ Tensor relative_position_buckets(
       ")");
   // Every entry depends on key - query only: compute each distinct distance once.
   const std::int64_t lo = -(offset + query_length - 1), hi = key_length - 1 - offset;
-  std::vector<std::int64_t> by_distance(static_cast<std::size_t>(std::max<std::int64_t>(hi - lo + 1, 0)));
+  std::vector<std::int64_t> by_distance(
+      static_cast<std::size_t>(std::max<std::int64_t>(hi - lo + 1, 0)));
   for (std::int64_t d = lo; d <= hi; ++d)
     by_distance[static_cast<std::size_t>(d - lo)] =
         relative_position_bucket(d, bidirectional, num_buckets, max_distance);

@@ -118,11 +118,12 @@ class T5Attention : public nn::Module {
 
   /// hidden [B, T, d_model] -> [B, T, d_model].
   /// key_value_states: the encoder output [B, S, d_model] for cross-attention (may be undefined
-  /// when the cache holds this layer's cross keys/values), ignored by self-attention. bias: added to the scores, broadcastable to [B, heads, T, keys] (position
-  /// bias plus the additive mask); keys = cached + T for self-attention, S for cross-attention.
-  /// cache: this layer's entry or null. Self-attention prepends the cached keys/values (prefix
-  /// or earlier positions) and, when `update`, stores the concatenation; cross-attention reuses
-  /// cached keys/values when present and otherwise computes them (storing them when `update`).
+  /// when the cache holds this layer's cross keys/values), ignored by self-attention. bias: added
+  /// to the scores, broadcastable to [B, heads, T, keys] (position bias plus the additive mask);
+  /// keys = cached + T for self-attention, S for cross-attention. cache: this layer's entry or
+  /// null. Self-attention prepends the cached keys/values (prefix or earlier positions) and, when
+  /// `update`, stores the concatenation; cross-attention reuses cached keys/values when present and
+  /// otherwise computes them (storing them when `update`).
   Tensor forward(
       const Tensor& hidden,
       const Tensor& key_value_states,

@@ -102,15 +102,17 @@ ModelOutput T5Model::forward(const ModelInputs& in) {
   check_inputs(in, "T5Model");
   ModelOutput out;
   out.encoder_last_hidden_state = encode(in, &out.encoder_hidden_states);
-  T5StackOutput dec = decoder->forward(decoder_inputs(in, out.encoder_last_hidden_state, "T5Model"));
+  T5StackOutput dec =
+      decoder->forward(decoder_inputs(in, out.encoder_last_hidden_state, "T5Model"));
   out.last_hidden_state = dec.last_hidden_state;
   out.decoder_hidden_states = std::move(dec.hidden_states);
   return out;
 }
 
 std::vector<std::pair<std::string, std::string>> T5Model::tied_weights() const {
-  return {{"encoder.embed_tokens.weight", "shared.weight"},
-          {"decoder.embed_tokens.weight", "shared.weight"}};
+  return {
+      {"encoder.embed_tokens.weight", "shared.weight"},
+      {"decoder.embed_tokens.weight", "shared.weight"}};
 }
 
 // ---- T5ForConditionalGeneration ----------------------------------------------------------
@@ -147,8 +149,7 @@ ModelOutput T5ForConditionalGeneration::forward(const ModelInputs& in) {
   return out;
 }
 
-std::vector<std::pair<std::string, std::string>> T5ForConditionalGeneration::tied_weights()
-    const {
+std::vector<std::pair<std::string, std::string>> T5ForConditionalGeneration::tied_weights() const {
   std::vector<std::pair<std::string, std::string>> tied = {
       {"encoder.embed_tokens.weight", "shared.weight"},
       {"decoder.embed_tokens.weight", "shared.weight"}};

@@ -27,8 +27,8 @@ Tensor keep_mask(const Tensor& mask) {
 
 // 0 where `allowed`, finfo(dtype).min elsewhere.
 Tensor additive_mask(const Tensor& allowed, DType dtype) {
-  return masked_fill(zeros(allowed.shape(), dtype, allowed.device()), logical_not(allowed),
-                     lowest_value(dtype));
+  return masked_fill(
+      zeros(allowed.shape(), dtype, allowed.device()), logical_not(allowed), lowest_value(dtype));
 }
 
 }  // namespace
@@ -174,9 +174,8 @@ T5StackOutput T5Stack::forward(const T5StackInputs& in) {
         in.encoder_hidden_states.defined() || have_cross_cache,
         "[t5] decoder: needs encoder_hidden_states (or a cache holding the cross-attention "
         "keys/values)");
-    const std::int64_t src = in.encoder_hidden_states.defined()
-                                 ? in.encoder_hidden_states.size(1)
-                                 : cache->cross.front().key.size(2);
+    const std::int64_t src = in.encoder_hidden_states.defined() ? in.encoder_hidden_states.size(1)
+                                                                : cache->cross.front().key.size(2);
     if (in.encoder_attention_mask.defined()) {
       const Tensor& m = in.encoder_attention_mask;
       PEFTCPP_CHECK_SHAPE(
@@ -208,7 +207,7 @@ T5StackOutput T5Stack::forward(const T5StackInputs& in) {
   }
   auto entry = [n](std::vector<LayerKV>& v, std::int64_t i) -> LayerKV* {
     return i < static_cast<std::int64_t>(v.size()) && i < n ? &v[static_cast<std::size_t>(i)]
-                                                             : nullptr;
+                                                            : nullptr;
   };
 
   T5StackOutput out;

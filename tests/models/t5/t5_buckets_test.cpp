@@ -19,7 +19,8 @@ struct Case {
   std::int64_t relative_position, bucket;
 };
 
-void check_all(const std::vector<Case>& cases, bool bidirectional, std::int64_t nb, std::int64_t md) {
+void check_all(
+    const std::vector<Case>& cases, bool bidirectional, std::int64_t nb, std::int64_t md) {
   for (const Case& c : cases) {
     CAPTURE(c.relative_position);
     CHECK(relative_position_bucket(c.relative_position, bidirectional, nb, md) == c.bucket);
@@ -31,9 +32,21 @@ TEST_CASE("t5 bidirectional buckets (32 buckets, max distance 128) match hand-co
   // -12: 8 + floor(log(1.5) / log(16) * 8) = 8 + floor(1.17) = 9; -16: 8 + 2 = 10;
   // -127: 8 + floor(7.977) = 15; +20: 16 + 8 + floor(log(2.5) / log(16) * 8 = 2.64) = 26.
   check_all(
-      {{0, 0}, {-1, 1}, {1, 17}, {-7, 7}, {-8, 8}, {-12, 9}, {-16, 10}, {-127, 15}, {-128, 15},
-       {-1000, 15}, {1000, 31}, {20, 26}},
-      true, 32, 128);
+      {{0, 0},
+       {-1, 1},
+       {1, 17},
+       {-7, 7},
+       {-8, 8},
+       {-12, 9},
+       {-16, 10},
+       {-127, 15},
+       {-128, 15},
+       {-1000, 15},
+       {1000, 31},
+       {20, 26}},
+      true,
+      32,
+      128);
 }
 
 TEST_CASE("t5 causal buckets (32 buckets, max distance 128) match hand-computed values") {
@@ -41,9 +54,18 @@ TEST_CASE("t5 causal buckets (32 buckets, max distance 128) match hand-computed 
   // -32: 16 + floor(log(2) / log(8) * 16 = 5.33) = 21; -100: 16 + floor(14.10) = 30;
   // -120: 16 + floor(15.50) = 31; -128: capped at 31.
   check_all(
-      {{5, 0}, {0, 0}, {-3, 3}, {-15, 15}, {-16, 16}, {-32, 21}, {-100, 30}, {-120, 31},
+      {{5, 0},
+       {0, 0},
+       {-3, 3},
+       {-15, 15},
+       {-16, 16},
+       {-32, 21},
+       {-100, 30},
+       {-120, 31},
        {-128, 31}},
-      false, 32, 128);
+      false,
+      32,
+      128);
 }
 
 TEST_CASE("t5 buckets of the golden config (8 buckets, max distance 20) match hand values") {
@@ -52,7 +74,9 @@ TEST_CASE("t5 buckets of the golden config (8 buckets, max distance 20) match ha
   // Causal: n = 8, max_exact = 4: -9 -> 4 + floor(log(2.25) / log(5) * 4 = 2.02) = 6.
   check_all(
       {{1, 0}, {0, 0}, {-3, 3}, {-4, 4}, {-5, 4}, {-9, 6}, {-10, 6}, {-19, 7}, {-20, 7}},
-      false, 8, 20);
+      false,
+      8,
+      20);
 }
 
 TEST_CASE("t5 bucket tables put query i at offset + i and key j at j") {
@@ -84,7 +108,9 @@ TEST_CASE("t5 compute_bias gathers relative_attention_bias rows per bucket and h
     for (std::int64_t i = 0; i < 3; ++i)
       for (std::int64_t j = 0; j < 5; ++j) {
         const std::int64_t bucket = relative_position_bucket(
-            j - (2 + i), false, c.relative_attention_num_buckets,
+            j - (2 + i),
+            false,
+            c.relative_attention_num_buckets,
             c.relative_attention_max_distance);
         CHECK(b[(h * 3 + i) * 5 + j] == w[bucket * c.num_heads + h]);
       }

@@ -68,8 +68,8 @@ TEST_CASE("t5 golden cases: logits, hidden states, padded logits and every gradi
 
     const models::ModelOutput out = model->forward(golden_inputs(in, "attention_mask"));
     CHECK(out.encoder_hidden_states.size() == static_cast<std::size_t>(config.num_layers + 1));
-    CHECK(out.decoder_hidden_states.size() ==
-          static_cast<std::size_t>(config.decoder_layers() + 1));
+    CHECK(
+        out.decoder_hidden_states.size() == static_cast<std::size_t>(config.decoder_layers() + 1));
     REQUIRE(want.count("logits"));
     CHECK(golden::compare_close("logits", out.logits, want.at("logits"), tol_out) == "");
     int hidden_checked = 0;
@@ -92,8 +92,8 @@ TEST_CASE("t5 golden cases: logits, hidden states, padded logits and every gradi
       CAPTURE(name);
       REQUIRE(want.count("grad." + name));
       REQUIRE(p.grad().defined());
-      CHECK(golden::compare_close("grad." + name, p.grad(), want.at("grad." + name), tol_grad) ==
-            "");
+      CHECK(
+          golden::compare_close("grad." + name, p.grad(), want.at("grad." + name), tol_grad) == "");
     }
     for (const auto& [key, value] : want)
       if (starts_with(key, "grad."))
@@ -102,11 +102,11 @@ TEST_CASE("t5 golden cases: logits, hidden states, padded logits and every gradi
     // Padded attention mask (when the set has one).
     if (in.count("padded.attention_mask")) {
       model->zero_grad();
-      const models::ModelOutput padded =
-          model->forward(golden_inputs(in, "padded.attention_mask"));
+      const models::ModelOutput padded = model->forward(golden_inputs(in, "padded.attention_mask"));
       REQUIRE(want.count("padded.logits"));
-      CHECK(golden::compare_close("padded.logits", padded.logits, want.at("padded.logits"),
-                                  tol_out) == "");
+      CHECK(
+          golden::compare_close(
+              "padded.logits", padded.logits, want.at("padded.logits"), tol_out) == "");
     } else {
       MESSAGE("no padded.attention_mask in ", dir.string());
     }

@@ -1,15 +1,16 @@
 // T5 model structure and behaviour: transformers' parameter names and ties, the lm_head
 // rescale, encoder-only and embedding inputs, padding, save/reload, input errors, and a float64
 // gradcheck of one decoder block (self- and cross-attention, gated FFN, every parameter).
+#include "models/t5/t5_model.h"
+
 #include <doctest/doctest.h>
 
 #include <cmath>
 #include <set>
 
-#include "autograd/gradcheck.h"
 #include "autograd/grad_mode.h"
+#include "autograd/gradcheck.h"
 #include "io/safetensors/tensor_io.h"
-#include "models/t5/t5_model.h"
 #include "nn/functional.h"
 #include "nn/layers/embedding.h"
 #include "nn/layers/linear.h"
@@ -58,7 +59,8 @@ TEST_CASE("t5 parameters carry transformers' names and the shared embedding is t
         "encoder.final_layer_norm.weight",
         "decoder.block.0.layer.0.SelfAttention.relative_attention_bias.weight",
         "decoder.block.2.layer.1.EncDecAttention.k.weight",
-        "decoder.block.2.layer.2.DenseReluDense.wo.weight", "decoder.final_layer_norm.weight"})
+        "decoder.block.2.layer.2.DenseReluDense.wo.weight",
+        "decoder.final_layer_norm.weight"})
     CHECK_MESSAGE(names.count(n), n);
   // Only block 0 of each stack has the bias table; tied names are listed once, under shared.
   CHECK_FALSE(names.count("encoder.block.1.layer.0.SelfAttention.relative_attention_bias.weight"));
@@ -89,8 +91,12 @@ TEST_CASE("t5 gated FFN names wi_0 / wi_1 and computes wo(act(wi_0 x) * wi_1 x)"
   auto* dense = dynamic_cast<models::t5::T5DenseGatedActDense*>(ff->DenseReluDense.get());
   REQUIRE(dense != nullptr);
   const auto names = names_of(ff->named_parameters());
-  CHECK(names == std::set<std::string>{"DenseReluDense.wi_0.weight", "DenseReluDense.wi_1.weight",
-                                       "DenseReluDense.wo.weight", "layer_norm.weight"});
+  CHECK(
+      names == std::set<std::string>{
+                   "DenseReluDense.wi_0.weight",
+                   "DenseReluDense.wi_1.weight",
+                   "DenseReluDense.wo.weight",
+                   "layer_norm.weight"});
   manual_seed(4);
   const Tensor x = randn({2, 3, c.d_model});
   auto weight = [&](const char* n) { return ff->get_parameter(n); };
@@ -109,8 +115,9 @@ TEST_CASE("t5 logits are the rescaled decoder output on the shared embedding whe
     const T5Config c = t5_test::tiny_config("relu", tie);
     ModelPtr lm = make(c, "T5ForConditionalGeneration");
     ModelPtr base = make(c, "T5Model", 2);
-    CHECK(base->load_state_dict(lm->state_dict(), /*strict=*/false).unexpected_keys ==
-          std::vector<std::string>{"lm_head.weight"});
+    CHECK(
+        base->load_state_dict(lm->state_dict(), /*strict=*/false).unexpected_keys ==
+        std::vector<std::string>{"lm_head.weight"});
     NoGradGuard no_grad;
     const ModelInputs in = some_inputs();
     const ModelOutput a = lm->forward(in), b = base->forward(in);
@@ -133,9 +140,10 @@ TEST_CASE("t5 encoder model and embedding inputs agree with the full model") {
   const ModelOutput full = lm->forward(in);
   CHECK(full.encoder_hidden_states.size() == 3);
   CHECK(full.decoder_hidden_states.size() == 4);
-  CHECK(max_abs_diff(full.decoder_hidden_states.front(),
-                     nn::F::embedding(in.decoder_input_ids, lm->get_parameter("shared.weight"))) ==
-        0.0);
+  CHECK(
+      max_abs_diff(
+          full.decoder_hidden_states.front(),
+          nn::F::embedding(in.decoder_input_ids, lm->get_parameter("shared.weight"))) == 0.0);
   ModelInputs enc_in;
   enc_in.input_ids = in.input_ids;
   enc_in.output_hidden_states = true;
@@ -194,8 +202,8 @@ TEST_CASE("t5 save_pretrained stores shared.weight once and reloads the same mod
     CHECK(saved.size() == m->named_parameters().size());
     ModelPtr back = models::from_pretrained(tmp.path());
     CHECK(back->type_name() == "T5ForConditionalGeneration");
-    CHECK(back->get_parameter("lm_head.weight").is_same(back->get_parameter("shared.weight")) ==
-          tie);
+    CHECK(
+        back->get_parameter("lm_head.weight").is_same(back->get_parameter("shared.weight")) == tie);
     NoGradGuard no_grad;
     const ModelInputs in = some_inputs();
     CHECK(max_abs_diff(back->forward(in).logits, m->forward(in).logits) == 0.0);
@@ -245,8 +253,9 @@ TEST_CASE("t5 rejects inputs it cannot run with errors that name them") {
   };
   ModelInputs no_decoder = in;
   no_decoder.decoder_input_ids = Tensor();
-  CHECK(message_of(no_decoder).find("decoder_input_ids or decoder_inputs_embeds") !=
-        std::string::npos);
+  CHECK(
+      message_of(no_decoder).find("decoder_input_ids or decoder_inputs_embeds") !=
+      std::string::npos);
   ModelInputs both = in;
   both.inputs_embeds = randn({2, 6, 16});
   CHECK(message_of(both).find("exactly one of input_ids / inputs_embeds") != std::string::npos);
@@ -256,8 +265,8 @@ TEST_CASE("t5 rejects inputs it cannot run with errors that name them") {
   ModelInputs types = in;
   types.token_type_ids = zeros({2, 6}, kInt64);
   CHECK(message_of(types).find("token_type_ids") != std::string::npos);
-  CHECK_THROWS_AS(models::from_config(t5_test::tiny_config(), "T5ForQuestionAnswering"),
-                  ValueError);
+  CHECK_THROWS_AS(
+      models::from_config(t5_test::tiny_config(), "T5ForQuestionAnswering"), ValueError);
   CHECK_THROWS_AS(m->forward(no_decoder), ValueError);
 }
 
@@ -271,8 +280,9 @@ TEST_CASE("t5 decoder block passes a float64 gradcheck in its inputs and every p
   auto block = std::make_shared<models::t5::T5Block>(c, /*is_decoder=*/true, true);
   block->to(kFloat64);
   std::vector<std::string> names;
-  TensorList inputs = {randn({1, 3, 4}, kFloat64).requires_grad_(true),
-                       randn({1, 4, 4}, kFloat64).requires_grad_(true)};
+  TensorList inputs = {
+      randn({1, 3, 4}, kFloat64).requires_grad_(true),
+      randn({1, 4, 4}, kFloat64).requires_grad_(true)};
   for (const auto& [name, p] : block->named_parameters()) {
     names.push_back(name);
     // Norm weights start at one; perturb them so their gradient is not a special case.
@@ -285,8 +295,9 @@ TEST_CASE("t5 decoder block passes a float64 gradcheck in its inputs and every p
   auto f = [&](const TensorList& x) {
     for (std::size_t i = 0; i < names.size(); ++i) block->get_parameter(names[i]) = x[i + 2];
     // One cached position per head, [1, heads, 1, d_kv], built from the inputs.
-    models::LayerKV past{x[0].slice(1, 0, 1).unsqueeze(1).expand({1, 2, 1, 4}).slice(3, 0, 2),
-                         x[1].slice(1, 0, 1).unsqueeze(1).expand({1, 2, 1, 4}).slice(3, 2, 4)};
+    models::LayerKV past{
+        x[0].slice(1, 0, 1).unsqueeze(1).expand({1, 2, 1, 4}).slice(3, 0, 2),
+        x[1].slice(1, 0, 1).unsqueeze(1).expand({1, 2, 1, 4}).slice(3, 2, 4)};
     Tensor bias = block->self_attention()->SelfAttention->compute_bias(3, 4, 1, false);
     Tensor causal = triu(full({3, 4}, models::t5::lowest_value(kFloat64), kFloat64), 2);
     return block->forward(x[0], bias + causal, x[1], cross_mask, &past, nullptr, false);
