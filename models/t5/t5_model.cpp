@@ -49,8 +49,9 @@ T5PreTrainedModel::T5PreTrainedModel(const T5Config& config)
 
 void T5PreTrainedModel::build_encoder() {
   const T5Config& c = *config_;
+  // Embedding already draws N(0, 1): redraw only for another initializer_factor.
   auto emb = std::make_shared<nn::Embedding>(c.vocab_size, c.d_model);
-  {
+  if (c.initializer_factor != 1.0) {
     NoGradGuard no_grad;
     normal_(emb->weight, 0.0, c.initializer_factor);
   }
