@@ -70,7 +70,10 @@ int info_adapter_dir(const fs::path& dir) {
   for (std::size_t i = 0; i < j.as_object().size(); ++i) {
     const Json& v = j.as_object().value_at(i);
     if (v.is_null() || (v.is_object() && v.size() == 0)) continue;
-    std::cout << "  " << j.as_object().key_at(i) << ": " << v.dump() << '\n';
+    JsonDumpOptions one_line;
+    one_line.indent = -1;
+    one_line.ensure_ascii = false;
+    std::cout << "  " << j.as_object().key_at(i) << ": " << v.dump(one_line) << '\n';
   }
   const fs::path weights = dir / "adapter_model.safetensors";
   if (!fs::exists(weights)) {
