@@ -30,9 +30,9 @@ std::mutex& cache_mutex() {
   return m;
 }
 
-// Compiled patterns by source text. `anchored_end` wraps the pattern as (?:pattern)\z so that
+// Compiled patterns by source text. fullmatch wraps the pattern as (?:pattern)\Z so that
 // onig_match only accepts matches that cover the whole text (Python's fullmatch backtracks
-// into alternatives until the whole string matches; the \z anchor makes Oniguruma do the same).
+// into alternatives until the whole string matches; the \Z anchor makes Oniguruma do the same).
 OnigRegex compiled(const std::string& pattern, std::string_view what) {
   static std::once_flag once;
   std::call_once(once, [] {
@@ -89,7 +89,7 @@ std::optional<std::vector<std::string>> run(const std::string& pattern, std::str
 }  // namespace
 
 bool fullmatch(std::string_view pattern, std::string_view text, std::string_view what) {
-  return run("(?:" + std::string(pattern) + ")\\z", text, what).has_value();
+  return run("(?:" + std::string(pattern) + ")\\Z", text, what).has_value();
 }
 
 std::optional<std::vector<std::string>> match(std::string_view pattern, std::string_view text,
