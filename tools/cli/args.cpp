@@ -16,6 +16,17 @@ ArgParser& ArgParser::option(const std::string& name, const std::string& help,
   return *this;
 }
 
+ArgParser& ArgParser::multi_option(const std::string& name, const std::string& help) {
+  opts_.push_back({name, help, std::nullopt, false, false, false, true});
+  return *this;
+}
+
+std::vector<std::string> ArgParser::get_all(const std::string& name) const {
+  find(name);
+  auto it = multi_.find(name);
+  return it == multi_.end() ? std::vector<std::string>{} : it->second;
+}
+
 ArgParser& ArgParser::flag(const std::string& name, const std::string& help) {
   opts_.push_back({name, help, std::nullopt, false, true, false});
   return *this;
@@ -64,6 +75,7 @@ bool ArgParser::parse(const std::vector<std::string>& args) {
         value = args[++i];
       }
       values_[name] = value;
+      if (it->is_multi) multi_[name].push_back(value);
       continue;
     }
     if (next_positional >= positionals.size())
@@ -89,7 +101,8 @@ std::string ArgParser::help() const {
   usage += " [options]\n\n" + summary_ + "\n";
   std::string lines;
   for (const Opt& o : opts_) {
-    std::string left = o.is_positional ? "  " + o.name : "  --" + o.name + (o.is_flag ? "" : " X");
+    std::string left = o.is_positional ? "  " + o.name
+                                       : "  --" + o.name + (o.is_flag ? "" : o.is_multi ? " X (repeatable)" : " X");
     if (left.size() < 26) left.resize(26, ' ');
     else left += "  ";
     lines += left + o.help;

@@ -23,6 +23,8 @@ class ArgParser {
   /// An option taking a value; `fallback` empty = no default (required when `required`).
   ArgParser& option(const std::string& name, const std::string& help,
                     std::optional<std::string> fallback = std::nullopt, bool required = false);
+  /// An option that may be repeated (`--set a=1 --set b=2`); read with get_all.
+  ArgParser& multi_option(const std::string& name, const std::string& help);
   /// A boolean flag (`--name`).
   ArgParser& flag(const std::string& name, const std::string& help);
   /// A positional argument (in order); `required` ones must be given.
@@ -38,6 +40,8 @@ class ArgParser {
   bool get_flag(const std::string& name) const;
   long long get_int(const std::string& name) const;
   double get_double(const std::string& name) const;
+  /// Every value of a multi_option, in order.
+  std::vector<std::string> get_all(const std::string& name) const;
   /// Comma-separated list.
   std::vector<std::string> get_list(const std::string& name) const;
 
@@ -45,13 +49,14 @@ class ArgParser {
   struct Opt {
     std::string name, help;
     std::optional<std::string> fallback;
-    bool required = false, is_flag = false, is_positional = false;
+    bool required = false, is_flag = false, is_positional = false, is_multi = false;
   };
   const Opt& find(const std::string& name) const;
 
   std::string command_, summary_;
   std::vector<Opt> opts_;
   std::map<std::string, std::string> values_;
+  std::map<std::string, std::vector<std::string>> multi_;
 };
 
 }  // namespace peftcpp::cli
