@@ -2,11 +2,17 @@
 
 #include <array>
 
+#include "models/bert/bert.h"
+#include "models/gpt2/gpt2.h"
+
 namespace peftcpp::models {
 namespace {
 
 // One line per family: {"model_type", &make_<family>_model}.
-constexpr std::array<ModelFamily, 0> kFamilies{};
+constexpr std::array<ModelFamily, 2> kFamilies{{
+    {"bert", &make_bert_model},
+    {"gpt2", &make_gpt2_model},
+}};
 
 }  // namespace
 
