@@ -1,6 +1,7 @@
 // BERT's embeddings, self-attention (absolute and relative position variants), residual outputs,
 // intermediate, layer, encoder and pooler. All heads go through one batched matmul.
 #include <cmath>
+#include <optional>
 #include <utility>
 
 #include "models/bert/bert.h"
@@ -9,6 +10,7 @@
 #include "nn/layers/embedding.h"
 #include "nn/layers/linear.h"
 #include "nn/layers/norm.h"
+#include "tensor/ops.h"
 
 namespace peftcpp::models {
 namespace {

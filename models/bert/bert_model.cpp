@@ -3,6 +3,7 @@
 #include <string>
 
 #include "models/bert/bert.h"
+#include "tensor/ops.h"
 
 namespace peftcpp::models {
 namespace {

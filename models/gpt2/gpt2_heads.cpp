@@ -8,6 +8,7 @@
 #include "nn/layers/embedding.h"
 #include "nn/layers/linear.h"
 #include "nn/layers/norm.h"
+#include "tensor/ops.h"
 
 namespace peftcpp::models {
 namespace {
