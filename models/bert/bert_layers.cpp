@@ -57,9 +57,8 @@ Tensor BertEmbeddings::forward(
   const Tensor tt = token_types.defined() ? token_types : zeros({b, t}, kInt64, emb.device());
   emb = add(emb, token_type_embeddings->forward(tt));
   if (absolute_) {
-    const Tensor pos = positions.defined()
-                           ? positions
-                           : position_ids.narrow(1, past, t).to(emb.device());
+    const Tensor pos =
+        positions.defined() ? positions : position_ids.narrow(1, past, t).to(emb.device());
     emb = add(emb, position_embeddings->forward(pos));
   }
   return dropout->forward(layer_norm->forward(emb));
@@ -67,9 +66,8 @@ Tensor BertEmbeddings::forward(
 
 BertSelfAttention::BertSelfAttention(const BertConfig& config)
     : num_heads_(config.num_attention_heads),
-      head_dim_(config.num_attention_heads > 0
-                    ? config.hidden_size / config.num_attention_heads
-                    : 0),
+      head_dim_(
+          config.num_attention_heads > 0 ? config.hidden_size / config.num_attention_heads : 0),
       max_positions_(config.max_position_embeddings),
       position_embedding_type_(config.position_embedding_type),
       attn_pdrop_(config.attention_probs_dropout_prob) {

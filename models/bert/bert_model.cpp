@@ -140,8 +140,8 @@ ModelOutput BertModel::forward(const ModelInputs& in) {
     if (in.output_hidden_states)
       out.hidden_states.push_back(hidden);
     const LayerKV* kv = has_past ? &cache->self[i] : nullptr;
-    hidden = encoder->layer->at_as<BertLayer>(static_cast<std::int64_t>(i))
-                 ->forward(hidden, mask, kv);
+    hidden =
+        encoder->layer->at_as<BertLayer>(static_cast<std::int64_t>(i))->forward(hidden, mask, kv);
   }
   if (in.output_hidden_states)
     out.hidden_states.push_back(hidden);

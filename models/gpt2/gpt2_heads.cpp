@@ -35,8 +35,11 @@ void init_gpt2_weights(nn::Module& root, const GPT2Config& config) {
       if (lin->bias.defined())
         lin->bias.zero_();
     } else if (auto* conv = dynamic_cast<nn::Conv1D*>(m.get())) {
-      normal_(conv->weight, 0.0, std);
-      conv->bias.zero_();
+      // nn::Conv1D already draws N(0, 0.02) with a zero bias: redraw only for another std.
+      if (std != 0.02) {
+        normal_(conv->weight, 0.0, std);
+        conv->bias.zero_();
+      }
     } else if (auto* emb = dynamic_cast<nn::Embedding*>(m.get())) {
       normal_(emb->weight, 0.0, std);
       if (emb->padding_idx)

@@ -63,8 +63,8 @@ Tensor GPT2Attention::attend(
   Tensor add_mask = mask.additive;
   if (upcast && q.dtype() != kFloat32) {
     // The causal part uses float32's min in the upcast path; padding keeps the model dtype's.
-    add_mask = masked_fill(zeros(mask.causal.shape(), kFloat32, q.device()),
-                           logical_not(mask.causal), kFloat32Min);
+    add_mask = masked_fill(
+        zeros(mask.causal.shape(), kFloat32, q.device()), logical_not(mask.causal), kFloat32Min);
     if (mask.padding.defined())
       add_mask = add(add_mask, mask.padding.to(kFloat32));
   }

@@ -63,8 +63,9 @@ GPT2AttentionMask gpt2_attention_mask(
     Device device) {
   const std::int64_t s = past + t;
   GPT2AttentionMask m;
-  m.causal = ge(arange(past, past + t, 1.0, kInt64, device).unsqueeze(1),
-                arange(s, kInt64, device).unsqueeze(0));
+  m.causal =
+      ge(arange(past, past + t, 1.0, kInt64, device).unsqueeze(1),
+         arange(s, kInt64, device).unsqueeze(0));
   const double lowest = finfo_min(dtype);
   Tensor causal_add = masked_fill(zeros({t, s}, dtype, device), logical_not(m.causal), lowest);
   if (!attention_mask.defined()) {
@@ -155,9 +156,9 @@ ModelOutput GPT2Model::forward(const ModelInputs& in) {
       config_.n_positions);
 
   Tensor hidden = in.inputs_embeds.defined() ? in.inputs_embeds : wte->forward(in.input_ids);
-  const Tensor position_ids = in.position_ids.defined()
-                                  ? in.position_ids
-                                  : arange(past, past + t, 1.0, kInt64, hidden.device()).unsqueeze(0);
+  const Tensor position_ids =
+      in.position_ids.defined() ? in.position_ids
+                                : arange(past, past + t, 1.0, kInt64, hidden.device()).unsqueeze(0);
   hidden = add(hidden, wpe->forward(position_ids));
   if (in.token_type_ids.defined())
     hidden = add(hidden, wte->forward(in.token_type_ids));
@@ -170,8 +171,8 @@ ModelOutput GPT2Model::forward(const ModelInputs& in) {
     if (in.output_hidden_states)
       out.hidden_states.push_back(hidden);
     LayerKV* kv = has_cache ? &cache->self[i] : nullptr;
-    hidden = h->at_as<GPT2Block>(static_cast<std::int64_t>(i))
-                 ->forward(hidden, mask, kv, in.use_cache);
+    hidden =
+        h->at_as<GPT2Block>(static_cast<std::int64_t>(i))->forward(hidden, mask, kv, in.use_cache);
   }
   hidden = ln_f->forward(hidden);
   if (in.output_hidden_states)

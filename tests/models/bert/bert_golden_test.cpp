@@ -2,8 +2,8 @@
 // of every PEFT case built on BERT, and PEFT's prompt / prefix tuning redone by hand.
 #include <doctest/doctest.h>
 
-#include "models/golden_check.h"
 #include "models/bert/bert.h"
+#include "models/golden_check.h"
 #include "models/gpt2/model_test_util.h"
 
 namespace peftcpp {

@@ -1,6 +1,8 @@
 // BERT behaviour on small random models: names and buffers, save/load, the heads against hand
 // computations, padding, relative position attention against an element-by-element reference of
 // transformers' eager math, a float64 gradcheck of one layer, and config/input errors.
+#include "models/bert/bert.h"
+
 #include <doctest/doctest.h>
 
 #include <cmath>
@@ -8,7 +10,6 @@
 #include <vector>
 
 #include "autograd/gradcheck.h"
-#include "models/bert/bert.h"
 #include "models/gpt2/model_test_util.h"
 #include "nn/layers/embedding.h"
 #include "nn/layers/linear.h"
@@ -88,8 +89,9 @@ TEST_CASE("bert parameter names are transformers' with and without the bert. pre
   auto tok = make(tiny_config(), "BertForTokenClassification");
   CHECK_FALSE(has_name(tok->named_parameters(), "bert.pooler.dense.weight"));
   CHECK(tok->get_submodule("bert.encoder.layer.0.attention.self.query")->type_name() == "Linear");
-  CHECK(tok->get_submodule("bert.encoder.layer.0.intermediate.intermediate_act_fn")->type_name() ==
-        "GELUActivation");
+  CHECK(
+      tok->get_submodule("bert.encoder.layer.0.intermediate.intermediate_act_fn")->type_name() ==
+      "GELUActivation");
 }
 
 TEST_CASE("bert word embeddings keep the pad row out of the gradient (padding_idx)") {
@@ -158,10 +160,13 @@ TEST_CASE("bert sequence, token classification and QA heads match hand computati
     const Tensor pb = seq->get_parameter("bert.pooler.dense.bias");
     double pooled = pb.select(0, 7).item<float>();
     for (std::int64_t k = 0; k < 16; ++k)
-      pooled += double(at3(s.last_hidden_state, 1, 0, k)) * pw.select(0, 7).select(0, k).item<float>();
-    CHECK(s.pooler_output.select(0, 1).select(0, 7).item<float>() ==
-          doctest::Approx(std::tanh(pooled)).epsilon(1e-4));
-    const Tensor cw = seq->get_parameter("classifier.weight"), cb = seq->get_parameter("classifier.bias");
+      pooled +=
+          double(at3(s.last_hidden_state, 1, 0, k)) * pw.select(0, 7).select(0, k).item<float>();
+    CHECK(
+        s.pooler_output.select(0, 1).select(0, 7).item<float>() ==
+        doctest::Approx(std::tanh(pooled)).epsilon(1e-4));
+    const Tensor cw = seq->get_parameter("classifier.weight"),
+                 cb = seq->get_parameter("classifier.bias");
     double logit = cb.select(0, 2).item<float>();
     for (std::int64_t k = 0; k < 16; ++k)
       logit += double(s.pooler_output.select(0, 1).select(0, k).item<float>()) *
@@ -173,7 +178,8 @@ TEST_CASE("bert sequence, token classification and QA heads match hand computati
   const ModelOutput t = tok->forward(x);
   REQUIRE(t.logits.shape() == Shape{2, 3, 3});
   CHECK_FALSE(t.pooler_output.defined());
-  const Tensor w = tok->get_parameter("classifier.weight"), bias = tok->get_parameter("classifier.bias");
+  const Tensor w = tok->get_parameter("classifier.weight"),
+               bias = tok->get_parameter("classifier.bias");
   double want = bias.select(0, 1).item<float>();
   for (std::int64_t k = 0; k < 16; ++k)
     want += double(at3(t.last_hidden_state, 0, 2, k)) * w.select(0, 1).select(0, k).item<float>();
@@ -183,11 +189,13 @@ TEST_CASE("bert sequence, token classification and QA heads match hand computati
   auto qa = make(qc, "BertForQuestionAnswering");
   const ModelOutput q = qa->forward(x);
   REQUIRE(q.start_logits.shape() == Shape{2, 3});
-  const Tensor qw = qa->get_parameter("qa_outputs.weight"), qb = qa->get_parameter("qa_outputs.bias");
+  const Tensor qw = qa->get_parameter("qa_outputs.weight"),
+               qb = qa->get_parameter("qa_outputs.bias");
   for (int which = 0; which < 2; ++which) {
     double v = qb.select(0, which).item<float>();
     for (std::int64_t k = 0; k < 16; ++k)
-      v += double(at3(q.last_hidden_state, 1, 1, k)) * qw.select(0, which).select(0, k).item<float>();
+      v += double(at3(q.last_hidden_state, 1, 1, k)) *
+           qw.select(0, which).select(0, k).item<float>();
     const Tensor& got = which == 0 ? q.start_logits : q.end_logits;
     CHECK(got.select(0, 1).select(0, 1).item<float>() == doctest::Approx(v).epsilon(1e-4));
   }
@@ -198,8 +206,14 @@ TEST_CASE("bert sequence, token classification and QA heads match hand computati
 // scores = (q.k + q.E + [k.E]) / sqrt(D) + mask, E = distance_embedding(l - r + M - 1), where
 // every query sits at position S - 1 once past keys exist.
 std::vector<double> reference_relative(
-    models::BertSelfAttention& attn, const Tensor& x, const Tensor& pk, const Tensor& pv,
-    const Tensor& mask_add, std::int64_t heads, std::int64_t max_pos, bool key_query) {
+    models::BertSelfAttention& attn,
+    const Tensor& x,
+    const Tensor& pk,
+    const Tensor& pv,
+    const Tensor& mask_add,
+    std::int64_t heads,
+    std::int64_t max_pos,
+    bool key_query) {
   const std::int64_t b = x.size(0), t = x.size(1), c = x.size(2), d = c / heads;
   const std::int64_t p = pk.defined() ? pk.size(2) : 0, s = p + t;
   auto proj = [&](const std::shared_ptr<nn::UnaryModule>& m) {
@@ -209,12 +223,15 @@ std::vector<double> reference_relative(
   const auto [wq, bq] = proj(attn.query);
   const auto [wk, bk] = proj(attn.key);
   const auto [wv, bv] = proj(attn.value);
-  const auto e = std::dynamic_pointer_cast<nn::Embedding>(attn.distance_embedding)->weight.to_vector<float>();
+  const auto e =
+      std::dynamic_pointer_cast<nn::Embedding>(attn.distance_embedding)->weight.to_vector<float>();
   const auto xv = x.to_vector<float>();
   const auto mv = mask_add.to_vector<float>();
   const auto pkv = pk.defined() ? pk.to_vector<float>() : std::vector<float>();
   const auto pvv = pv.defined() ? pv.to_vector<float>() : std::vector<float>();
-  auto lin = [&](const std::vector<float>& w, const std::vector<float>& bb, std::int64_t row,
+  auto lin = [&](const std::vector<float>& w,
+                 const std::vector<float>& bb,
+                 std::int64_t row,
                  std::int64_t out) {
     double acc = bb[out];
     for (std::int64_t k = 0; k < c; ++k) acc += double(xv[row * c + k]) * w[out * c + k];
@@ -245,7 +262,8 @@ std::vector<double> reference_relative(
           double v = 0.0;
           for (std::int64_t e2 = 0; e2 < d; ++e2) {
             v += q[e2] * kk[j * d + e2] + q[e2] * e[row * d + e2];
-            if (key_query) v += kk[j * d + e2] * e[row * d + e2];
+            if (key_query)
+              v += kk[j * d + e2] * e[row * d + e2];
           }
           sc[j] = v / std::sqrt(double(d)) + mv[bb * s + j];
           mx = std::max(mx, sc[j]);
@@ -281,9 +299,15 @@ TEST_CASE("bert relative_key and relative_key_query attention equal transformers
       Tensor mask = zeros({2, s});
       mask.select(0, 1).select(0, 0).fill_(-3.4028234663852886e38);  // row 1 pads key 0
       const Tensor got = attn.forward(x, mask.view({2, 1, 1, s}), with_past ? &past : nullptr);
-      const auto want = reference_relative(attn, x, with_past ? past.key : Tensor(),
-                                           with_past ? past.value : Tensor(), mask, 2, 6,
-                                           std::string(type) == "relative_key_query");
+      const auto want = reference_relative(
+          attn,
+          x,
+          with_past ? past.key : Tensor(),
+          with_past ? past.value : Tensor(),
+          mask,
+          2,
+          6,
+          std::string(type) == "relative_key_query");
       std::vector<float> wf(want.begin(), want.end());
       CHECK(max_abs_diff(got, tensor<float>(wf, {2, 3, 8})) < 2e-5);
     }
@@ -306,9 +330,11 @@ TEST_CASE("bert layer passes a float64 gradcheck (absolute and relative_key_quer
     Tensor x = randn({2, 3, 8}, kFloat64).requires_grad_(true);
     Tensor mask = zeros({2, 1, 1, 3}, kFloat64);
     mask.select(0, 1).select(-1, 2).fill_(std::numeric_limits<double>::lowest());
-    TensorList inputs{x, layer->get_parameter("attention.self.query.weight"),
-                      layer->get_parameter("attention.output.LayerNorm.weight"),
-                      layer->get_parameter("intermediate.dense.bias")};
+    TensorList inputs{
+        x,
+        layer->get_parameter("attention.self.query.weight"),
+        layer->get_parameter("attention.output.LayerNorm.weight"),
+        layer->get_parameter("intermediate.dense.bias")};
     if (std::string(type) != "absolute")
       inputs.push_back(layer->get_parameter("attention.self.distance_embedding.weight"));
     const auto result = gradcheck(
@@ -321,14 +347,17 @@ TEST_CASE("bert layer passes a float64 gradcheck (absolute and relative_key_quer
 TEST_CASE("bert rejects unsupported configs and malformed inputs with messages naming them") {
   BertConfig c = tiny_config();
   c.position_embedding_type = "rotary";
-  CHECK_THROWS_WITH_AS(models::from_config(c, "BertModel"), doctest::Contains("rotary"),
-                       ConfigError);
-  CHECK_THROWS_WITH_AS(models::from_config(tiny_config(), "BertForMaskedLM"),
-                       doctest::Contains("BertForSequenceClassification"), ValueError);
+  CHECK_THROWS_WITH_AS(
+      models::from_config(c, "BertModel"), doctest::Contains("rotary"), ConfigError);
+  CHECK_THROWS_WITH_AS(
+      models::from_config(tiny_config(), "BertForMaskedLM"),
+      doctest::Contains("BertForSequenceClassification"),
+      ValueError);
   const auto decoder = hf_config_from_json(Json::parse(
-      R"({"model_type": "bert", "is_decoder": true, "hidden_size": 16, "num_attention_heads": 4})"));
-  CHECK_THROWS_WITH_AS(models::from_config(*decoder, "BertModel"), doctest::Contains("is_decoder"),
-                       ConfigError);
+      R"({"model_type": "bert", "is_decoder": true, "hidden_size": 16,
+          "num_attention_heads": 4})"));
+  CHECK_THROWS_WITH_AS(
+      models::from_config(*decoder, "BertModel"), doctest::Contains("is_decoder"), ConfigError);
 
   auto model = make(tiny_config(), "BertModel");
   ModelInputs x;
@@ -340,8 +369,7 @@ TEST_CASE("bert rejects unsupported configs and malformed inputs with messages n
   CHECK_THROWS_WITH_AS(model->forward(x), doctest::Contains("attention_mask"), ShapeError);
   x.attention_mask = Tensor();
   x.input_ids = zeros({1, 21}, kInt64);
-  CHECK_THROWS_WITH_AS(model->forward(x), doctest::Contains("max_position_embeddings"),
-                       ValueError);
+  CHECK_THROWS_WITH_AS(model->forward(x), doctest::Contains("max_position_embeddings"), ValueError);
   x.input_ids = Tensor();
   x.inputs_embeds = zeros({1, 3, 15});
   CHECK_THROWS_WITH_AS(model->forward(x), doctest::Contains("inputs_embeds"), ShapeError);

@@ -1,15 +1,16 @@
 // GPT-2 behaviour on small random models: names and tying, the KV cache, save/load, the heads
 // against hand computations, attention against an element-by-element reference of transformers'
 // eager path, a float64 gradcheck of one block, and input errors.
+#include "models/gpt2/gpt2.h"
+
 #include <doctest/doctest.h>
 
 #include <cmath>
 #include <limits>
 #include <vector>
 
-#include "autograd/gradcheck.h"
 #include "autograd/grad_mode.h"
-#include "models/gpt2/gpt2.h"
+#include "autograd/gradcheck.h"
 #include "models/gpt2/model_test_util.h"
 #include "nn/layers/linear.h"
 
@@ -60,7 +61,8 @@ TEST_CASE("gpt2 parameter names are transformers' and lm_head shares wte's weigh
   }
   CHECK(has_c_attn);
   CHECK_FALSE(has_lm_head);  // listed once, under its first name
-  CHECK(model->get_parameter("lm_head.weight").is_same(model->get_parameter("transformer.wte.weight")));
+  CHECK(model->get_parameter("lm_head.weight")
+            .is_same(model->get_parameter("transformer.wte.weight")));
   CHECK(model->get_parameter("transformer.h.1.attn.c_attn.weight").shape() == Shape{16, 48});
   const auto state = model->state_dict();
   CHECK(state.count("lm_head.weight") == 1);
@@ -196,7 +198,9 @@ TEST_CASE("gpt2 sequence classification scores the rightmost non-padding token o
       for (std::int64_t k = 0; k < 16; ++k)
         want += static_cast<double>(at3(out.last_hidden_state, b, last[b], k)) *
                 w.select(0, l).select(0, k).item<float>();
-      CHECK(out.logits.select(0, b).select(0, l).item<float>() == doctest::Approx(want).epsilon(1e-4));
+      CHECK(
+          out.logits.select(0, b).select(0, l).item<float>() ==
+          doctest::Approx(want).epsilon(1e-4));
     }
 
   GPT2Config no_pad = c;
@@ -215,22 +219,26 @@ TEST_CASE("gpt2 token classification and question answering heads match hand com
   auto tok = make(c, "GPT2ForTokenClassification");
   const ModelOutput t = tok->forward(x);
   REQUIRE(t.logits.shape() == Shape{2, 3, 5});
-  const Tensor w = tok->get_parameter("classifier.weight"), bias = tok->get_parameter("classifier.bias");
+  const Tensor w = tok->get_parameter("classifier.weight"),
+               bias = tok->get_parameter("classifier.bias");
   CHECK(tok->output_module_names() == std::vector<std::string>{"classifier"});
   double want = bias.select(0, 4).item<float>();
   for (std::int64_t k = 0; k < 16; ++k)
-    want += static_cast<double>(at3(t.last_hidden_state, 1, 2, k)) * w.select(0, 4).select(0, k).item<float>();
+    want += static_cast<double>(at3(t.last_hidden_state, 1, 2, k)) *
+            w.select(0, 4).select(0, k).item<float>();
   CHECK(at3(t.logits, 1, 2, 4) == doctest::Approx(want).epsilon(1e-4));
 
   auto qa = make(c, "GPT2ForQuestionAnswering");
   const ModelOutput q = qa->forward(x);
   REQUIRE(q.start_logits.shape() == Shape{2, 3});
   REQUIRE(q.end_logits.shape() == Shape{2, 3});
-  const Tensor qw = qa->get_parameter("qa_outputs.weight"), qb = qa->get_parameter("qa_outputs.bias");
+  const Tensor qw = qa->get_parameter("qa_outputs.weight"),
+               qb = qa->get_parameter("qa_outputs.bias");
   for (int which = 0; which < 2; ++which) {
     double v = qb.select(0, which).item<float>();
     for (std::int64_t k = 0; k < 16; ++k)
-      v += static_cast<double>(at3(q.last_hidden_state, 0, 1, k)) * qw.select(0, which).select(0, k).item<float>();
+      v += static_cast<double>(at3(q.last_hidden_state, 0, 1, k)) *
+           qw.select(0, which).select(0, k).item<float>();
     const Tensor& got = which == 0 ? q.start_logits : q.end_logits;
     CHECK(got.select(0, 0).select(0, 1).item<float>() == doctest::Approx(v).epsilon(1e-4));
   }
@@ -239,8 +247,12 @@ TEST_CASE("gpt2 token classification and question answering heads match hand com
 // transformers' eager GPT2Attention, element by element in float32: scores / sqrt(D) /
 // (layer_idx + 1), torch.where(causal, s, finfo.min), + (1 - mask) * finfo.min, softmax.
 std::vector<float> reference_attention(
-    const nn::Conv1D& c_attn, const nn::Conv1D& c_proj, const Tensor& x, const Tensor& mask,
-    std::int64_t heads, std::int64_t layer_idx) {
+    const nn::Conv1D& c_attn,
+    const nn::Conv1D& c_proj,
+    const Tensor& x,
+    const Tensor& mask,
+    std::int64_t heads,
+    std::int64_t layer_idx) {
   const std::int64_t b = x.size(0), t = x.size(1), c = x.size(2), d = c / heads;
   const auto xv = x.to_vector<float>(), wa = c_attn.weight.to_vector<float>(),
              ba = c_attn.bias.to_vector<float>(), wp = c_proj.weight.to_vector<float>(),
@@ -265,7 +277,8 @@ std::vector<float> reference_attention(
             dot += double(qkv[(bb * t + i) * 3 * c + h * d + e]) *
                    qkv[(bb * t + j) * 3 * c + c + h * d + e];
           float v = static_cast<float>(dot / std::sqrt(double(d)) / double(layer_idx + 1));
-          if (j > i) v = lowest;
+          if (j > i)
+            v = lowest;
           s[j] = v + (1.0f - mv[bb * t + j]) * lowest;
         }
         float mx = -std::numeric_limits<float>::infinity();
@@ -308,7 +321,11 @@ TEST_CASE("gpt2 attention equals transformers' eager math, padded and fully mask
       const Tensor got = attn.forward(x, m, nullptr, false);
       const auto want = reference_attention(
           *std::dynamic_pointer_cast<nn::Conv1D>(attn.c_attn),
-          *std::dynamic_pointer_cast<nn::Conv1D>(attn.c_proj), x, mask, 2, by_layer ? 1 : 0);
+          *std::dynamic_pointer_cast<nn::Conv1D>(attn.c_proj),
+          x,
+          mask,
+          2,
+          by_layer ? 1 : 0);
       const Tensor ref = tensor<float>(want, {2, 4, 8});
       CHECK(max_abs_diff(got, ref) < 2e-5);
     }
@@ -329,8 +346,13 @@ TEST_CASE("gpt2 block passes a float64 gradcheck through masks and cached keys")
   Tensor pv = randn({2, 2, 2, 4}, kFloat64).requires_grad_(true);
   const Tensor mask = tensor<std::int64_t>({1, 1, 1, 1, 1, 0, 1, 1, 1, 1}, {2, 5});
   const auto m = models::gpt2_attention_mask(mask, 2, 3, 2, kFloat64, kCPU);
-  TensorList inputs{x, pk, pv, block->get_parameter("attn.c_attn.weight"),
-                    block->get_parameter("ln_1.weight"), block->get_parameter("mlp.c_fc.bias")};
+  TensorList inputs{
+      x,
+      pk,
+      pv,
+      block->get_parameter("attn.c_attn.weight"),
+      block->get_parameter("ln_1.weight"),
+      block->get_parameter("mlp.c_fc.bias")};
   const auto result = gradcheck(
       [&](const TensorList& in) {
         models::LayerKV kv{in[1], in[2]};
@@ -344,24 +366,27 @@ TEST_CASE("gpt2 block passes a float64 gradcheck through masks and cached keys")
 TEST_CASE("gpt2 rejects malformed inputs and configs with messages naming them") {
   auto model = make(tiny_config(), "GPT2LMHeadModel");
   ModelInputs x;
-  CHECK_THROWS_WITH_AS(model->forward(x), doctest::Contains("exactly one of input_ids"), ValueError);
+  CHECK_THROWS_WITH_AS(
+      model->forward(x), doctest::Contains("exactly one of input_ids"), ValueError);
   x.input_ids = tensor<std::int64_t>({1, 2, 3}, {3});
-  CHECK_THROWS_WITH_AS(model->forward(x), doctest::Contains("input_ids must be [batch, seq]"),
-                       ShapeError);
+  CHECK_THROWS_WITH_AS(
+      model->forward(x), doctest::Contains("input_ids must be [batch, seq]"), ShapeError);
   x.input_ids = ids_tensor({1, 2, 3, 4}, 2, 2);
   x.attention_mask = ones({2, 3}, kInt64);
   CHECK_THROWS_WITH_AS(model->forward(x), doctest::Contains("attention_mask"), ShapeError);
   x.attention_mask = Tensor();
   x.input_ids = zeros({1, 25}, kInt64);
   CHECK_THROWS_WITH_AS(model->forward(x), doctest::Contains("n_positions"), ValueError);
-  CHECK_THROWS_WITH_AS(models::from_config(tiny_config(), "GPT2DoubleHeadsModel"),
-                       doctest::Contains("GPT2LMHeadModel"), ValueError);
+  CHECK_THROWS_WITH_AS(
+      models::from_config(tiny_config(), "GPT2DoubleHeadsModel"),
+      doctest::Contains("GPT2LMHeadModel"),
+      ValueError);
   BertConfig bert;
   CHECK_THROWS(models::make_gpt2_model(bert, ""));
   GPT2Config bad = tiny_config();
   bad.n_head = 3;
-  CHECK_THROWS_WITH_AS(models::from_config(bad, "GPT2Model"), doctest::Contains("n_head"),
-                       ValueError);
+  CHECK_THROWS_WITH_AS(
+      models::from_config(bad, "GPT2Model"), doctest::Contains("n_head"), ValueError);
 }
 
 }  // namespace

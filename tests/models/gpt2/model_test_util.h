@@ -79,9 +79,8 @@ inline Tensor get_or_undefined(const TensorMap& map, const std::string& key) {
 class ScratchDir {
  public:
   explicit ScratchDir(const std::string& tag) {
-    path_ = fs::temp_directory_path() /
-            ("peftcpp_" + tag + "_" + std::to_string(::getpid()) + "_" +
-             std::to_string(counter()++));
+    path_ = fs::temp_directory_path() / ("peftcpp_" + tag + "_" + std::to_string(::getpid()) + "_" +
+                                         std::to_string(counter()++));
     fs::remove_all(path_);
     fs::create_directories(path_);
   }
@@ -125,8 +124,11 @@ inline void check_models_case(const fs::path& dir) {
   const bool has_logits = want.count("logits") != 0;
   const Tensor primary = has_logits ? out.logits : out.last_hidden_state;
   REQUIRE(primary.defined());
-  check_close(has_logits ? "logits" : "last_hidden_state", primary,
-              at(want, has_logits ? "logits" : "last_hidden_state"), tol_out);
+  check_close(
+      has_logits ? "logits" : "last_hidden_state",
+      primary,
+      at(want, has_logits ? "logits" : "last_hidden_state"),
+      tol_out);
   if (want.count("pooler_output"))
     check_close("pooler_output", out.pooler_output, at(want, "pooler_output"), tol_out);
   std::size_t n_hidden = 0;
@@ -164,11 +166,9 @@ inline void check_models_case(const fs::path& dir) {
     x.attention_mask = at(in, "padded.attention_mask");
     const models::ModelOutput padded = model->forward(x);
     const std::string key = has_logits ? "padded.logits" : "padded.last_hidden_state";
-    check_close(key, has_logits ? padded.logits : padded.last_hidden_state, at(want, key),
-                tol_out);
+    check_close(key, has_logits ? padded.logits : padded.last_hidden_state, at(want, key), tol_out);
   }
 }
-
 
 /// A PEFT case's base model alone: the task output equals expected output.base.
 inline void check_peft_base_output(const fs::path& dir) {
@@ -184,8 +184,11 @@ inline void check_peft_base_output(const fs::path& dir) {
   x.token_type_ids = get_or_undefined(in, "token_type_ids");
   NoGradGuard no_grad;
   const models::ModelOutput out = model->forward(x);
-  check_close("output.base", out.logits.defined() ? out.logits : out.last_hidden_state,
-              at(want, "output.base"), tol_out);
+  check_close(
+      "output.base",
+      out.logits.defined() ? out.logits : out.last_hidden_state,
+      at(want, "output.base"),
+      tol_out);
 }
 
 /// PEFT's prompt tuning and prefix tuning (no projection) redone by hand on the base model:
@@ -248,8 +251,8 @@ inline bool check_prompt_learning_case(const fs::path& dir) {
   } else {
     auto embed = std::dynamic_pointer_cast<nn::UnaryModule>(model->input_embeddings());
     REQUIRE(embed);
-    x.inputs_embeds = cat({prompt.unsqueeze(0).expand({b, nvt, prompt.size(1)}),
-                           embed->forward(ids)}, 1);
+    x.inputs_embeds =
+        cat({prompt.unsqueeze(0).expand({b, nvt, prompt.size(1)}), embed->forward(ids)}, 1);
     if (const Tensor tt = get_or_undefined(in, "token_type_ids"); tt.defined())
       x.token_type_ids = cat({zeros({b, nvt}, tt.dtype()), tt}, 1);
   }
@@ -258,11 +261,14 @@ inline bool check_prompt_learning_case(const fs::path& dir) {
   const Tensor loss = sum(mul(out.logits, at(in, "loss_weight")));
   check_close("loss", loss, at(want, "loss"), tol_out);
   loss.backward();
-  check_close("grad.prompt_encoder.default.embedding.weight", prompt.grad(),
-              at(want, "grad.prompt_encoder.default.embedding.weight"), tol_grad);
+  check_close(
+      "grad.prompt_encoder.default.embedding.weight",
+      prompt.grad(),
+      at(want, "grad.prompt_encoder.default.embedding.weight"),
+      tol_grad);
   for (const auto& [name, suffix] : saved)
-    check_close("grad." + suffix, model->get_parameter(name).grad(), at(want, "grad." + suffix),
-                tol_grad);
+    check_close(
+        "grad." + suffix, model->get_parameter(name).grad(), at(want, "grad." + suffix), tol_grad);
   return true;
 }
 
