@@ -344,6 +344,25 @@ TEST_CASE("bert layer passes a float64 gradcheck (absolute and relative_key_quer
   }
 }
 
+TEST_CASE("bert runs in bfloat16 / float16 close to float32") {
+  BertConfig c = tiny_config();
+  c.set_num_labels(3);
+  auto ref = make(c, "BertForSequenceClassification", 9);
+  ModelInputs x;
+  x.input_ids = ids_tensor({5, 9, 3, 7, 1, 2, 8, 0, 0, 4, 6, 11}, 2, 6);
+  x.attention_mask = tensor<std::int64_t>({1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0}, {2, 6});
+  const Tensor want = ref->forward(x).logits;
+  for (DType dt : {kBFloat16, kFloat16}) {
+    CAPTURE(dtype_name(dt));
+    auto low = make(c, "BertForSequenceClassification", 9);
+    low->to(dt);
+    const Tensor got = low->forward(x).logits;
+    CHECK(got.dtype() == dt);
+    const double scale = amax(abs(want)).item<float>();
+    CHECK(max_abs_diff(got.to(kFloat32), want) < (dt == kBFloat16 ? 0.03 : 0.005) * scale);
+  }
+}
+
 TEST_CASE("bert rejects unsupported configs and malformed inputs with messages naming them") {
   BertConfig c = tiny_config();
   c.position_embedding_type = "rotary";

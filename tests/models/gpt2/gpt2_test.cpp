@@ -363,6 +363,28 @@ TEST_CASE("gpt2 block passes a float64 gradcheck through masks and cached keys")
   CHECK(result.ok);
 }
 
+TEST_CASE("gpt2 runs in bfloat16 / float16 (upcast attention too) close to float32") {
+  for (bool upcast : {false, true}) {
+    CAPTURE(upcast);
+    GPT2Config c = tiny_config();
+    c.reorder_and_upcast_attn = upcast;
+    auto ref = make(c, "GPT2LMHeadModel", 9);
+    ModelInputs x;
+    x.input_ids = ids_tensor({5, 9, 3, 7, 1, 2, 8, 0, 0, 4, 6, 11}, 2, 6);
+    x.attention_mask = tensor<std::int64_t>({1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0}, {2, 6});
+    const Tensor want = ref->forward(x).logits;
+    for (DType dt : {kBFloat16, kFloat16}) {
+      CAPTURE(dtype_name(dt));
+      auto low = make(c, "GPT2LMHeadModel", 9);
+      low->to(dt);
+      const Tensor got = low->forward(x).logits;
+      CHECK(got.dtype() == dt);
+      const double scale = amax(abs(want)).item<float>();
+      CHECK(max_abs_diff(got.to(kFloat32), want) < (dt == kBFloat16 ? 0.03 : 0.005) * scale);
+    }
+  }
+}
+
 TEST_CASE("gpt2 rejects malformed inputs and configs with messages naming them") {
   auto model = make(tiny_config(), "GPT2LMHeadModel");
   ModelInputs x;
