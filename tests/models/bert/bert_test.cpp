@@ -363,6 +363,23 @@ TEST_CASE("bert runs in bfloat16 / float16 close to float32") {
   }
 }
 
+TEST_CASE("bert dropout (attention probabilities included) acts in training mode only") {
+  auto c = tiny_config();
+  c.hidden_dropout_prob = c.attention_probs_dropout_prob = 0.2;
+  auto model = make(c, "BertForTokenClassification");
+  ModelInputs x;
+  x.input_ids = ids_tensor({5, 9, 3, 7, 1, 2, 8, 10}, 2, 4);
+  x.attention_mask = tensor<std::int64_t>({1, 1, 1, 1, 1, 1, 1, 0}, {2, 4});
+  const Tensor e1 = model->forward(x).logits, e2 = model->forward(x).logits;
+  CHECK(max_abs_diff(e1, e2) == 0.0);
+  model->train();
+  const Tensor t1 = model->forward(x).logits, t2 = model->forward(x).logits;
+  CHECK(max_abs_diff(t1, t2) > 1e-4);
+  CHECK(max_abs_diff(t1, e1) > 1e-4);
+  sum(t1).backward();
+  CHECK(model->named_parameters().front().second.grad().defined());
+}
+
 TEST_CASE("bert rejects unsupported configs and malformed inputs with messages naming them") {
   BertConfig c = tiny_config();
   c.position_embedding_type = "rotary";

@@ -385,6 +385,23 @@ TEST_CASE("gpt2 runs in bfloat16 / float16 (upcast attention too) close to float
   }
 }
 
+TEST_CASE("gpt2 dropout (attention probabilities included) acts in training mode only") {
+  auto c = tiny_config();
+  c.attn_pdrop = c.resid_pdrop = c.embd_pdrop = 0.2;
+  auto model = make(c, "GPT2LMHeadModel");
+  ModelInputs x;
+  x.input_ids = ids_tensor({5, 9, 3, 7, 1, 2, 8, 10}, 2, 4);
+  x.attention_mask = tensor<std::int64_t>({1, 1, 1, 1, 1, 1, 1, 0}, {2, 4});
+  const Tensor e1 = model->forward(x).logits, e2 = model->forward(x).logits;
+  CHECK(max_abs_diff(e1, e2) == 0.0);
+  model->train();
+  const Tensor t1 = model->forward(x).logits, t2 = model->forward(x).logits;
+  CHECK(max_abs_diff(t1, t2) > 1e-4);
+  CHECK(max_abs_diff(t1, e1) > 1e-4);
+  sum(t1).backward();
+  CHECK(model->named_parameters().front().second.grad().defined());
+}
+
 TEST_CASE("gpt2 rejects malformed inputs and configs with messages naming them") {
   auto model = make(tiny_config(), "GPT2LMHeadModel");
   ModelInputs x;
