@@ -15,5 +15,6 @@ struct Command {
 };
 
 int run_info(const std::vector<std::string>& args);
+int run_tokenizer(const std::vector<std::string>& args);
 
 }  // namespace peftcpp::cli

@@ -14,6 +14,8 @@ using peftcpp::cli::Command;
 const Command kCommands[] = {
     {"info", "what a safetensors file, a model directory or an adapter directory holds",
      peftcpp::cli::run_info},
+    {"tokenizer", "train a byte-level BPE tokenizer.json (train), or encode text (encode)",
+     peftcpp::cli::run_tokenizer},
 };
 
 void print_usage(std::ostream& out) {

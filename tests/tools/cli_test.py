@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
-"""`peftcpp info` and the CLI's argument handling, run as a user runs them.
+"""The `peftcpp` CLI (argument handling, info, tokenizer), run as a user runs it.
 
-Usage: cli_info_test.py PEFTCPP_BINARY [GOLDEN_DIR]
+Usage: cli_test.py PEFTCPP_BINARY [GOLDEN_DIR]
 Prints one line per check and exits non-zero on the first failure.
 """
 import os
@@ -83,6 +83,20 @@ try:
                 check("model dir " + name, rc == 0 and "model_type" in out and "parameters" in out, out + err)
                 rc, out, err = run("info", os.path.join(d, "config.json"))
                 check("config.json stands for its dir " + name, rc == 0 and "model_type" in out, out + err)
+    corpus = os.path.join(tmp, "corpus.txt")
+    with open(corpus, "w") as f:
+        f.write("the cat sat on the mat\nthe dog sat on the log\n" * 20)
+    tok = os.path.join(tmp, "tokenizer.json")
+    rc, out, err = run("tokenizer", "train", "--input", corpus, "--output", tok, "--vocab-size", "280")
+    check("tokenizer train writes tokenizer.json", rc == 0 and os.path.exists(tok), out + err)
+    rc, out, err = run("tokenizer", "encode", "the cat", "--tokenizer", tok)
+    check("tokenizer encode with the trained tokenizer", rc == 0 and "Ġcat" in out, out + err)
+    rc, out, err = run("tokenizer", "train", "--input", os.path.join(tmp, "nope.txt"), "--output", tok)
+    check("tokenizer train on a missing file: exit 1 naming it", rc == 1 and "nope.txt" in err, err)
+    rc, out, err = run("tokenizer", "train", "--input", corpus, "--output", tok, "--vocab-size", "x")
+    check("non-integer --vocab-size: exit 2", rc == 2 and "--vocab-size" in err, err)
+    rc, out, err = run("tokenizer", "frobnicate")
+    check("unknown tokenizer subcommand: exit 2", rc == 2 and "frobnicate" in err, err)
 finally:
     shutil.rmtree(tmp)
-print("all cli info checks passed")
+print("all cli checks passed")

@@ -1,0 +1,30 @@
+// The tuner table (one line per implemented method).
+#include "peft/tuners/registry.h"
+
+#include <array>
+
+#include "peft/tuners/lora/model.h"
+
+namespace peftcpp {
+namespace {
+
+const std::array kTuners{
+    TunerEntry{PeftType::LORA, "lora_", &lora::make_lora_model},
+};
+
+}  // namespace
+
+const TunerEntry* find_tuner(PeftType type) {
+  for (const TunerEntry& e : kTuners) {
+    if (e.type == type) return &e;
+  }
+  return nullptr;
+}
+
+std::string registered_tuners() {
+  std::string out;
+  for (const TunerEntry& e : kTuners) out += (out.empty() ? "" : ", ") + std::string(peft_type_name(e.type));
+  return out;
+}
+
+}  // namespace peftcpp
