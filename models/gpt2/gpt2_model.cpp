@@ -87,6 +87,11 @@ GPT2AttentionMask gpt2_attention_mask(
 }
 
 GPT2Model::GPT2Model(const GPT2Config& config) : config_(config) {
+  const Json* cross = config.extra_fields().find("add_cross_attention");
+  PEFTCPP_CHECK_T(
+      ConfigError,
+      cross == nullptr || !cross->is_bool() || !cross->as_bool(),
+      "[gpt2] add_cross_attention=true (GPT-2 as an encoder-decoder's decoder) is not supported");
   PEFTCPP_CHECK(
       config.n_layer >= 0 && config.vocab_size > 0 && config.n_positions > 0,
       "[gpt2] config needs vocab_size > 0, n_positions > 0, n_layer >= 0; got ",

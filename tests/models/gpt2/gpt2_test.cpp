@@ -422,6 +422,12 @@ TEST_CASE("gpt2 rejects malformed inputs and configs with messages naming them")
       ValueError);
   BertConfig bert;
   CHECK_THROWS(models::make_gpt2_model(bert, ""));
+  const auto cross =
+      hf_config_from_json(Json::parse(R"({"model_type": "gpt2", "add_cross_attention": true})"));
+  CHECK_THROWS_WITH_AS(
+      models::from_config(*cross, "GPT2Model"),
+      doctest::Contains("add_cross_attention"),
+      ConfigError);
   GPT2Config bad = tiny_config();
   bad.n_head = 3;
   CHECK_THROWS_WITH_AS(
