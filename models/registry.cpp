@@ -2,13 +2,17 @@
 
 #include <array>
 
+#include "models/bert/bert.h"
+#include "models/gpt2/gpt2.h"
 #include "models/t5/t5_model.h"
 
 namespace peftcpp::models {
 namespace {
 
 // One line per family: {"model_type", &make_<family>_model}.
-constexpr std::array<ModelFamily, 1> kFamilies{{
+constexpr std::array<ModelFamily, 3> kFamilies{{
+    {"bert", &make_bert_model},
+    {"gpt2", &make_gpt2_model},
     {"t5", &t5::make_t5_model},
 }};
 
