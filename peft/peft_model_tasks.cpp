@@ -43,7 +43,6 @@ std::unique_ptr<PeftConfig> with_heads_to_save(std::unique_ptr<PeftConfig> confi
 PeftModelForSequenceClassification::PeftModelForSequenceClassification(
     nn::ModulePtr model, std::unique_ptr<PeftConfig> config, const std::string& adapter)
     : PeftModel(std::move(model), with_heads_to_save(std::move(config), kClassifierHeads), adapter) {
-  train_heads(*this, adapter);
 }
 
 void PeftModelForSequenceClassification::add_adapter(const std::string& adapter,
@@ -54,7 +53,6 @@ void PeftModelForSequenceClassification::add_adapter(const std::string& adapter,
 PeftModelForTokenClassification::PeftModelForTokenClassification(
     nn::ModulePtr model, std::unique_ptr<PeftConfig> config, const std::string& adapter)
     : PeftModel(std::move(model), with_heads_to_save(std::move(config), kClassifierHeads), adapter) {
-  train_heads(*this, adapter);
 }
 
 void PeftModelForTokenClassification::add_adapter(const std::string& adapter,
@@ -65,7 +63,6 @@ void PeftModelForTokenClassification::add_adapter(const std::string& adapter,
 PeftModelForQuestionAnswering::PeftModelForQuestionAnswering(
     nn::ModulePtr model, std::unique_ptr<PeftConfig> config, const std::string& adapter)
     : PeftModel(std::move(model), with_heads_to_save(std::move(config), kQaHeads), adapter) {
-  train_heads(*this, adapter);
 }
 
 void PeftModelForQuestionAnswering::add_adapter(const std::string& adapter,
@@ -75,22 +72,34 @@ void PeftModelForQuestionAnswering::add_adapter(const std::string& adapter,
 
 std::shared_ptr<PeftModel> make_peft_model(nn::ModulePtr model, std::unique_ptr<PeftConfig> config,
                                            const std::string& adapter) {
-  if (!config->task_type) return std::make_shared<PeftModel>(std::move(model), std::move(config), adapter);
-  switch (*config->task_type) {
+  std::shared_ptr<PeftModel> out;
+  const std::optional<TaskType> task = config->task_type;
+  switch (task.value_or(TaskType::FEATURE_EXTRACTION)) {
     case TaskType::SEQ_CLS:
-      return std::make_shared<PeftModelForSequenceClassification>(std::move(model), std::move(config), adapter);
+      out = std::make_shared<PeftModelForSequenceClassification>(std::move(model), std::move(config), adapter);
+      break;
     case TaskType::SEQ_2_SEQ_LM:
-      return std::make_shared<PeftModelForSeq2SeqLM>(std::move(model), std::move(config), adapter);
+      out = std::make_shared<PeftModelForSeq2SeqLM>(std::move(model), std::move(config), adapter);
+      break;
     case TaskType::CAUSAL_LM:
-      return std::make_shared<PeftModelForCausalLM>(std::move(model), std::move(config), adapter);
+      out = std::make_shared<PeftModelForCausalLM>(std::move(model), std::move(config), adapter);
+      break;
     case TaskType::TOKEN_CLS:
-      return std::make_shared<PeftModelForTokenClassification>(std::move(model), std::move(config), adapter);
+      out = std::make_shared<PeftModelForTokenClassification>(std::move(model), std::move(config), adapter);
+      break;
     case TaskType::QUESTION_ANS:
-      return std::make_shared<PeftModelForQuestionAnswering>(std::move(model), std::move(config), adapter);
+      out = std::make_shared<PeftModelForQuestionAnswering>(std::move(model), std::move(config), adapter);
+      break;
     case TaskType::FEATURE_EXTRACTION:
-      return std::make_shared<PeftModelForFeatureExtraction>(std::move(model), std::move(config), adapter);
+      out = task ? std::make_shared<PeftModelForFeatureExtraction>(std::move(model), std::move(config), adapter)
+                 : std::make_shared<PeftModel>(std::move(model), std::move(config), adapter);
+      break;
   }
-  return std::make_shared<PeftModel>(std::move(model), std::move(config), adapter);
+  // Heads become trainable copies once the model is owned by a shared_ptr (the wrappers are
+  // modules registered through it).
+  if (task == TaskType::SEQ_CLS || task == TaskType::TOKEN_CLS || task == TaskType::QUESTION_ANS)
+    train_heads(*out, adapter);
+  return out;
 }
 
 }  // namespace peftcpp
