@@ -22,7 +22,8 @@ Embedding::Embedding(
         " embeddings");
     padding_idx = p;
   }
-  weight = randn({num, dim}, kFloat32, opts.generator, kCPU);
+  weight = zeros({num, dim}, kFloat32, kCPU);
+  normal_(weight, 0.0, 1.0, opts.generator);  // same draws as randn; skipped under NoInitGuard
   if (padding_idx)
     weight.select(0, *padding_idx).zero_();
   if (weight.dtype() != opts.dtype)

@@ -106,12 +106,28 @@ Tensor bernoulli(const Tensor& p, Generator* gen) {
   return lt(u, p.detach()).to(is_floating_point(p.dtype()) ? p.dtype() : kFloat32);
 }
 
+namespace {
+thread_local bool g_no_init = false;
+}  // namespace
+
+NoInitGuard::NoInitGuard() : previous_(g_no_init) {
+  g_no_init = true;
+}
+NoInitGuard::~NoInitGuard() {
+  g_no_init = previous_;
+}
+bool NoInitGuard::active() {
+  return g_no_init;
+}
+
 Tensor& uniform_(Tensor& t, double low, double high, Generator* gen) {
+  if (g_no_init) return t;
   fill_random(t, 0, low, high, gen, "uniform_");
   return t;
 }
 
 Tensor& normal_(Tensor& t, double mean, double std, Generator* gen) {
+  if (g_no_init) return t;
   fill_random(t, 1, mean, std, gen, "normal_");
   return t;
 }
@@ -139,6 +155,7 @@ Tensor& xavier_normal_(Tensor& t, double gain, Generator* gen) {
 }
 
 Tensor& orthogonal_(Tensor& t, double gain, Generator* gen) {
+  if (g_no_init) return t;
   // torch.nn.init.orthogonal_: QR of a normal (rows x cols) draw (transposed when rows < cols),
   // Q's columns multiplied by sign(diag(R)) so the result is uniform over orthogonal matrices.
   PEFTCPP_CHECK_SHAPE(t.dim() >= 2, "[orthogonal_] only tensors with 2 or more dims are supported, got ",

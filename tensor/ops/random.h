@@ -47,6 +47,21 @@ Tensor randperm(std::int64_t n, Generator* gen = nullptr, Device device = kCPU);
 /// Same dtype as p: 1 with probability p, else 0.
 Tensor bernoulli(const Tensor& p, Generator* gen = nullptr);
 
+/// While alive on this thread, the in-place initialisers below leave tensors unchanged
+/// (transformers' no_init_weights): from_pretrained builds models whose weights the checkpoint
+/// overwrites anyway, and drawing them costs more than loading them.
+class NoInitGuard {
+ public:
+  NoInitGuard();
+  ~NoInitGuard();
+  NoInitGuard(const NoInitGuard&) = delete;
+  NoInitGuard& operator=(const NoInitGuard&) = delete;
+  static bool active();
+
+ private:
+  bool previous_;
+};
+
 // In-place initialisers (PyTorch's torch.nn.init formulas).
 Tensor& uniform_(Tensor& t, double low = 0.0, double high = 1.0, Generator* gen = nullptr);
 Tensor& normal_(Tensor& t, double mean = 0.0, double std = 1.0, Generator* gen = nullptr);

@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "autograd/gradcheck.h"
-#include "models/gpt2/model_test_util.h"
+#include "models/model_test_util.h"
 #include "nn/layers/embedding.h"
 #include "nn/layers/linear.h"
 

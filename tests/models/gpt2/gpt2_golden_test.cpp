@@ -4,7 +4,7 @@
 
 #include "models/golden_check.h"
 #include "models/gpt2/gpt2.h"
-#include "models/gpt2/model_test_util.h"
+#include "models/model_test_util.h"
 
 namespace peftcpp {
 namespace {

@@ -11,7 +11,7 @@
 
 #include "autograd/grad_mode.h"
 #include "autograd/gradcheck.h"
-#include "models/gpt2/model_test_util.h"
+#include "models/model_test_util.h"
 #include "nn/layers/linear.h"
 
 namespace peftcpp {
