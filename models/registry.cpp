@@ -2,11 +2,17 @@
 
 #include <array>
 
+#include "models/llama/heads.h"
+
 namespace peftcpp::models {
 namespace {
 
 // One line per family: {"model_type", &make_<family>_model}.
-constexpr std::array<ModelFamily, 0> kFamilies{};
+constexpr std::array<ModelFamily, 3> kFamilies{{
+    {"llama", &llama::make_llama_family},
+    {"mistral", &llama::make_llama_family},
+    {"qwen2", &llama::make_llama_family},
+}};
 
 }  // namespace
 

@@ -1,0 +1,24 @@
+#include "models/llama/mlp.h"
+
+#include "nn/layers/activation.h"
+#include "nn/layers/linear.h"
+#include "tensor/ops.h"
+
+namespace peftcpp::models::llama {
+
+LlamaMLP::LlamaMLP(const LlamaSettings& s, const nn::FactoryOptions& fo) : prefix_(s.prefix) {
+  gate_proj = std::make_shared<nn::Linear>(s.hidden_size, s.intermediate_size, s.mlp_bias, fo);
+  up_proj = std::make_shared<nn::Linear>(s.hidden_size, s.intermediate_size, s.mlp_bias, fo);
+  down_proj = std::make_shared<nn::Linear>(s.intermediate_size, s.hidden_size, s.mlp_bias, fo);
+  act_fn = nn::get_activation(s.hidden_act);
+  register_module("gate_proj", &gate_proj);
+  register_module("up_proj", &up_proj);
+  register_module("down_proj", &down_proj);
+  register_module("act_fn", &act_fn);
+}
+
+Tensor LlamaMLP::forward(const Tensor& x) {
+  return down_proj->forward(mul(act_fn->forward(gate_proj->forward(x)), up_proj->forward(x)));
+}
+
+}  // namespace peftcpp::models::llama
