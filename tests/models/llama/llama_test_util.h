@@ -26,8 +26,15 @@ inline std::unique_ptr<HfConfig> tiny_config(
           "max_position_embeddings": 64, "pad_token_id": 0, "bos_token_id": 1,
           "eos_token_id": 2})");
   j["model_type"] = type;
-  for (const auto& [k, v] : Json::parse(overrides).as_object()) j[k] = v;
+  const Json extra = Json::parse(overrides);
+  for (const auto& [k, v] : extra.as_object()) j[k] = v;
   return hf_config_from_json(j);
+}
+
+/// "LlamaForCausalLM" from ("llama", "ForCausalLM") (also mistral, qwen2).
+inline std::string arch(const std::string& type, const std::string& suffix) {
+  const std::string prefix = type == "llama" ? "Llama" : type == "mistral" ? "Mistral" : "Qwen2";
+  return prefix + suffix;
 }
 
 /// A model of `architecture` for `config` with weights drawn under `seed` (std 0.2 so that the
