@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "autograd/grad_mode.h"
+#include "models/llama/fast_linear.h"
 #include "nn/functional.h"
 #include "nn/layers/linear.h"
 #include "tensor/ops.h"
@@ -96,9 +97,9 @@ Tensor LlamaAttention::forward(
     bool append) {
   const std::int64_t b = hidden.size(0), t = hidden.size(1);
   const std::int64_t h = num_heads_, hkv = num_kv_heads_, d = head_dim_, rep = h / hkv;
-  Tensor q = q_proj->forward(hidden).view({b, t, h, d}).transpose(1, 2);
-  Tensor k = k_proj->forward(hidden).view({b, t, hkv, d}).transpose(1, 2);
-  Tensor v = v_proj->forward(hidden).view({b, t, hkv, d}).transpose(1, 2);
+  Tensor q = apply_linear(q_proj, hidden).view({b, t, h, d}).transpose(1, 2);
+  Tensor k = apply_linear(k_proj, hidden).view({b, t, hkv, d}).transpose(1, 2);
+  Tensor v = apply_linear(v_proj, hidden).view({b, t, hkv, d}).transpose(1, 2);
   std::tie(q, k) = F::apply_rotary_pos_emb(q, k, cos, sin);
 
   Tensor keys = k, values = v;
@@ -122,7 +123,7 @@ Tensor LlamaAttention::forward(
   if (is_training() && dropout_ > 0.0) probs = F::dropout(probs, dropout_, true);
   Tensor out = matmul(probs, values);  // [B, Hkv, rep * T, D]
   out = out.view({b, h, t, d}).transpose(1, 2).reshape({b, t, h * d});
-  return o_proj->forward(out);
+  return apply_linear(o_proj, out);
 }
 
 }  // namespace peftcpp::models::llama

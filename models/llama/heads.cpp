@@ -1,5 +1,6 @@
 #include "models/llama/heads.h"
 
+#include "models/llama/fast_linear.h"
 #include "nn/layers/activation.h"
 #include "nn/layers/embedding.h"
 #include "nn/layers/linear.h"
@@ -38,7 +39,7 @@ ModelOutput LlamaForCausalLM::forward(const ModelInputs& inputs) {
   Tensor h = out.last_hidden_state;
   const std::int64_t keep = inputs.num_logits_to_keep;
   if (keep > 0 && keep < h.size(1)) h = h.narrow(1, h.size(1) - keep, keep);
-  out.logits = lm_head->forward(h);
+  out.logits = apply_linear(lm_head, h);
   return out;
 }
 

@@ -1,5 +1,6 @@
 #include "models/llama/mlp.h"
 
+#include "models/llama/fast_linear.h"
 #include "nn/layers/activation.h"
 #include "nn/layers/linear.h"
 #include "tensor/ops.h"
@@ -18,7 +19,8 @@ LlamaMLP::LlamaMLP(const LlamaSettings& s, const nn::FactoryOptions& fo) : prefi
 }
 
 Tensor LlamaMLP::forward(const Tensor& x) {
-  return down_proj->forward(mul(act_fn->forward(gate_proj->forward(x)), up_proj->forward(x)));
+  return apply_linear(
+      down_proj, mul(act_fn->forward(apply_linear(gate_proj, x)), apply_linear(up_proj, x)));
 }
 
 }  // namespace peftcpp::models::llama
