@@ -20,7 +20,10 @@ void PreTrainedModel::save_pretrained(const std::filesystem::path& dir) const {
     (void)source;
     state.erase(tied);
   }
-  config().save_pretrained(dir);
+  // As transformers: config.architectures names the class being saved.
+  std::unique_ptr<HfConfig> config_to_save = config().clone();
+  config_to_save->architectures = std::vector<std::string>{type_name()};
+  config_to_save->save_pretrained(dir);
   save_safetensors((dir / "model.safetensors").string(), state);
 }
 
