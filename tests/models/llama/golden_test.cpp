@@ -102,3 +102,20 @@ TEST_CASE("llama family golden cases: logits, hidden states, padded logits and e
     CHECK_MESSAGE(v.status == golden::Verdict::Status::Pass, v.message);
   }
 }
+
+TEST_CASE("bfloat16 weights give logits close to float32 on the golden cases") {
+  for (const fs::path& dir : llama_family_cases()) {
+    INFO("case ", dir.string());
+    const TensorMap in = load_safetensors((dir / "inputs.safetensors").string());
+    const TensorMap want = load_safetensors((dir / "expected.safetensors").string());
+    models::LoadOptions opts;
+    opts.dtype = kBFloat16;
+    models::ModelPtr model = models::from_pretrained(dir, opts);
+    NoGradGuard ng;
+    const models::ModelOutput out = model->forward(inputs_with(in, "attention_mask"));
+    CHECK(out.logits.dtype() == kBFloat16);
+    const Tensor ref = get(want, "logits");
+    const double scale = amax(abs(ref)).item<double>();
+    CHECK(max_abs_diff(out.logits.to(kFloat32), ref) <= 0.05 * scale + 0.02);
+  }
+}
