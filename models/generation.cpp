@@ -10,7 +10,8 @@ namespace peftcpp::models {
 namespace {
 
 std::optional<std::int64_t> first_id(const TokenIds& ids) {
-  if (ids.is_none() || ids.ids().empty()) return std::nullopt;
+  if (ids.is_none() || ids.ids().empty())
+    return std::nullopt;
   return ids.ids().front();
 }
 
@@ -18,8 +19,8 @@ std::optional<std::int64_t> first_id(const TokenIds& ids) {
 Tensor default_attention_mask(const Tensor& ids, const GenerationConfig& cfg) {
   const std::optional<std::int64_t> pad = cfg.pad_token_id;
   const bool pad_is_eos =
-      pad && std::find(cfg.eos_token_id.begin(), cfg.eos_token_id.end(), *pad) !=
-                 cfg.eos_token_id.end();
+      pad &&
+      std::find(cfg.eos_token_id.begin(), cfg.eos_token_id.end(), *pad) != cfg.eos_token_id.end();
   if (pad && !pad_is_eos && any(eq(ids, static_cast<double>(*pad))).item<bool>())
     return ne(ids, static_cast<double>(*pad)).to(kInt64);
   return ones(ids.shape(), kInt64, ids.device());
@@ -28,11 +29,15 @@ Tensor default_attention_mask(const Tensor& ids, const GenerationConfig& cfg) {
 // Processed scores of one step: float32 [B, V] from the last position's logits.
 Tensor process(const Tensor& last_logits, const Tensor& sequences, const GenerationConfig& cfg) {
   Tensor s = last_logits.to(kFloat32).contiguous();
-  if (cfg.repetition_penalty != 1.0) s = repetition_penalty(s, sequences, cfg.repetition_penalty);
+  if (cfg.repetition_penalty != 1.0)
+    s = repetition_penalty(s, sequences, cfg.repetition_penalty);
   if (cfg.do_sample) {
-    if (cfg.temperature != 1.0) s = temperature_warp(s, cfg.temperature);
-    if (cfg.top_k != 0) s = top_k_filter(s, cfg.top_k);
-    if (cfg.top_p < 1.0) s = top_p_filter(s, cfg.top_p);
+    if (cfg.temperature != 1.0)
+      s = temperature_warp(s, cfg.temperature);
+    if (cfg.top_k != 0)
+      s = top_k_filter(s, cfg.top_k);
+    if (cfg.top_p < 1.0)
+      s = top_p_filter(s, cfg.top_p);
   }
   return s;
 }
@@ -60,19 +65,25 @@ GenerateOutput generate(
     const Tensor& input_ids,
     const Tensor& attention_mask,
     const GenerationConfig& cfg_in) {
-  PEFTCPP_CHECK_SHAPE(input_ids.defined() && input_ids.dim() == 2 && input_ids.size(1) > 0,
-                      "[generate] input_ids must be [batch, seq] with seq > 0, got ",
-                      input_ids.defined() ? shape_str(input_ids.shape()) : "undefined");
+  PEFTCPP_CHECK_SHAPE(
+      input_ids.defined() && input_ids.dim() == 2 && input_ids.size(1) > 0,
+      "[generate] input_ids must be [batch, seq] with seq > 0, got ",
+      input_ids.defined() ? shape_str(input_ids.shape()) : "undefined");
   PEFTCPP_CHECK(cfg_in.max_new_tokens >= 0, "[generate] max_new_tokens must be >= 0");
   NoGradGuard no_grad;
   GenerationConfig cfg = cfg_in;
-  if (!cfg.pad_token_id && !cfg.eos_token_id.empty()) cfg.pad_token_id = cfg.eos_token_id.front();
+  if (!cfg.pad_token_id && !cfg.eos_token_id.empty())
+    cfg.pad_token_id = cfg.eos_token_id.front();
   const Tensor ids = input_ids.to(kInt64);
   const std::int64_t b = ids.size(0);
-  Tensor mask = attention_mask.defined() ? attention_mask.to(kInt64)
-                                         : default_attention_mask(ids, cfg);
-  PEFTCPP_CHECK_SHAPE(mask.shape() == ids.shape(), "[generate] attention_mask ",
-                      shape_str(mask.shape()), " must match input_ids ", shape_str(ids.shape()));
+  Tensor mask =
+      attention_mask.defined() ? attention_mask.to(kInt64) : default_attention_mask(ids, cfg);
+  PEFTCPP_CHECK_SHAPE(
+      mask.shape() == ids.shape(),
+      "[generate] attention_mask ",
+      shape_str(mask.shape()),
+      " must match input_ids ",
+      shape_str(ids.shape()));
   const bool enc_dec = model.is_encoder_decoder();
   Generator gen(cfg.seed);
   KVCache cache;
@@ -87,8 +98,10 @@ GenerateOutput generate(
   std::vector<std::int64_t> next_position(static_cast<std::size_t>(b));
   if (enc_dec) {
     std::optional<std::int64_t> start = cfg.decoder_start_token_id;
-    if (!start) start = GenerationConfig::from_model_config(model.config()).decoder_start_token_id;
-    if (!start) throw ValueError("[generate] encoder-decoder model without decoder_start_token_id");
+    if (!start)
+      start = GenerationConfig::from_model_config(model.config()).decoder_start_token_id;
+    if (!start)
+      throw ValueError("[generate] encoder-decoder model without decoder_start_token_id");
     sequences = full({b, 1}, static_cast<double>(*start), kInt64, ids.device());
     step.input_ids = ids;
     step.attention_mask = mask;
@@ -108,9 +121,11 @@ GenerateOutput generate(
   std::vector<std::uint8_t> unfinished(static_cast<std::size_t>(b), 1);
   for (std::int64_t n = 0; n < cfg.max_new_tokens; ++n) {
     const ModelOutput out = model.forward(step);
-    if (enc_dec && n == 0) step.encoder_last_hidden_state = out.encoder_last_hidden_state;
+    if (enc_dec && n == 0)
+      step.encoder_last_hidden_state = out.encoder_last_hidden_state;
     const Tensor scores = process(last_position_logits(out), sequences, cfg);
-    if (cfg.output_scores) result.scores.push_back(scores);
+    if (cfg.output_scores)
+      result.scores.push_back(scores);
     Tensor next = cfg.do_sample ? sample_from_scores(scores, gen) : argmax(scores, -1);
     next = next.to(kInt64).contiguous();
     std::int64_t* np = next.data_ptr<std::int64_t>();
@@ -121,15 +136,17 @@ GenerateOutput generate(
         if (!cfg.pad_token_id)
           throw ValueError("[generate] a row finished but there is no pad_token_id to fill it");
         np[r] = *cfg.pad_token_id;
-      } else if (std::find(cfg.eos_token_id.begin(), cfg.eos_token_id.end(), np[r]) !=
-                 cfg.eos_token_id.end()) {
+      } else if (
+          std::find(cfg.eos_token_id.begin(), cfg.eos_token_id.end(), np[r]) !=
+          cfg.eos_token_id.end()) {
         alive = 0;
       }
       all_done = all_done && !alive;
     }
     const Tensor column = next.view({b, 1}).to(ids.device());
     sequences = cat({sequences, column}, 1);
-    if (all_done || n + 1 == cfg.max_new_tokens) break;
+    if (all_done || n + 1 == cfg.max_new_tokens)
+      break;
     if (enc_dec) {
       step.input_ids = Tensor();
       step.decoder_input_ids = column;

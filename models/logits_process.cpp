@@ -16,9 +16,12 @@ constexpr float kNegInf = -std::numeric_limits<float>::infinity();
 
 // A float32 contiguous copy of 2-D scores (the processors work row by row on the CPU).
 Tensor scores_copy(const Tensor& scores, const char* op) {
-  PEFTCPP_CHECK_SHAPE(scores.defined() && scores.dim() == 2, "[generate] ", op,
-                      ": scores must be [batch, vocab], got ",
-                      scores.defined() ? shape_str(scores.shape()) : std::string("undefined"));
+  PEFTCPP_CHECK_SHAPE(
+      scores.defined() && scores.dim() == 2,
+      "[generate] ",
+      op,
+      ": scores must be [batch, vocab], got ",
+      scores.defined() ? shape_str(scores.shape()) : std::string("undefined"));
   NoGradGuard no_grad;
   return scores.detach().to(kCPU).to(kFloat32).contiguous().clone();
 }
@@ -31,9 +34,13 @@ Tensor repetition_penalty(const Tensor& scores, const Tensor& sequences, double 
   Tensor out = orig.clone();
   const Tensor ids = sequences.to(kCPU).to(kInt64).contiguous();
   const std::int64_t b = orig.size(0), v = orig.size(1);
-  PEFTCPP_CHECK_SHAPE(ids.dim() == 2 && ids.size(0) == b, "[generate] repetition_penalty: ",
-                      "sequences ", shape_str(ids.shape()), " do not match scores ",
-                      shape_str(orig.shape()));
+  PEFTCPP_CHECK_SHAPE(
+      ids.dim() == 2 && ids.size(0) == b,
+      "[generate] repetition_penalty: ",
+      "sequences ",
+      shape_str(ids.shape()),
+      " do not match scores ",
+      shape_str(orig.shape()));
   const float* o = orig.data_ptr<float>();
   float* w = out.data_ptr<float>();
   const std::int64_t* id = ids.data_ptr<std::int64_t>();
@@ -41,8 +48,8 @@ Tensor repetition_penalty(const Tensor& scores, const Tensor& sequences, double 
   for (std::int64_t r = 0; r < b; ++r) {
     for (std::int64_t j = 0; j < ids.size(1); ++j) {
       const std::int64_t tok = id[r * ids.size(1) + j];
-      PEFTCPP_CHECK_INDEX(tok >= 0 && tok < v, "[generate] token id ", tok,
-                          " is outside the vocabulary of ", v);
+      PEFTCPP_CHECK_INDEX(
+          tok >= 0 && tok < v, "[generate] token id ", tok, " is outside the vocabulary of ", v);
       const float s = o[r * v + tok];
       w[r * v + tok] = s < 0 ? s * p : s / p;
     }
@@ -60,7 +67,8 @@ Tensor top_k_filter(const Tensor& scores, std::int64_t top_k, std::int64_t min_t
   Tensor out = scores_copy(scores, "top_k");
   const std::int64_t b = out.size(0), v = out.size(1);
   const std::int64_t k = std::min(std::max(top_k, min_tokens_to_keep), v);
-  if (k <= 0 || k >= v) return out;
+  if (k <= 0 || k >= v)
+    return out;
   float* w = out.data_ptr<float>();
   std::vector<float> row(static_cast<std::size_t>(v));
   for (std::int64_t r = 0; r < b; ++r) {
@@ -69,7 +77,8 @@ Tensor top_k_filter(const Tensor& scores, std::int64_t top_k, std::int64_t min_t
     std::nth_element(row.begin(), row.begin() + (k - 1), row.end(), std::greater<float>());
     const float kth = row[static_cast<std::size_t>(k - 1)];
     for (std::int64_t j = 0; j < v; ++j)
-      if (s[j] < kth) s[j] = kNegInf;
+      if (s[j] < kth)
+        s[j] = kNegInf;
   }
   return out;
 }
@@ -85,8 +94,8 @@ Tensor top_p_filter(const Tensor& scores, double top_p, std::int64_t min_tokens_
     float* s = w + r * v;
     // Ascending order, as transformers sorts; the cumulative mass of the lowest tokens decides.
     std::iota(order.begin(), order.end(), 0);
-    std::stable_sort(order.begin(), order.end(),
-                     [s](std::int64_t x, std::int64_t y) { return s[x] < s[y]; });
+    std::stable_sort(
+        order.begin(), order.end(), [s](std::int64_t x, std::int64_t y) { return s[x] < s[y]; });
     const float mx = s[order.back()];
     double total = 0.0;
     for (std::int64_t j = 0; j < v; ++j) {
@@ -96,7 +105,8 @@ Tensor top_p_filter(const Tensor& scores, double top_p, std::int64_t min_tokens_
     double cum = 0.0;
     for (std::int64_t j = 0; j < v - min_tokens_to_keep; ++j) {
       cum += probs[static_cast<std::size_t>(j)] / total;
-      if (cum <= 1.0 - top_p) s[order[j]] = kNegInf;
+      if (cum <= 1.0 - top_p)
+        s[order[j]] = kNegInf;
     }
   }
   return out;
@@ -113,8 +123,7 @@ Tensor sample_from_scores(const Tensor& scores, Generator& gen) {
   for (std::int64_t r = 0; r < b; ++r) {
     const float* row = sp + r * v;
     const float mx = *std::max_element(row, row + v);
-    PEFTCPP_CHECK(std::isfinite(mx), "[generate] cannot sample: row ", r,
-                  " has no finite score");
+    PEFTCPP_CHECK(std::isfinite(mx), "[generate] cannot sample: row ", r, " has no finite score");
     double total = 0.0;
     for (std::int64_t j = 0; j < v; ++j) {
       p[static_cast<std::size_t>(j)] = std::exp(static_cast<double>(row[j] - mx));
@@ -124,10 +133,12 @@ Tensor sample_from_scores(const Tensor& scores, Generator& gen) {
     double cum = 0.0;
     std::int64_t pick = -1;
     for (std::int64_t j = 0; j < v; ++j) {
-      if (p[static_cast<std::size_t>(j)] == 0.0) continue;
+      if (p[static_cast<std::size_t>(j)] == 0.0)
+        continue;
       pick = j;  // the last token with mass, should rounding leave target beyond the sum
       cum += p[static_cast<std::size_t>(j)];
-      if (target < cum) break;
+      if (target < cum)
+        break;
     }
     picked[static_cast<std::size_t>(r)] = pick;
   }

@@ -68,14 +68,19 @@ int main(int argc, char** argv) {
       best_decode = std::min(best_decode, decode);
     }
   }
-  std::printf("generate prefill %.1f tokens/s (%.2f ms per %lld-token prompt)\n",
-              static_cast<double>(prompt) / best_prefill, 1e3 * best_prefill,
-              static_cast<long long>(prompt));
-  std::printf("generate decode %.1f tokens/s (%.3f ms/token over %lld tokens)\n",
-              static_cast<double>(new_tokens) / best_decode,
-              1e3 * best_decode / static_cast<double>(new_tokens),
-              static_cast<long long>(new_tokens));
-  std::printf("# params %lld, checksum %lld\n", static_cast<long long>(model->num_parameters()),
-              static_cast<long long>(checksum));
+  std::printf(
+      "generate prefill %.1f tokens/s (%.2f ms per %lld-token prompt)\n",
+      static_cast<double>(prompt) / best_prefill,
+      1e3 * best_prefill,
+      static_cast<long long>(prompt));
+  std::printf(
+      "generate decode %.1f tokens/s (%.3f ms/token over %lld tokens)\n",
+      static_cast<double>(new_tokens) / best_decode,
+      1e3 * best_decode / static_cast<double>(new_tokens),
+      static_cast<long long>(new_tokens));
+  std::printf(
+      "# params %lld, checksum %lld\n",
+      static_cast<long long>(model->num_parameters()),
+      static_cast<long long>(checksum));
   return 0;
 }

@@ -16,18 +16,22 @@ namespace F = nn::functional;
 // The buffer capacity (positions) of a cache tensor laid out as [B, H, cap, D] from offset 0,
 // or 0 when `t` is not such a view.
 std::int64_t buffer_capacity(const Tensor& t) {
-  if (t.dim() != 4 || t.storage_offset() != 0) return 0;
+  if (t.dim() != 4 || t.storage_offset() != 0)
+    return 0;
   const std::int64_t h = t.size(1), d = t.size(3);
-  if (d == 0 || t.stride(3) != 1 || t.stride(2) != d || t.stride(1) % d != 0) return 0;
+  if (d == 0 || t.stride(3) != 1 || t.stride(2) != d || t.stride(1) % d != 0)
+    return 0;
   const std::int64_t cap = t.stride(1) / d;
-  if (t.size(0) > 1 && t.stride(0) != h * cap * d) return 0;
+  if (t.size(0) > 1 && t.stride(0) != h * cap * d)
+    return 0;
   const auto elems = static_cast<std::int64_t>(t.storage()->nbytes() / t.itemsize());
   return elems >= t.size(0) * h * cap * d ? cap : 0;
 }
 
 // `old` (moved out of the cache) extended by `add` along dim 2, without autograd.
 Tensor append_in_place(Tensor old, const Tensor& add) {
-  if (!old.defined()) old = empty({add.size(0), add.size(1), 0, add.size(3)}, add.dtype(), add.device());
+  if (!old.defined())
+    old = empty({add.size(0), add.size(1), 0, add.size(3)}, add.dtype(), add.device());
   PEFTCPP_CHECK_SHAPE(
       old.dim() == 4 && old.size(0) == add.size(0) && old.size(1) == add.size(1) &&
           old.size(3) == add.size(3),
@@ -39,15 +43,16 @@ Tensor append_in_place(Tensor old, const Tensor& add) {
   const std::int64_t b = old.size(0), h = old.size(1), s = old.size(2), t = src.size(2),
                      d = old.size(3);
   const std::int64_t cap = buffer_capacity(old);
-  const bool exclusive = old.impl().use_count() == 1 && old.storage().use_count() == 1 &&
-                         !old.storage()->read_only();
+  const bool exclusive =
+      old.impl().use_count() == 1 && old.storage().use_count() == 1 && !old.storage()->read_only();
   if (exclusive && s + t <= cap && old.device() == src.device()) {
     old.as_strided({b, h, t, d}, old.strides(), s * d).copy_(src);
     return old.as_strided({b, h, s + t, d}, old.strides(), 0);
   }
   const std::int64_t new_cap = std::max<std::int64_t>(16, 2 * (s + t));
   Tensor buffer = empty({b, h, new_cap, d}, old.dtype(), old.device());
-  if (s > 0) buffer.narrow(2, 0, s).copy_(old);
+  if (s > 0)
+    buffer.narrow(2, 0, s).copy_(old);
   buffer.narrow(2, s, t).copy_(src);
   return buffer.as_strided({b, h, s + t, d}, buffer.strides(), 0);
 }
@@ -120,7 +125,8 @@ Tensor LlamaAttention::forward(
   Tensor probs = scores.dtype() == kFloat32 || scores.dtype() == kFloat64
                      ? softmax(scores, -1)
                      : softmax(scores.to(kFloat32), -1).to(scores.dtype());
-  if (is_training() && dropout_ > 0.0) probs = F::dropout(probs, dropout_, true);
+  if (is_training() && dropout_ > 0.0)
+    probs = F::dropout(probs, dropout_, true);
   Tensor out = matmul(probs, values);  // [B, Hkv, rep * T, D]
   out = out.view({b, h, t, d}).transpose(1, 2).reshape({b, t, h * d});
   return apply_linear(o_proj, out);

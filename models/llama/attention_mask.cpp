@@ -30,8 +30,8 @@ double lowest_value(DType dtype) {
     case DType::Float32:
       return static_cast<double>(std::numeric_limits<float>::lowest());
     default:
-      throw DTypeError(std::string("[models/llama] attention needs a floating dtype, got ") +
-                       dtype_name(dtype));
+      throw DTypeError(
+          std::string("[models/llama] attention needs a floating dtype, got ") + dtype_name(dtype));
   }
 }
 
@@ -65,14 +65,17 @@ Tensor causal_attention_bias(
       std::uint8_t* row = allowed.data() + (b * q_len + i) * keys;
       for (std::int64_t j = 0; j < keys; ++j) {
         bool ok = j <= q;
-        if (window && q - j >= *window) ok = false;
-        if (!pad.empty() && pad[static_cast<std::size_t>(b * keys + j)] == 0) ok = false;
+        if (window && q - j >= *window)
+          ok = false;
+        if (!pad.empty() && pad[static_cast<std::size_t>(b * keys + j)] == 0)
+          ok = false;
         row[j] = ok ? 1 : 0;
         any_masked = any_masked || !ok;
       }
     }
   }
-  if (!any_masked) return Tensor();
+  if (!any_masked)
+    return Tensor();
   const Shape shape{batch, 1, q_len, keys};
   return dtype == kFloat64 ? fill_bias<double>(allowed, shape, dtype)
                            : fill_bias<float>(allowed, shape, dtype);

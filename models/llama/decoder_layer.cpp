@@ -25,8 +25,8 @@ Tensor LlamaDecoderLayer::forward(
     const Tensor& bias,
     LayerKV* kv,
     bool append) {
-  Tensor h = add(
-      hidden, self_attn->forward(input_layernorm->forward(hidden), cos, sin, bias, kv, append));
+  Tensor h =
+      add(hidden, self_attn->forward(input_layernorm->forward(hidden), cos, sin, bias, kv, append));
   return add(h, mlp->forward(post_attention_layernorm->forward(h)));
 }
 

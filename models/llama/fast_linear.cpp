@@ -18,8 +18,15 @@ constexpr std::int64_t kLanes = 16;
 // a time keep four independent accumulator vectors in flight (kLanes partial sums each,
 // vectorised by the compiler for the best ISA the CPU has), reduced at the end.
 __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default"))) void gemv_block(
-    const float* x, std::int64_t rows, std::int64_t k, const float* w, std::int64_t j0,
-    std::int64_t j1, const float* bias, float* y, std::int64_t n) {
+    const float* x,
+    std::int64_t rows,
+    std::int64_t k,
+    const float* w,
+    std::int64_t j0,
+    std::int64_t j1,
+    const float* bias,
+    float* y,
+    std::int64_t n) {
   const std::int64_t k_main = k / kLanes * kLanes;
   std::int64_t j = j0;
   for (; j + 4 <= j1; j += 4) {
@@ -72,8 +79,14 @@ __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default"))) vo
 
 }  // namespace
 
-void gemv_rows(const float* x, std::int64_t rows, std::int64_t k, const float* w, std::int64_t n,
-               const float* bias, float* y) {
+void gemv_rows(
+    const float* x,
+    std::int64_t rows,
+    std::int64_t k,
+    const float* w,
+    std::int64_t n,
+    const float* bias,
+    float* y) {
   const double bytes = 4.0 * static_cast<double>(n) * static_cast<double>(k);
   const int threads = bytes < (1 << 18) || omp_in_parallel() ? 1 : cpu::gemm_num_threads();
   if (threads <= 1) {
@@ -89,7 +102,8 @@ void gemv_rows(const float* x, std::int64_t rows, std::int64_t k, const float* w
 
 Tensor apply_linear(const std::shared_ptr<nn::UnaryModule>& module, const Tensor& x) {
   const nn::UnaryModule& m = *module;
-  if (typeid(m) != typeid(nn::Linear) || GradMode::is_enabled()) return module->forward(x);
+  if (typeid(m) != typeid(nn::Linear) || GradMode::is_enabled())
+    return module->forward(x);
   const auto& lin = static_cast<const nn::Linear&>(m);
   const Tensor& w = lin.weight;
   const std::int64_t k = lin.in_features, n = lin.out_features;
@@ -98,13 +112,20 @@ Tensor apply_linear(const std::shared_ptr<nn::UnaryModule>& module, const Tensor
       (lin.bias.defined() && (lin.bias.dtype() != kFloat32 || !lin.bias.is_contiguous())))
     return module->forward(x);
   const std::int64_t rows = x.numel() / k;
-  if (rows == 0 || rows > kMaxGemvRows) return module->forward(x);
+  if (rows == 0 || rows > kMaxGemvRows)
+    return module->forward(x);
   const Tensor xc = x.contiguous();
   Shape out_shape = x.shape();
   out_shape.back() = n;
   Tensor y = empty(out_shape, kFloat32);
-  gemv_rows(xc.data_ptr<float>(), rows, k, w.data_ptr<float>(), n,
-            lin.bias.defined() ? lin.bias.data_ptr<float>() : nullptr, y.data_ptr<float>());
+  gemv_rows(
+      xc.data_ptr<float>(),
+      rows,
+      k,
+      w.data_ptr<float>(),
+      n,
+      lin.bias.defined() ? lin.bias.data_ptr<float>() : nullptr,
+      y.data_ptr<float>());
   return y;
 }
 

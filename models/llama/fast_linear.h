@@ -18,7 +18,13 @@ inline constexpr std::int64_t kMaxGemvRows = 8;
 Tensor apply_linear(const std::shared_ptr<nn::UnaryModule>& module, const Tensor& x);
 
 /// y[r, n] = x[r, k] @ w[n, k]^T (+ bias[n]), all float32 contiguous on the CPU; r <= kMaxGemvRows.
-void gemv_rows(const float* x, std::int64_t rows, std::int64_t k, const float* w, std::int64_t n,
-               const float* bias, float* y);
+void gemv_rows(
+    const float* x,
+    std::int64_t rows,
+    std::int64_t k,
+    const float* w,
+    std::int64_t n,
+    const float* bias,
+    float* y);
 
 }  // namespace peftcpp::models::llama

@@ -8,8 +8,11 @@
 
 namespace peftcpp::models::llama {
 
-LlamaHeadModel::LlamaHeadModel(const HfConfig& config, const LlamaSettings& s,
-                               const std::string& base_name, const nn::FactoryOptions& fo)
+LlamaHeadModel::LlamaHeadModel(
+    const HfConfig& config,
+    const LlamaSettings& s,
+    const std::string& base_name,
+    const nn::FactoryOptions& fo)
     : base_name_(base_name), config_(config.clone()) {
   base = std::make_shared<LlamaModel>(config, s, fo);
   register_module(base_name, &base);
@@ -17,20 +20,22 @@ LlamaHeadModel::LlamaHeadModel(const HfConfig& config, const LlamaSettings& s,
 
 // ---- causal LM ---------------------------------------------------------------------------
 
-LlamaForCausalLM::LlamaForCausalLM(const HfConfig& config, const LlamaSettings& s,
-                                   const nn::FactoryOptions& fo)
+LlamaForCausalLM::LlamaForCausalLM(
+    const HfConfig& config, const LlamaSettings& s, const nn::FactoryOptions& fo)
     : LlamaHeadModel(config, s, "model", fo) {
   auto head = std::make_shared<nn::Linear>(s.hidden_size, s.vocab_size, false, fo);
   if (s.tie_word_embeddings) {
     auto emb = std::dynamic_pointer_cast<nn::Embedding>(base->embed_tokens);
-    if (emb) head->weight = emb->weight;  // one tensor under both names
+    if (emb)
+      head->weight = emb->weight;  // one tensor under both names
   }
   lm_head = head;
   register_module("lm_head", &lm_head);
 }
 
 std::vector<std::pair<std::string, std::string>> LlamaForCausalLM::tied_weights() const {
-  if (!settings().tie_word_embeddings) return {};
+  if (!settings().tie_word_embeddings)
+    return {};
   return {{"lm_head.weight", base_name_ + ".embed_tokens.weight"}};
 }
 
@@ -38,7 +43,8 @@ ModelOutput LlamaForCausalLM::forward(const ModelInputs& inputs) {
   ModelOutput out = base->forward(inputs);
   Tensor h = out.last_hidden_state;
   const std::int64_t keep = inputs.num_logits_to_keep;
-  if (keep > 0 && keep < h.size(1)) h = h.narrow(1, h.size(1) - keep, keep);
+  if (keep > 0 && keep < h.size(1))
+    h = h.narrow(1, h.size(1) - keep, keep);
   out.logits = apply_linear(lm_head, h);
   return out;
 }
@@ -58,8 +64,9 @@ ModelOutput LlamaForSequenceClassification::forward(const ModelInputs& inputs) {
   const std::int64_t b = logits.size(0), t = logits.size(1);
   const std::optional<std::int64_t> pad = settings().pad_token_id;
   if (!pad && b != 1) {
-    throw ValueError("[models/llama] " + type_name() +
-                     ": cannot handle batch sizes > 1 if no padding token is defined");
+    throw ValueError(
+        "[models/llama] " + type_name() +
+        ": cannot handle batch sizes > 1 if no padding token is defined");
   }
   // transformers 4.48: the position before the first pad token, modulo T (no pad -> last).
   std::vector<std::int64_t> rows(static_cast<std::size_t>(b), t - 1);
@@ -135,10 +142,11 @@ ModelPtr make_llama_family(const HfConfig& config, const std::string& architectu
   } else if (architecture == p + "ForQuestionAnswering") {
     model = std::make_shared<LlamaForQuestionAnswering>(config, s);
   } else {
-    throw ValueError("[models/llama] unknown architecture '" + architecture + "' for model_type " +
-                     config.model_type() + " (known: " + p + "Model, " + p + "ForCausalLM, " + p +
-                     "ForSequenceClassification, " + p + "ForTokenClassification, " + p +
-                     "ForQuestionAnswering)");
+    throw ValueError(
+        "[models/llama] unknown architecture '" + architecture + "' for model_type " +
+        config.model_type() + " (known: " + p + "Model, " + p + "ForCausalLM, " + p +
+        "ForSequenceClassification, " + p + "ForTokenClassification, " + p +
+        "ForQuestionAnswering)");
   }
   init_llama_weights(*model, s.initializer_range);
   return model;

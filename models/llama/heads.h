@@ -17,8 +17,11 @@ namespace peftcpp::models::llama {
 /// Shared plumbing of the heads: the config, the base model and its attribute name.
 class LlamaHeadModel : public PreTrainedModel {
  public:
-  LlamaHeadModel(const HfConfig& config, const LlamaSettings& s, const std::string& base_name,
-                 const nn::FactoryOptions& fo);
+  LlamaHeadModel(
+      const HfConfig& config,
+      const LlamaSettings& s,
+      const std::string& base_name,
+      const nn::FactoryOptions& fo);
   const HfConfig& config() const override {
     return *config_;
   }
@@ -43,7 +46,8 @@ class LlamaHeadModel : public PreTrainedModel {
 
 class LlamaForCausalLM : public LlamaHeadModel {
  public:
-  LlamaForCausalLM(const HfConfig& config, const LlamaSettings& s, const nn::FactoryOptions& fo = {});
+  LlamaForCausalLM(
+      const HfConfig& config, const LlamaSettings& s, const nn::FactoryOptions& fo = {});
   std::string type_name() const override {
     return settings().prefix + "ForCausalLM";
   }
@@ -62,8 +66,8 @@ class LlamaForCausalLM : public LlamaHeadModel {
 
 class LlamaForSequenceClassification : public LlamaHeadModel {
  public:
-  LlamaForSequenceClassification(const HfConfig& config, const LlamaSettings& s,
-                                 const nn::FactoryOptions& fo = {});
+  LlamaForSequenceClassification(
+      const HfConfig& config, const LlamaSettings& s, const nn::FactoryOptions& fo = {});
   std::string type_name() const override {
     return settings().prefix + "ForSequenceClassification";
   }
@@ -78,8 +82,8 @@ class LlamaForSequenceClassification : public LlamaHeadModel {
 
 class LlamaForTokenClassification : public LlamaHeadModel {
  public:
-  LlamaForTokenClassification(const HfConfig& config, const LlamaSettings& s,
-                              const nn::FactoryOptions& fo = {});
+  LlamaForTokenClassification(
+      const HfConfig& config, const LlamaSettings& s, const nn::FactoryOptions& fo = {});
   std::string type_name() const override {
     return settings().prefix + "ForTokenClassification";
   }
@@ -94,8 +98,8 @@ class LlamaForTokenClassification : public LlamaHeadModel {
 
 class LlamaForQuestionAnswering : public LlamaHeadModel {
  public:
-  LlamaForQuestionAnswering(const HfConfig& config, const LlamaSettings& s,
-                            const nn::FactoryOptions& fo = {});
+  LlamaForQuestionAnswering(
+      const HfConfig& config, const LlamaSettings& s, const nn::FactoryOptions& fo = {});
   std::string type_name() const override {
     return settings().prefix + "ForQuestionAnswering";
   }

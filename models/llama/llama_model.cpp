@@ -31,13 +31,19 @@ ModelOutput LlamaModel::forward(const ModelInputs& in) {
     throw ValueError(who + "pass exactly one of input_ids and inputs_embeds");
   Tensor hidden;
   if (in.input_ids.defined()) {
-    PEFTCPP_CHECK_SHAPE(in.input_ids.dim() == 2, who, "input_ids must be [batch, seq], got ",
-                        shape_str(in.input_ids.shape()));
+    PEFTCPP_CHECK_SHAPE(
+        in.input_ids.dim() == 2,
+        who,
+        "input_ids must be [batch, seq], got ",
+        shape_str(in.input_ids.shape()));
     hidden = embed_tokens->forward(in.input_ids);
   } else {
     PEFTCPP_CHECK_SHAPE(
-        in.inputs_embeds.dim() == 3 && in.inputs_embeds.size(2) == settings_.hidden_size, who,
-        "inputs_embeds must be [batch, seq, ", settings_.hidden_size, "], got ",
+        in.inputs_embeds.dim() == 3 && in.inputs_embeds.size(2) == settings_.hidden_size,
+        who,
+        "inputs_embeds must be [batch, seq, ",
+        settings_.hidden_size,
+        "], got ",
         shape_str(in.inputs_embeds.shape()));
     hidden = in.inputs_embeds;
   }
@@ -50,13 +56,18 @@ ModelOutput LlamaModel::forward(const ModelInputs& in) {
 
   Tensor position_ids = in.position_ids;
   if (!position_ids.defined()) {
-    position_ids = arange(static_cast<double>(past), static_cast<double>(past + t), 1.0, kInt64,
-                          hidden.device())
-                       .unsqueeze(0);
+    position_ids =
+        arange(
+            static_cast<double>(past), static_cast<double>(past + t), 1.0, kInt64, hidden.device())
+            .unsqueeze(0);
   }
-  PEFTCPP_CHECK_SHAPE(position_ids.dim() == 2 && position_ids.size(1) == t, who,
-                      "position_ids must be [batch, ", t, "], got ",
-                      shape_str(position_ids.shape()));
+  PEFTCPP_CHECK_SHAPE(
+      position_ids.dim() == 2 && position_ids.size(1) == t,
+      who,
+      "position_ids must be [batch, ",
+      t,
+      "], got ",
+      shape_str(position_ids.shape()));
   const auto [cos, sin] = rotary_emb->forward(position_ids, hidden.dtype());
 
   // One additive mask per distinct sliding window (most models: one).
@@ -66,25 +77,28 @@ ModelOutput LlamaModel::forward(const ModelInputs& in) {
     auto it = biases.find(key);
     if (it == biases.end()) {
       NoGradGuard no_grad;
-      it = biases
-               .emplace(key, causal_attention_bias(in.attention_mask, b, t, past, window,
-                                                   hidden.dtype()))
-               .first;
+      it =
+          biases
+              .emplace(
+                  key, causal_attention_bias(in.attention_mask, b, t, past, window, hidden.dtype()))
+              .first;
     }
     return it->second;
   };
 
   ModelOutput out;
   for (std::size_t i = 0; i < num_layers; ++i) {
-    if (in.output_hidden_states) out.hidden_states.push_back(hidden);
+    if (in.output_hidden_states)
+      out.hidden_states.push_back(hidden);
     LayerKV* kv = cache != nullptr && i < cache->self.size() ? &cache->self[i] : nullptr;
     auto layer = layers->at_as<LlamaDecoderLayer>(static_cast<std::int64_t>(i));
     PEFTCPP_CHECK(layer != nullptr, who, "layers.", i, " is not a decoder layer");
-    hidden = layer->forward(hidden, cos, sin, bias_for(settings_.sliding_window[i]), kv,
-                            in.use_cache);
+    hidden =
+        layer->forward(hidden, cos, sin, bias_for(settings_.sliding_window[i]), kv, in.use_cache);
   }
   hidden = norm->forward(hidden);
-  if (in.output_hidden_states) out.hidden_states.push_back(hidden);
+  if (in.output_hidden_states)
+    out.hidden_states.push_back(hidden);
   out.last_hidden_state = hidden;
   return out;
 }
@@ -98,14 +112,16 @@ void init_llama_weights(nn::Module& root, double std, Generator* gen) {
     if (auto* lin = dynamic_cast<nn::Linear*>(module.get())) {
       Tensor w = lin->weight.detach();
       normal_(w, 0.0, std, gen);
-      if (lin->bias.defined()) lin->bias.detach().zero_();
+      if (lin->bias.defined())
+        lin->bias.detach().zero_();
     }
   }
   for (const auto& [name, module] : modules) {
     if (auto* emb = dynamic_cast<nn::Embedding*>(module.get())) {
       Tensor w = emb->weight.detach();
       normal_(w, 0.0, std, gen);
-      if (emb->padding_idx) w.select(0, *emb->padding_idx).zero_();
+      if (emb->padding_idx)
+        w.select(0, *emb->padding_idx).zero_();
     }
   }
 }

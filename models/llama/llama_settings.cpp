@@ -13,7 +13,8 @@ const Json* extra(const HfConfig& config, std::string_view key) {
 }
 
 std::optional<std::int64_t> first_id(const TokenIds& ids) {
-  if (ids.is_none() || ids.ids().empty()) return std::nullopt;
+  if (ids.is_none() || ids.ids().empty())
+    return std::nullopt;
   return ids.ids().front();
 }
 
@@ -27,7 +28,8 @@ void read_common(const HfConfig& config, LlamaSettings& s) {
   } else if (const Json* h = extra(config, "hidden_dropout")) {
     s.classifier_dropout = h->as_double();
   }
-  if (const Json* p = extra(config, "partial_rotary_factor")) s.partial_rotary_factor = p->as_double();
+  if (const Json* p = extra(config, "partial_rotary_factor"))
+    s.partial_rotary_factor = p->as_double();
   if (const Json* o = extra(config, "original_max_position_embeddings"))
     s.original_max_position_embeddings = o->as_int();
 }
@@ -35,31 +37,34 @@ void read_common(const HfConfig& config, LlamaSettings& s) {
 void check(const LlamaSettings& s, const HfConfig& config) {
   const std::string who = std::string("[models/llama] ") + config.class_name() + ": ";
   if (s.num_heads <= 0 || s.num_kv_heads <= 0 || s.num_heads % s.num_kv_heads != 0) {
-    throw ValueError(who + "num_attention_heads (" + std::to_string(s.num_heads) +
-                     ") must be a positive multiple of num_key_value_heads (" +
-                     std::to_string(s.num_kv_heads) + ")");
+    throw ValueError(
+        who + "num_attention_heads (" + std::to_string(s.num_heads) +
+        ") must be a positive multiple of num_key_value_heads (" + std::to_string(s.num_kv_heads) +
+        ")");
   }
   // transformers' LLaMA rotates the whole head (a partial_rotary_factor < 1 fails there too).
   if (s.head_dim <= 0 || s.head_dim % 2 != 0 || s.rotary_dim() != s.head_dim) {
-    throw ValueError(who + "head_dim " + std::to_string(s.head_dim) +
-                     " with partial_rotary_factor " + std::to_string(s.partial_rotary_factor) +
-                     " gives a rotary dim of " + std::to_string(s.rotary_dim()) +
-                     " (needs an even head_dim, rotated whole)");
+    throw ValueError(
+        who + "head_dim " + std::to_string(s.head_dim) + " with partial_rotary_factor " +
+        std::to_string(s.partial_rotary_factor) + " gives a rotary dim of " +
+        std::to_string(s.rotary_dim()) + " (needs an even head_dim, rotated whole)");
   }
   if (!s.rope_scaling.is_null() && !s.rope_scaling.is_object())
     throw ValueError(who + "rope_scaling must be null or an object");
   const std::string t = s.rope_type();
   if (t != "default" && t != "linear" && t != "dynamic" && t != "yarn" && t != "longrope" &&
       t != "llama3") {
-    throw ValueError(who + "unsupported rope_type '" + t +
-                     "' (default, linear, dynamic, yarn, longrope, llama3)");
+    throw ValueError(
+        who + "unsupported rope_type '" + t +
+        "' (default, linear, dynamic, yarn, longrope, llama3)");
   }
 }
 
 }  // namespace
 
 std::string LlamaSettings::rope_type() const {
-  if (!rope_scaling.is_object()) return "default";
+  if (!rope_scaling.is_object())
+    return "default";
   if (const Json* t = rope_scaling.find("rope_type"); t != nullptr && t->is_string())
     return t->as_string();
   if (const Json* t = rope_scaling.find("type"); t != nullptr && t->is_string())
@@ -107,7 +112,8 @@ LlamaSettings llama_settings(const HfConfig& config) {
     s.initializer_range = m->initializer_range;
     s.attention_dropout = m->attention_dropout;
     s.rope_theta = m->rope_theta;
-    if (const Json* r = extra(config, "rope_scaling")) s.rope_scaling = *r;
+    if (const Json* r = extra(config, "rope_scaling"))
+      s.rope_scaling = *r;
     s.max_position_embeddings = m->max_position_embeddings;
     s.sliding_window.assign(static_cast<std::size_t>(s.num_layers), m->sliding_window);
     s.qa_base_name = "model";
@@ -134,8 +140,9 @@ LlamaSettings llama_settings(const HfConfig& config) {
     }
     s.qa_base_name = "transformer";
   } else {
-    throw ValueError(std::string("[models/llama] expected a LlamaConfig, MistralConfig or ") +
-                     "Qwen2Config, got " + config.class_name());
+    throw ValueError(
+        std::string("[models/llama] expected a LlamaConfig, MistralConfig or ") +
+        "Qwen2Config, got " + config.class_name());
   }
   read_common(config, s);
   check(s, config);

@@ -18,15 +18,17 @@ using Freqs = std::vector<float>;
 const Json& key(const LlamaSettings& s, const char* name) {
   const Json* j = s.rope_scaling.find(name);
   if (j == nullptr || !j->is_number()) {
-    throw ValueError("[models/llama] rope_scaling of rope_type '" + s.rope_type() +
-                     "' needs a number '" + name + "'");
+    throw ValueError(
+        "[models/llama] rope_scaling of rope_type '" + s.rope_type() + "' needs a number '" + name +
+        "'");
   }
   return *j;
 }
 
 std::optional<double> optional_key(const LlamaSettings& s, const char* name) {
   const Json* j = s.rope_scaling.find(name);
-  if (j == nullptr || j->is_null()) return std::nullopt;
+  if (j == nullptr || j->is_null())
+    return std::nullopt;
   if (!j->is_number())
     throw ValueError(std::string("[models/llama] rope_scaling '") + name + "' must be a number");
   return j->as_double();
@@ -51,9 +53,8 @@ RopeParameters dynamic_ntk(const LlamaSettings& s, std::optional<std::int64_t> s
   const double factor = key(s, "factor").as_double();
   const auto max_pos = static_cast<double>(s.max_position_embeddings);
   const std::int64_t dim = s.rotary_dim();
-  const std::int64_t len = seq_len && *seq_len > s.max_position_embeddings
-                               ? *seq_len
-                               : s.max_position_embeddings;
+  const std::int64_t len =
+      seq_len && *seq_len > s.max_position_embeddings ? *seq_len : s.max_position_embeddings;
   const double scale = factor * static_cast<double>(len) / max_pos - (factor - 1.0);
   const double base =
       s.rope_theta * std::pow(scale, static_cast<double>(dim) / static_cast<double>(dim - 2));
@@ -65,12 +66,15 @@ RopeParameters yarn(const LlamaSettings& s) {
   const std::int64_t dim = s.rotary_dim();
   const auto max_pos = static_cast<double>(s.max_position_embeddings);
   const double factor = key(s, "factor").as_double();
-  const double attention = optional_key(s, "attention_factor").value_or(0.1 * std::log(factor) + 1.0);
+  const double attention =
+      optional_key(s, "attention_factor").value_or(0.1 * std::log(factor) + 1.0);
   // `x or default`: 0 also falls back, as in Python.
   double beta_fast = optional_key(s, "beta_fast").value_or(0.0);
   double beta_slow = optional_key(s, "beta_slow").value_or(0.0);
-  if (beta_fast == 0.0) beta_fast = 32.0;
-  if (beta_slow == 0.0) beta_slow = 1.0;
+  if (beta_fast == 0.0)
+    beta_fast = 32.0;
+  if (beta_slow == 0.0)
+    beta_slow = 1.0;
   const double pi = std::numbers::pi;
   auto correction_dim = [&](double rotations) {
     return static_cast<double>(dim) * std::log(max_pos / (rotations * 2.0 * pi)) /
@@ -78,7 +82,8 @@ RopeParameters yarn(const LlamaSettings& s) {
   };
   const double low = std::max(std::floor(correction_dim(beta_fast)), 0.0);
   double high = std::min(std::ceil(correction_dim(beta_slow)), static_cast<double>(dim - 1));
-  if (low == high) high += 0.001;  // avoids a zero-width ramp
+  if (low == high)
+    high += 0.001;  // avoids a zero-width ramp
   const Freqs e = exponents(dim);
   RopeParameters r{Freqs(e.size()), attention};
   for (std::size_t i = 0; i < e.size(); ++i) {
@@ -88,8 +93,8 @@ RopeParameters yarn(const LlamaSettings& s) {
     float ramp = (static_cast<float>(i) - static_cast<float>(low)) / static_cast<float>(high - low);
     ramp = std::clamp(ramp, 0.0f, 1.0f);
     const float extrapolation_factor = 1.0f - ramp;
-    r.inv_freq[i] = interpolation * (1.0f - extrapolation_factor) +
-                    extrapolation * extrapolation_factor;
+    r.inv_freq[i] =
+        interpolation * (1.0f - extrapolation_factor) + extrapolation * extrapolation_factor;
   }
   return r;
 }
@@ -97,8 +102,9 @@ RopeParameters yarn(const LlamaSettings& s) {
 Freqs factor_list(const LlamaSettings& s, const char* name, std::size_t n) {
   const Json* j = s.rope_scaling.find(name);
   if (j == nullptr || !j->is_array() || j->size() != n) {
-    throw ValueError(std::string("[models/llama] rope_scaling '") + name + "' must be a list of " +
-                     std::to_string(n) + " numbers (head_dim / 2)");
+    throw ValueError(
+        std::string("[models/llama] rope_scaling '") + name + "' must be a list of " +
+        std::to_string(n) + " numbers (head_dim / 2)");
   }
   Freqs out;
   for (const Json& v : j->as_array()) out.push_back(static_cast<float>(v.as_double()));
@@ -148,9 +154,9 @@ RopeParameters llama3(const LlamaSettings& s) {
   for (float& f : inv) {
     const float wavelen = two_pi / f;
     const float scaled = wavelen > low_freq_wavelen ? f / factor : f;
-    const float smooth = (static_cast<float>(old_context) / wavelen -
-                          static_cast<float>(low_freq_factor)) /
-                         static_cast<float>(high_freq_factor - low_freq_factor);
+    const float smooth =
+        (static_cast<float>(old_context) / wavelen - static_cast<float>(low_freq_factor)) /
+        static_cast<float>(high_freq_factor - low_freq_factor);
     const float smoothed = (1.0f - smooth) * scaled / factor + smooth * scaled;
     const bool medium = !(wavelen < high_freq_wavelen) && !(wavelen > low_freq_wavelen);
     f = medium ? smoothed : scaled;
@@ -164,19 +170,25 @@ Tensor to_tensor(const Freqs& f) {
 
 }  // namespace
 
-RopeParameters compute_rope_parameters(const LlamaSettings& s, std::optional<std::int64_t> seq_len) {
+RopeParameters compute_rope_parameters(
+    const LlamaSettings& s, std::optional<std::int64_t> seq_len) {
   const std::string t = s.rope_type();
-  if (t == "default") return {default_inv_freq(s.rope_theta, s.rotary_dim()), 1.0};
+  if (t == "default")
+    return {default_inv_freq(s.rope_theta, s.rotary_dim()), 1.0};
   if (t == "linear") {
     Freqs inv = default_inv_freq(s.rope_theta, s.rotary_dim());
     const auto factor = static_cast<float>(key(s, "factor").as_double());
     for (float& f : inv) f /= factor;
     return {inv, 1.0};
   }
-  if (t == "dynamic") return dynamic_ntk(s, seq_len);
-  if (t == "yarn") return yarn(s);
-  if (t == "longrope") return longrope(s);
-  if (t == "llama3") return llama3(s);
+  if (t == "dynamic")
+    return dynamic_ntk(s, seq_len);
+  if (t == "yarn")
+    return yarn(s);
+  if (t == "longrope")
+    return longrope(s);
+  if (t == "llama3")
+    return llama3(s);
   throw ValueError("[models/llama] unsupported rope_type '" + t + "'");
 }
 
@@ -209,7 +221,8 @@ std::pair<Tensor, Tensor> LlamaRotaryEmbedding::forward(const Tensor& position_i
       position_ids.defined() ? shape_str(position_ids.shape()) : std::string("undefined"));
   NoGradGuard no_grad;
   const Tensor pos = position_ids.to(kInt64).contiguous();
-  if (settings_.rope_type() == "dynamic" && pos.numel() > 0) dynamic_update(pos);
+  if (settings_.rope_type() == "dynamic" && pos.numel() > 0)
+    dynamic_update(pos);
   const Tensor inv = inv_freq.to(kFloat32).contiguous();
   const std::int64_t bt = pos.numel(), half = inv.numel(), dim = 2 * half;
   Tensor c = empty({pos.size(0), pos.size(1), dim}, kFloat32);
@@ -234,7 +247,8 @@ std::pair<Tensor, Tensor> LlamaRotaryEmbedding::forward(const Tensor& position_i
       sr[i] = sr[i + half] = sv;
     }
   }
-  if (dtype != kFloat32) return {c.to(dtype), s.to(dtype)};
+  if (dtype != kFloat32)
+    return {c.to(dtype), s.to(dtype)};
   return {c, s};
 }
 

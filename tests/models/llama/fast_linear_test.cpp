@@ -1,10 +1,11 @@
 // The inference GEMV shortcut equals the Linear module it stands in for, and steps aside
 // whenever autograd, another module type or a longer input is involved.
+#include "models/llama/fast_linear.h"
+
 #include <doctest/doctest.h>
 
 #include <cmath>
 
-#include "models/llama/fast_linear.h"
 #include "nn/functional.h"
 #include "nn/layers/activation.h"
 #include "nn/layers/linear.h"
@@ -39,8 +40,8 @@ TEST_CASE("apply_linear's GEMV equals Linear::forward for 1..8 rows, odd widths,
           {
             NoGradGuard ng;
             got = models::llama::apply_linear(m, x);
-            want = nn::functional::linear(x.to(kFloat64), lin->weight.to(kFloat64),
-                                          bias ? lin->bias.to(kFloat64) : Tensor());
+            want = nn::functional::linear(
+                x.to(kFloat64), lin->weight.to(kFloat64), bias ? lin->bias.to(kFloat64) : Tensor());
           }
           REQUIRE(got.shape() == Shape{rows, 1, n});
           CHECK(max_abs_diff(got.to(kFloat64), want) <= 1e-5 * std::sqrt(static_cast<double>(k)));
@@ -57,8 +58,8 @@ TEST_CASE("apply_linear defers to forward for autograd, subclasses and long inpu
   const Tensor x = randn({1, 8}, kFloat32, &gen);
   {
     NoGradGuard ng;
-    llama_test::check_close(models::llama::apply_linear(m, x), scaled->forward(x), 0.0,
-                            "subclass forward kept");
+    llama_test::check_close(
+        models::llama::apply_linear(m, x), scaled->forward(x), 0.0, "subclass forward kept");
   }
   auto lin = std::make_shared<nn::Linear>(8, 4, true, nn::FactoryOptions{.generator = &gen});
   std::shared_ptr<nn::UnaryModule> plain = lin;
@@ -70,6 +71,6 @@ TEST_CASE("apply_linear defers to forward for autograd, subclasses and long inpu
   // More rows than the GEMV takes go through the GEMM (same values).
   NoGradGuard ng;
   const Tensor big = randn({models::llama::kMaxGemvRows + 1, 8}, kFloat32, &gen);
-  llama_test::check_close(models::llama::apply_linear(plain, big), lin->forward(big), 0.0,
-                          "long input");
+  llama_test::check_close(
+      models::llama::apply_linear(plain, big), lin->forward(big), 0.0, "long input");
 }

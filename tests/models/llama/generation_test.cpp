@@ -1,12 +1,13 @@
 // generate(): greedy search against an argmax loop over full forwards, left padding, eos and
 // padding of finished rows, seeded sampling, the logits processors against hand-computed values,
 // and the encoder-decoder path on a scripted model.
+#include "models/generation.h"
+
 #include <doctest/doctest.h>
 
 #include <cmath>
 #include <limits>
 
-#include "models/generation.h"
 #include "models/logits_process.h"
 #include "tests/models/llama/llama_test_util.h"
 
@@ -50,11 +51,12 @@ TEST_CASE("greedy generation equals the argmax loop over full forwards, left pad
     const Tensor want = argmax_loop(*m, ids, mask, 7);
     CHECK(out.sequences.to_vector<std::int64_t>() == want.to_vector<std::int64_t>());
     // The padded row generates what it generates alone.
-    const Tensor alone = models::generate(*m, ids.select(0, 1).narrow(0, 2, 3).unsqueeze(0),
-                                          Tensor(), cfg)
-                             .sequences;
-    CHECK(alone.select(0, 0).to_vector<std::int64_t>() ==
-          out.sequences.select(0, 1).narrow(0, 2, 10).to_vector<std::int64_t>());
+    const Tensor alone =
+        models::generate(*m, ids.select(0, 1).narrow(0, 2, 3).unsqueeze(0), Tensor(), cfg)
+            .sequences;
+    CHECK(
+        alone.select(0, 0).to_vector<std::int64_t>() ==
+        out.sequences.select(0, 1).narrow(0, 2, 10).to_vector<std::int64_t>());
   }
 }
 
@@ -69,8 +71,8 @@ TEST_CASE("generation stops at eos and pads finished rows") {
   const std::int64_t eos = free0[5];
   cfg.eos_token_id = {eos};
   cfg.pad_token_id = 63;
-  const auto row0 = models::generate(*m, ids, Tensor(), cfg).sequences.select(0, 0)
-                        .to_vector<std::int64_t>();
+  const auto row0 =
+      models::generate(*m, ids, Tensor(), cfg).sequences.select(0, 0).to_vector<std::int64_t>();
   REQUIRE(row0.size() == free0.size());  // row 1 keeps going
   bool done = false;
   for (std::size_t j = 4; j < row0.size(); ++j) {
@@ -102,8 +104,9 @@ TEST_CASE("sampling is deterministic under a seed; top_k = 1 is greedy") {
   cfg.top_k = 1;
   models::GenerationConfig greedy;
   greedy.max_new_tokens = 12;
-  CHECK(models::generate(*m, ids, Tensor(), cfg).sequences.to_vector<std::int64_t>() ==
-        models::generate(*m, ids, Tensor(), greedy).sequences.to_vector<std::int64_t>());
+  CHECK(
+      models::generate(*m, ids, Tensor(), cfg).sequences.to_vector<std::int64_t>() ==
+      models::generate(*m, ids, Tensor(), greedy).sequences.to_vector<std::int64_t>());
 }
 
 TEST_CASE("output_scores holds the processed scores of each step") {
@@ -119,33 +122,39 @@ TEST_CASE("output_scores holds the processed scores of each step") {
   x.input_ids = ids;
   NoGradGuard ng;
   const Tensor last = m->forward(x).logits.select(1, 3);
-  llama_test::check_close(out.scores[0], models::repetition_penalty(last, ids, 1.3), 1e-5,
-                          "step 0 scores");
+  llama_test::check_close(
+      out.scores[0], models::repetition_penalty(last, ids, 1.3), 1e-5, "step 0 scores");
   CHECK(argmax(out.scores[0], -1).item<std::int64_t>() == out.sequences[0][4].item<std::int64_t>());
 }
 
 TEST_CASE("repetition penalty, temperature, top-k and top-p against hand-computed rows") {
   const Tensor scores = tensor<float>({2.0f, -1.0f, 0.5f, 4.0f, -3.0f}, {1, 5});
   const Tensor seen = llama_test::ids_tensor({0, 1, 1, 4}, 1, 4);
-  CHECK(models::repetition_penalty(scores, seen, 2.0).to_vector<float>() ==
-        std::vector<float>{1.0f, -2.0f, 0.5f, 4.0f, -6.0f});
-  CHECK(models::temperature_warp(scores, 0.5).to_vector<float>() ==
-        std::vector<float>{4.0f, -2.0f, 1.0f, 8.0f, -6.0f});
-  CHECK(models::top_k_filter(scores, 2).to_vector<float>() ==
-        std::vector<float>{2.0f, -kInf, -kInf, 4.0f, -kInf});
+  CHECK(
+      models::repetition_penalty(scores, seen, 2.0).to_vector<float>() ==
+      std::vector<float>{1.0f, -2.0f, 0.5f, 4.0f, -6.0f});
+  CHECK(
+      models::temperature_warp(scores, 0.5).to_vector<float>() ==
+      std::vector<float>{4.0f, -2.0f, 1.0f, 8.0f, -6.0f});
+  CHECK(
+      models::top_k_filter(scores, 2).to_vector<float>() ==
+      std::vector<float>{2.0f, -kInf, -kInf, 4.0f, -kInf});
   // Ties with the k-th value survive.
   const Tensor tied = tensor<float>({1.0f, 3.0f, 1.0f, 0.0f}, {1, 4});
-  CHECK(models::top_k_filter(tied, 2).to_vector<float>() ==
-        std::vector<float>{1.0f, 3.0f, 1.0f, -kInf});
+  CHECK(
+      models::top_k_filter(tied, 2).to_vector<float>() ==
+      std::vector<float>{1.0f, 3.0f, 1.0f, -kInf});
   // Probabilities of `scores`: e^4 dominates (~0.86), e^2 ~0.12, the rest ~0.02 together.
   double z = 0;
   for (float s : scores.to_vector<float>()) z += std::exp(s);
   const double p3 = std::exp(4.0) / z, p0 = std::exp(2.0) / z;
   // top_p below p3 keeps only token 3; between p3 and p3 + p0 keeps tokens 3 and 0.
-  CHECK(models::top_p_filter(scores, p3 * 0.99).to_vector<float>() ==
-        std::vector<float>{-kInf, -kInf, -kInf, 4.0f, -kInf});
-  CHECK(models::top_p_filter(scores, (p3 + p0) * 0.99).to_vector<float>() ==
-        std::vector<float>{2.0f, -kInf, -kInf, 4.0f, -kInf});
+  CHECK(
+      models::top_p_filter(scores, p3 * 0.99).to_vector<float>() ==
+      std::vector<float>{-kInf, -kInf, -kInf, 4.0f, -kInf});
+  CHECK(
+      models::top_p_filter(scores, (p3 + p0) * 0.99).to_vector<float>() ==
+      std::vector<float>{2.0f, -kInf, -kInf, 4.0f, -kInf});
   CHECK(models::top_p_filter(scores, 1.0).to_vector<float>() == scores.to_vector<float>());
   CHECK_THROWS_AS(models::temperature_warp(scores, 0.0), ValueError);
 }
@@ -219,6 +228,7 @@ TEST_CASE("encoder-decoder generation runs the encoder once and grows the decode
   const models::GenerateOutput out = models::generate(*m, ids, Tensor(), cfg);
   CHECK(m->encoder_runs == 1);
   CHECK(m->decoder_lengths == std::vector<std::int64_t>{1, 1, 1, 1});  // cached: one new token
-  CHECK(out.sequences.to_vector<std::int64_t>() ==
-        std::vector<std::int64_t>{0, 3, 6, 9, 2, 0, 7, 4, 1, 8});
+  CHECK(
+      out.sequences.to_vector<std::int64_t>() ==
+      std::vector<std::int64_t>{0, 3, 6, 9, 2, 0, 7, 4, 1, 8});
 }

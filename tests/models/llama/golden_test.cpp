@@ -18,11 +18,14 @@ namespace {
 std::vector<fs::path> llama_family_cases() {
   std::vector<fs::path> out;
   const fs::path root = test::golden_dir() / "models";
-  if (test::golden_dir().empty() || !fs::is_directory(root)) return out;
+  if (test::golden_dir().empty() || !fs::is_directory(root))
+    return out;
   const std::set<std::string> types = {"llama", "mistral", "qwen2"};
   for (const auto& c : fs::directory_iterator(root)) {
-    if (!fs::is_regular_file(c.path() / "config.json")) continue;
-    if (types.count(load_hf_config(c.path() / "config.json")->model_type())) out.push_back(c.path());
+    if (!fs::is_regular_file(c.path() / "config.json"))
+      continue;
+    if (types.count(load_hf_config(c.path() / "config.json")->model_type()))
+      out.push_back(c.path());
   }
   std::sort(out.begin(), out.end());
   return out;
@@ -60,8 +63,9 @@ TEST_CASE("llama family golden cases: logits, hidden states, padded logits and e
 
     models::ModelPtr model = models::from_pretrained(dir);
     const models::ModelOutput out = model->forward(inputs_with(in, "attention_mask"));
-    REQUIRE(out.hidden_states.size() ==
-            static_cast<std::size_t>(model->config().dims().num_hidden_layers + 1));
+    REQUIRE(
+        out.hidden_states.size() ==
+        static_cast<std::size_t>(model->config().dims().num_hidden_layers + 1));
     const Tensor loss = sum(out.logits * get(in, "loss_weight"));
     loss.backward();
     models::ModelOutput padded;

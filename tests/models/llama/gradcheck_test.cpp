@@ -1,9 +1,10 @@
 // Float64 finite-difference gradient check of a tiny LLaMA decoder layer (GQA, RoPE, padding
 // mask, SwiGLU, RMSNorm) through the autograd engine, for the input and several weights, and of
 // a whole tiny causal LM through a trainable prefix in the cache.
+#include "autograd/gradcheck.h"
+
 #include <doctest/doctest.h>
 
-#include "autograd/gradcheck.h"
 #include "models/llama/attention_mask.h"
 #include "models/llama/decoder_layer.h"
 #include "models/llama/rope.h"
@@ -28,16 +29,15 @@ TEST_CASE("gradcheck: a tiny llama decoder layer in float64") {
   const Tensor mask = tensor<std::int64_t>({1, 0, 1, 1}, {1, 4});
   const Tensor bias = models::llama::causal_attention_bias(mask, 1, 4, 0, std::nullopt, kFloat64);
   Tensor x = randn({1, 4, 8}, kFloat64, &gen).requires_grad_(true);
-  const TensorList inputs = {x,
-                             layer->get_parameter("self_attn.q_proj.weight"),
-                             layer->get_parameter("self_attn.k_proj.bias"),
-                             layer->get_parameter("self_attn.v_proj.weight"),
-                             layer->get_parameter("mlp.gate_proj.weight"),
-                             layer->get_parameter("input_layernorm.weight")};
+  const TensorList inputs = {
+      x,
+      layer->get_parameter("self_attn.q_proj.weight"),
+      layer->get_parameter("self_attn.k_proj.bias"),
+      layer->get_parameter("self_attn.v_proj.weight"),
+      layer->get_parameter("mlp.gate_proj.weight"),
+      layer->get_parameter("input_layernorm.weight")};
   const GradcheckResult r = gradcheck(
-      [&](const TensorList& in) {
-        return layer->forward(in[0], cos, sin, bias, nullptr, false);
-      },
+      [&](const TensorList& in) { return layer->forward(in[0], cos, sin, bias, nullptr, false); },
       inputs);
   CHECK_MESSAGE(r.ok, r.message);
 }

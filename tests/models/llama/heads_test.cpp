@@ -1,11 +1,10 @@
 // Task heads, module names, biases, tied embeddings, replaceable children and the attention
 // mask semantics of the LLaMA family.
 #include <doctest/doctest.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <set>
-
-#include <unistd.h>
 
 #include "io/safetensors/tensor_io.h"
 #include "models/llama/attention.h"
@@ -41,8 +40,12 @@ TEST_CASE("the three model types are registered and build every architecture") {
   for (const char* type : {"llama", "mistral", "qwen2"}) {
     REQUIRE(models::find_model_family(type) != nullptr);
     auto cfg = tiny_config(type);
-    for (const char* suffix : {"Model", "ForCausalLM", "ForSequenceClassification",
-                               "ForTokenClassification", "ForQuestionAnswering"}) {
+    for (const char* suffix :
+         {"Model",
+          "ForCausalLM",
+          "ForSequenceClassification",
+          "ForTokenClassification",
+          "ForQuestionAnswering"}) {
       const std::string arch = llama_test::arch(type, suffix);
       models::ModelPtr m = models::from_config(*cfg, arch);
       CHECK(m->type_name() == arch);
@@ -84,8 +87,10 @@ TEST_CASE("parameter names and biases follow transformers per family") {
 }
 
 TEST_CASE("fresh weights follow _init_weights: N(0, initializer_range), zero padding row") {
-  auto m = models::from_config(*tiny_config("llama", R"({"initializer_range": 0.05,
-      "vocab_size": 512, "hidden_size": 64, "num_attention_heads": 4})"), "LlamaForCausalLM");
+  auto m = models::from_config(
+      *tiny_config("llama", R"({"initializer_range": 0.05,
+      "vocab_size": 512, "hidden_size": 64, "num_attention_heads": 4})"),
+      "LlamaForCausalLM");
   const Tensor emb = m->get_parameter("model.embed_tokens.weight");
   CHECK(max_abs_diff(emb.select(0, 0), zeros({64})) == 0.0);  // pad_token_id 0
   const double s = peftcpp::std(m->get_parameter("lm_head.weight")).item<double>();
@@ -99,8 +104,8 @@ TEST_CASE("tied embeddings: lm_head shares embed_tokens and is stored once") {
   CHECK(m->get_parameter("lm_head.weight").is_same(m->get_parameter("model.embed_tokens.weight")));
   REQUIRE(m->tied_weights().size() == 1);
   CHECK(m->tied_weights()[0].first == "lm_head.weight");
-  const auto dir = std::filesystem::temp_directory_path() /
-                   ("peftcpp_llama_tied_" + std::to_string(::getpid()));
+  const auto dir =
+      std::filesystem::temp_directory_path() / ("peftcpp_llama_tied_" + std::to_string(::getpid()));
   m->save_pretrained(dir);
   const TensorMap saved = load_safetensors((dir / "model.safetensors").string());
   CHECK(!saved.count("lm_head.weight"));
@@ -120,8 +125,8 @@ TEST_CASE("sequence classification pools the token before the first pad (last wi
   REQUIRE(score != nullptr);
   CHECK(!score->bias.defined());
   // Row 0 right padded (pad at 3), row 1 unpadded, row 2 left padded (pad at 0 -> last).
-  const Tensor ids = llama_test::ids_tensor({5, 6, 7, 0, 0, 8, 9, 10, 11, 12, 0, 0, 13, 14, 15},
-                                            3, 5);
+  const Tensor ids =
+      llama_test::ids_tensor({5, 6, 7, 0, 0, 8, 9, 10, 11, 12, 0, 0, 13, 14, 15}, 3, 5);
   models::ModelInputs x;
   x.input_ids = ids;
   NoGradGuard ng;
@@ -134,8 +139,8 @@ TEST_CASE("sequence classification pools the token before the first pad (last wi
     const Tensor want = matmul(h.select(0, r).select(0, at[r]), score->weight.t());
     check_close(pooled.select(0, r), want, 1e-6, "row " + std::to_string(r));
   }
-  auto no_pad = seeded_model(*tiny_config("llama", R"({"pad_token_id": null})"),
-                             "LlamaForSequenceClassification");
+  auto no_pad = seeded_model(
+      *tiny_config("llama", R"({"pad_token_id": null})"), "LlamaForSequenceClassification");
   CHECK_THROWS_AS(no_pad->forward(x), ValueError);
 }
 
@@ -149,8 +154,11 @@ TEST_CASE("token classification and question answering are linear maps of the hi
     auto m = seeded_model(*cfg, "Qwen2ForTokenClassification");
     auto score = m->get_submodule_as<nn::Linear>("score");
     const Tensor h = hidden_of(*m->get_submodule_as<models::PreTrainedModel>("model"), ids);
-    check_close(m->forward(x).logits, nn::functional::linear(h, score->weight, score->bias), 1e-6,
-                "token classification");
+    check_close(
+        m->forward(x).logits,
+        nn::functional::linear(h, score->weight, score->bias),
+        1e-6,
+        "token classification");
   }
   {
     auto m = seeded_model(*cfg, "Qwen2ForQuestionAnswering");
@@ -192,13 +200,19 @@ TEST_CASE("attention bias: causal, padding, window, and fully masked rows as tra
   const Tensor mask = tensor<std::int64_t>({0, 1, 1, 1}, {1, 4});
   const Tensor bias = models::llama::causal_attention_bias(mask, 1, 2, 2, 2, kFloat32);
   // Queries at positions 2, 3 over keys 0..3: key 0 padded; window 2 keeps q - k < 2.
-  const std::vector<float> want = {static_cast<float>(lo), 0, 0, static_cast<float>(lo),
-                                   static_cast<float>(lo), static_cast<float>(lo), 0, 0};
+  const std::vector<float> want = {
+      static_cast<float>(lo),
+      0,
+      0,
+      static_cast<float>(lo),
+      static_cast<float>(lo),
+      static_cast<float>(lo),
+      0,
+      0};
   CHECK(bias.to_vector<float>() == want);
-  CHECK(!models::llama::causal_attention_bias(Tensor(), 2, 1, 5, std::nullopt, kFloat32)
-             .defined());
-  CHECK_THROWS_AS(models::llama::causal_attention_bias(mask, 1, 2, 0, std::nullopt, kFloat32),
-                  ShapeError);
+  CHECK(!models::llama::causal_attention_bias(Tensor(), 2, 1, 5, std::nullopt, kFloat32).defined());
+  CHECK_THROWS_AS(
+      models::llama::causal_attention_bias(mask, 1, 2, 0, std::nullopt, kFloat32), ShapeError);
 
   // A query whose keys are all masked averages every value uniformly (min-float, not -inf).
   auto s = models::llama::llama_settings(*tiny_config());
@@ -216,7 +230,7 @@ TEST_CASE("attention bias: causal, padding, window, and fully masked rows as tra
   auto vp = std::dynamic_pointer_cast<nn::Linear>(attn.v_proj);
   auto op = std::dynamic_pointer_cast<nn::Linear>(attn.o_proj);
   const Tensor v = nn::functional::linear(x, vp->weight).view({1, 3, 2, 8});
-  const Tensor v_mean = mean(v, {1});                                   // [1, 2, 8] per kv head
+  const Tensor v_mean = mean(v, {1});  // [1, 2, 8] per kv head
   const Tensor per_head = v_mean.unsqueeze(2).expand({1, 2, 2, 8}).reshape({1, 32});
   const Tensor want_row = nn::functional::linear(per_head, op->weight);
   for (std::int64_t i = 0; i < 3; ++i)

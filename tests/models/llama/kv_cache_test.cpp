@@ -1,12 +1,11 @@
 // KV cache, prefix keys/values, inputs_embeds and save/load of the LLaMA family.
 #include <doctest/doctest.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <set>
-
-#include <unistd.h>
 
 #include "io/safetensors/tensor_io.h"
 #include "models/llama/attention.h"
@@ -28,15 +27,20 @@ Tensor random_ids(std::int64_t b, std::int64_t t, std::uint64_t seed) {
 
 // Logits of `ids` fed in chunks of the given sizes through a cache (attention_mask sliced to
 // the positions seen so far), concatenated along the sequence.
-Tensor chunked_logits(models::PreTrainedModel& m, const Tensor& ids, const Tensor& mask,
-                      const std::vector<std::int64_t>& chunks, models::KVCache& cache) {
+Tensor chunked_logits(
+    models::PreTrainedModel& m,
+    const Tensor& ids,
+    const Tensor& mask,
+    const std::vector<std::int64_t>& chunks,
+    models::KVCache& cache) {
   NoGradGuard ng;
   TensorList parts;
   std::int64_t pos = 0;
   for (std::int64_t n : chunks) {
     models::ModelInputs x;
     x.input_ids = ids.narrow(1, pos, n);
-    if (mask.defined()) x.attention_mask = mask.narrow(1, 0, pos + n);
+    if (mask.defined())
+      x.attention_mask = mask.narrow(1, 0, pos + n);
     x.past_key_values = &cache;
     x.use_cache = true;
     parts.push_back(m.forward(x).logits);
@@ -62,16 +66,19 @@ TEST_CASE("decoding through the KV cache reproduces the full forward") {
     auto lm = seeded_model(*cfg, llama_test::arch(type, "ForCausalLM"));
     const Tensor ids = random_ids(2, 9, 3);
     // Row 1 is left padded by two positions.
-    const Tensor mask = tensor<std::int64_t>(
-        {1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 1, 1, 1, 1, 1, 1, 1}, {2, 9});
+    const Tensor mask =
+        tensor<std::int64_t>({1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 1, 1, 1, 1, 1, 1, 1}, {2, 9});
     const Tensor full = full_logits(*lm, ids, mask);
     models::KVCache cache;
     const Tensor inc = chunked_logits(*lm, ids, mask, {4, 1, 1, 2, 1}, cache);
     // Padded query positions attend uniformly to every key they see (transformers' fully masked
     // rows), which differs between one pass and chunks; every real position must agree.
     check_close(inc.select(0, 0), full.select(0, 0), 2e-5, "row 0: prefill 4, then 1, 1, 2, 1");
-    check_close(inc.select(0, 1).narrow(0, 2, 7), full.select(0, 1).narrow(0, 2, 7), 2e-5,
-                "row 1 (left padded)");
+    check_close(
+        inc.select(0, 1).narrow(0, 2, 7),
+        full.select(0, 1).narrow(0, 2, 7),
+        2e-5,
+        "row 1 (left padded)");
     REQUIRE(cache.self.size() == 2);
     CHECK(cache.seq_length() == 9);
     CHECK(cache.self[1].value.size(2) == 9);
@@ -98,8 +105,11 @@ TEST_CASE("the cache grows in place: one buffer serves many decode steps") {
   }
   // Capacity doubles: 40 single-position appends reallocate only a handful of times.
   CHECK(buffers.size() <= 4);
-  check_close(chunked_logits(*lm, ids, Tensor(), {40}, *std::make_unique<models::KVCache>()),
-              full_logits(*lm, ids, Tensor()), 1e-6, "single chunk");
+  check_close(
+      chunked_logits(*lm, ids, Tensor(), {40}, *std::make_unique<models::KVCache>()),
+      full_logits(*lm, ids, Tensor()),
+      1e-6,
+      "single chunk");
 }
 
 TEST_CASE("a shared cache entry is never written in place") {
@@ -121,8 +131,9 @@ TEST_CASE("a shared cache entry is never written in place") {
   (void)lb;
 }
 
-TEST_CASE("mistral's sliding window: cached decoding matches the full forward and the window "
-          "matters") {
+TEST_CASE(
+    "mistral's sliding window: cached decoding matches the full forward and the window "
+    "matters") {
   auto cfg = tiny_config("mistral", R"({"sliding_window": 3})");
   auto lm = seeded_model(*cfg, "MistralForCausalLM");
   auto wide_cfg = tiny_config("mistral", R"({"sliding_window": null})");
@@ -130,8 +141,11 @@ TEST_CASE("mistral's sliding window: cached decoding matches the full forward an
   const Tensor ids = random_ids(1, 8, 11);
   const Tensor full = full_logits(*lm, ids, Tensor());
   models::KVCache cache;
-  check_close(chunked_logits(*lm, ids, Tensor(), {2, 1, 1, 1, 3}, cache), full, 2e-5,
-              "windowed cache decode");
+  check_close(
+      chunked_logits(*lm, ids, Tensor(), {2, 1, 1, 1, 3}, cache),
+      full,
+      2e-5,
+      "windowed cache decode");
   const Tensor unwindowed = full_logits(*wide, ids, Tensor());
   // Positions 0..2 see at most 3 keys either way; later ones differ.
   check_close(full.narrow(1, 0, 3), unwindowed.narrow(1, 0, 3), 1e-6, "inside the window");
@@ -156,8 +170,9 @@ TEST_CASE("qwen2 applies the sliding window from max_window_layers on") {
   const Tensor ids = random_ids(1, 6, 4);
   auto m_all = seeded_model(*all, "Qwen2ForCausalLM");
   auto m_second = seeded_model(*second, "Qwen2ForCausalLM");
-  CHECK(max_abs_diff(full_logits(*m_all, ids, Tensor()), full_logits(*m_second, ids, Tensor())) >
-        1e-4);
+  CHECK(
+      max_abs_diff(full_logits(*m_all, ids, Tensor()), full_logits(*m_second, ids, Tensor())) >
+      1e-4);
 }
 
 TEST_CASE("inputs_embeds gives the same outputs as input_ids") {
@@ -234,7 +249,8 @@ TEST_CASE("trainable prefix keys/values receive gradients through a read-only ca
 
 TEST_CASE("save_pretrained then from_pretrained round-trips the golden checkpoint byte for byte") {
   const std::filesystem::path root = test::golden_dir() / "models";
-  if (test::golden_dir().empty() || !std::filesystem::is_directory(root)) return;
+  if (test::golden_dir().empty() || !std::filesystem::is_directory(root))
+    return;
   int checked = 0;
   for (const auto& c : std::filesystem::directory_iterator(root)) {
     const auto type = load_hf_config(c.path() / "config.json")->model_type();

@@ -1,19 +1,20 @@
 // RoPE scaling variants against inverse frequencies computed by hand in double precision from
 // the formulas of transformers' modeling_rope_utils (head_dim 8, rope_theta 10000,
 // max_position_embeddings 64).
+#include "models/llama/rope.h"
+
 #include <doctest/doctest.h>
 
 #include <cmath>
 #include <numbers>
 
 #include "models/llama/llama_model.h"
-#include "models/llama/rope.h"
 #include "tests/models/llama/llama_test_util.h"
 
 using namespace peftcpp;
+using llama_test::tiny_config;
 using models::llama::compute_rope_parameters;
 using models::llama::llama_settings;
-using llama_test::tiny_config;
 
 namespace {
 
@@ -26,8 +27,10 @@ std::vector<double> plain(double base = kBase) {
   return v;
 }
 
-void check_freqs(const models::llama::RopeParameters& got, const std::vector<double>& want,
-                 double attention = 1.0) {
+void check_freqs(
+    const models::llama::RopeParameters& got,
+    const std::vector<double>& want,
+    double attention = 1.0) {
   REQUIRE(got.inv_freq.size() == want.size());
   for (std::size_t i = 0; i < want.size(); ++i) {
     INFO("i = ", i);
@@ -51,9 +54,10 @@ TEST_CASE("rope default and linear scaling") {
                                                              "factor": 4.0}})")),
       lin);
   // The legacy "type" key is accepted.
-  check_freqs(compute_rope_parameters(settings(R"({"rope_scaling": {"type": "linear",
+  check_freqs(
+      compute_rope_parameters(settings(R"({"rope_scaling": {"type": "linear",
                                                                      "factor": 4.0}})")),
-              lin);
+      lin);
   // rope_theta is honoured.
   check_freqs(compute_rope_parameters(settings(R"({"rope_theta": 500000.0})")), plain(500000.0));
 }
@@ -76,7 +80,9 @@ TEST_CASE("rope dynamic NTK grows the base past max_position_embeddings only") {
 TEST_CASE("rope yarn: ramp between interpolation and extrapolation, attention factor") {
   const auto s = settings(R"({"rope_scaling": {"rope_type": "yarn", "factor": 4.0}})");
   const double pi = std::numbers::pi;
-  auto corr = [&](double rot) { return kDim * std::log(64.0 / (rot * 2 * pi)) / (2 * std::log(kBase)); };
+  auto corr = [&](double rot) {
+    return kDim * std::log(64.0 / (rot * 2 * pi)) / (2 * std::log(kBase));
+  };
   const double low = std::max(std::floor(corr(32.0)), 0.0);
   const double high = std::min(std::ceil(corr(1.0)), kDim - 1.0);
   std::vector<double> want;
@@ -111,20 +117,28 @@ TEST_CASE("rope longrope: long factors past the original context, short ones wit
     for (std::size_t i = 0; i < v.size(); ++i) v[i] /= f[i];
     return v;
   };
-  check_freqs(compute_rope_parameters(settings(
-                  R"({"rope_scaling": {"rope_type": "longrope", "factor": 4.0, )" + factors + "}}")),
-              scaled(long_f), std::sqrt(1.0 + std::log(4.0) / std::log(64.0)));
-  check_freqs(compute_rope_parameters(settings(
-                  R"({"rope_scaling": {"rope_type": "longrope", "factor": 1.0, )" + factors + "}}")),
-              scaled(short_f), 1.0);
+  check_freqs(
+      compute_rope_parameters(settings(
+          R"({"rope_scaling": {"rope_type": "longrope", "factor": 4.0, )" + factors + "}}")),
+      scaled(long_f),
+      std::sqrt(1.0 + std::log(4.0) / std::log(64.0)));
+  check_freqs(
+      compute_rope_parameters(settings(
+          R"({"rope_scaling": {"rope_type": "longrope", "factor": 1.0, )" + factors + "}}")),
+      scaled(short_f),
+      1.0);
   // Phi-3 style: original_max_position_embeddings at the top level sets factor = 64 / 32.
   check_freqs(
-      compute_rope_parameters(settings(R"({"original_max_position_embeddings": 32,
-          "rope_scaling": {"rope_type": "longrope", "factor": 9.0, )" + factors + "}}")),
-      scaled(long_f), std::sqrt(1.0 + std::log(2.0) / std::log(32.0)));
-  CHECK_THROWS_AS(compute_rope_parameters(settings(R"({"rope_scaling": {"rope_type": "longrope",
+      compute_rope_parameters(settings(
+          R"({"original_max_position_embeddings": 32,
+          "rope_scaling": {"rope_type": "longrope", "factor": 9.0, )" +
+          factors + "}}")),
+      scaled(long_f),
+      std::sqrt(1.0 + std::log(2.0) / std::log(32.0)));
+  CHECK_THROWS_AS(
+      compute_rope_parameters(settings(R"({"rope_scaling": {"rope_type": "longrope",
       "factor": 4.0, "short_factor": [1.0], "long_factor": [1.0]}})")),
-                  ValueError);
+      ValueError);
 }
 
 TEST_CASE("rope llama3: low frequencies divided, high kept, medium smoothed") {
@@ -161,7 +175,10 @@ TEST_CASE("a scaled rope changes the model's outputs only through the frequencie
   even.position_ids = tensor<std::int64_t>({0, 2, 4, 6, 8, 10}, {1, 6});
   models::ModelInputs halved = x;
   halved.position_ids = tensor<std::int64_t>({0, 1, 2, 3, 4, 5}, {1, 6});
-  llama_test::check_close(linear_m->forward(even).logits, plain_m->forward(halved).logits, 1e-5,
-                          "linear(2) at 2p == default at p");
+  llama_test::check_close(
+      linear_m->forward(even).logits,
+      plain_m->forward(halved).logits,
+      1e-5,
+      "linear(2) at 2p == default at p");
   CHECK(max_abs_diff(linear_m->forward(x).logits, plain_m->forward(x).logits) > 1e-4);
 }
