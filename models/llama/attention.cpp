@@ -102,9 +102,10 @@ Tensor LlamaAttention::forward(
     bool append) {
   const std::int64_t b = hidden.size(0), t = hidden.size(1);
   const std::int64_t h = num_heads_, hkv = num_kv_heads_, d = head_dim_, rep = h / hkv;
-  Tensor q = apply_linear(q_proj, hidden).view({b, t, h, d}).transpose(1, 2);
-  Tensor k = apply_linear(k_proj, hidden).view({b, t, hkv, d}).transpose(1, 2);
-  Tensor v = apply_linear(v_proj, hidden).view({b, t, hkv, d}).transpose(1, 2);
+  const std::vector<Tensor> qkv = apply_linears({q_proj, k_proj, v_proj}, hidden);
+  Tensor q = qkv[0].view({b, t, h, d}).transpose(1, 2);
+  Tensor k = qkv[1].view({b, t, hkv, d}).transpose(1, 2);
+  Tensor v = qkv[2].view({b, t, hkv, d}).transpose(1, 2);
   std::tie(q, k) = F::apply_rotary_pos_emb(q, k, cos, sin);
 
   Tensor keys = k, values = v;

@@ -2,7 +2,9 @@
 
 #include <omp.h>
 
+#include <algorithm>
 #include <typeinfo>
+#include <vector>
 
 #include "autograd/grad_mode.h"
 #include "nn/layers/linear.h"
@@ -77,6 +79,57 @@ __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default"))) vo
   }
 }
 
+// One product of a batch: y[r, n] = x[r, k] @ w[n, k]^T (+ bias).
+struct GemvJob {
+  const float* w;
+  const float* bias;
+  float* y;
+  std::int64_t n;
+};
+
+// The jobs' output columns, laid end to end, split evenly over the threads of one parallel
+// region (q/k/v or gate/up cost one fork/join instead of three or two).
+void run_jobs(const float* x, std::int64_t rows, std::int64_t k, const std::vector<GemvJob>& jobs) {
+  std::int64_t total = 0;
+  for (const GemvJob& j : jobs) total += j.n;
+  const double bytes = 4.0 * static_cast<double>(total) * static_cast<double>(k);
+  const int threads = bytes < (1 << 18) || omp_in_parallel() ? 1 : cpu::gemm_num_threads();
+  auto run_range = [&](std::int64_t lo, std::int64_t hi) {
+    std::int64_t base = 0;
+    for (const GemvJob& j : jobs) {
+      const std::int64_t a = std::max(lo, base) - base, b = std::min(hi, base + j.n) - base;
+      if (a < b)
+        gemv_block(x, rows, k, j.w, a, b, j.bias, j.y, j.n);
+      base += j.n;
+    }
+  };
+  if (threads <= 1) {
+    run_range(0, total);
+    return;
+  }
+#pragma omp parallel num_threads(threads)
+  {
+    const std::int64_t t = omp_get_thread_num(), nt = omp_get_num_threads();
+    run_range(total * t / nt, total * (t + 1) / nt);
+  }
+}
+
+// The Linear behind `module` when the GEMV path may replace its forward for `x`, else null.
+const nn::Linear* gemv_linear(const std::shared_ptr<nn::UnaryModule>& module, const Tensor& x) {
+  const nn::UnaryModule& m = *module;
+  if (typeid(m) != typeid(nn::Linear) || GradMode::is_enabled())
+    return nullptr;
+  const auto& lin = static_cast<const nn::Linear&>(m);
+  const Tensor& w = lin.weight;
+  const std::int64_t k = lin.in_features;
+  if (x.dtype() != kFloat32 || w.dtype() != kFloat32 || !x.device().is_cpu() ||
+      !w.device().is_cpu() || !w.is_contiguous() || x.dim() < 1 || x.size(-1) != k || k == 0 ||
+      (lin.bias.defined() && (lin.bias.dtype() != kFloat32 || !lin.bias.is_contiguous())))
+    return nullptr;
+  const std::int64_t rows = x.numel() / k;
+  return rows == 0 || rows > kMaxGemvRows ? nullptr : &lin;
+}
+
 }  // namespace
 
 void gemv_rows(
@@ -87,46 +140,39 @@ void gemv_rows(
     std::int64_t n,
     const float* bias,
     float* y) {
-  const double bytes = 4.0 * static_cast<double>(n) * static_cast<double>(k);
-  const int threads = bytes < (1 << 18) || omp_in_parallel() ? 1 : cpu::gemm_num_threads();
-  if (threads <= 1) {
-    gemv_block(x, rows, k, w, 0, n, bias, y, n);
-    return;
+  run_jobs(x, rows, k, {GemvJob{w, bias, y, n}});
+}
+
+std::vector<Tensor> apply_linears(
+    const std::vector<std::shared_ptr<nn::UnaryModule>>& modules, const Tensor& x) {
+  std::vector<const nn::Linear*> lins;
+  for (const auto& m : modules) lins.push_back(gemv_linear(m, x));
+  const bool all =
+      std::all_of(lins.begin(), lins.end(), [](const nn::Linear* l) { return l != nullptr; });
+  std::vector<Tensor> out;
+  if (!all) {
+    for (const auto& m : modules) out.push_back(m->forward(x));
+    return out;
   }
-#pragma omp parallel num_threads(threads)
-  {
-    const std::int64_t t = omp_get_thread_num(), nt = omp_get_num_threads();
-    gemv_block(x, rows, k, w, n * t / nt, n * (t + 1) / nt, bias, y, n);
+  const Tensor xc = x.contiguous();
+  const std::int64_t k = x.size(-1), rows = x.numel() / k;
+  std::vector<GemvJob> jobs;
+  for (const nn::Linear* lin : lins) {
+    Shape shape = x.shape();
+    shape.back() = lin->out_features;
+    out.push_back(empty(shape, kFloat32));
+    jobs.push_back(
+        {lin->weight.data_ptr<float>(),
+         lin->bias.defined() ? lin->bias.data_ptr<float>() : nullptr,
+         out.back().data_ptr<float>(),
+         lin->out_features});
   }
+  run_jobs(xc.data_ptr<float>(), rows, k, jobs);
+  return out;
 }
 
 Tensor apply_linear(const std::shared_ptr<nn::UnaryModule>& module, const Tensor& x) {
-  const nn::UnaryModule& m = *module;
-  if (typeid(m) != typeid(nn::Linear) || GradMode::is_enabled())
-    return module->forward(x);
-  const auto& lin = static_cast<const nn::Linear&>(m);
-  const Tensor& w = lin.weight;
-  const std::int64_t k = lin.in_features, n = lin.out_features;
-  if (x.dtype() != kFloat32 || w.dtype() != kFloat32 || !x.device().is_cpu() ||
-      !w.device().is_cpu() || !w.is_contiguous() || x.dim() < 1 || x.size(-1) != k || k == 0 ||
-      (lin.bias.defined() && (lin.bias.dtype() != kFloat32 || !lin.bias.is_contiguous())))
-    return module->forward(x);
-  const std::int64_t rows = x.numel() / k;
-  if (rows == 0 || rows > kMaxGemvRows)
-    return module->forward(x);
-  const Tensor xc = x.contiguous();
-  Shape out_shape = x.shape();
-  out_shape.back() = n;
-  Tensor y = empty(out_shape, kFloat32);
-  gemv_rows(
-      xc.data_ptr<float>(),
-      rows,
-      k,
-      w.data_ptr<float>(),
-      n,
-      lin.bias.defined() ? lin.bias.data_ptr<float>() : nullptr,
-      y.data_ptr<float>());
-  return y;
+  return apply_linears({module}, x).front();
 }
 
 }  // namespace peftcpp::models::llama

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <memory>
+#include <vector>
 
 #include "nn/module.h"
 
@@ -16,6 +17,10 @@ inline constexpr std::int64_t kMaxGemvRows = 8;
 
 /// module->forward(x), or the same product computed by the GEMV path (see above).
 Tensor apply_linear(const std::shared_ptr<nn::UnaryModule>& module, const Tensor& x);
+/// apply_linear of each module to the same `x`; when every one takes the GEMV path they share
+/// one parallel region (q/k/v, gate/up).
+std::vector<Tensor> apply_linears(
+    const std::vector<std::shared_ptr<nn::UnaryModule>>& modules, const Tensor& x);
 
 /// y[r, n] = x[r, k] @ w[n, k]^T (+ bias[n]), all float32 contiguous on the CPU; r <= kMaxGemvRows.
 void gemv_rows(

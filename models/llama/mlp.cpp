@@ -19,8 +19,8 @@ LlamaMLP::LlamaMLP(const LlamaSettings& s, const nn::FactoryOptions& fo) : prefi
 }
 
 Tensor LlamaMLP::forward(const Tensor& x) {
-  return apply_linear(
-      down_proj, mul(act_fn->forward(apply_linear(gate_proj, x)), apply_linear(up_proj, x)));
+  const std::vector<Tensor> gate_up = apply_linears({gate_proj, up_proj}, x);
+  return apply_linear(down_proj, mul(act_fn->forward(gate_up[0]), gate_up[1]));
 }
 
 }  // namespace peftcpp::models::llama
