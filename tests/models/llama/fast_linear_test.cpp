@@ -74,3 +74,21 @@ TEST_CASE("apply_linear defers to forward for autograd, subclasses and long inpu
   llama_test::check_close(
       models::llama::apply_linear(plain, big), lin->forward(big), 0.0, "long input");
 }
+
+TEST_CASE("apply_linears computes several products of one input, falling back as a group") {
+  Generator gen(5);
+  const nn::FactoryOptions fo{.generator = &gen};
+  auto a = std::make_shared<nn::Linear>(24, 40, true, fo);
+  auto b = std::make_shared<nn::Linear>(24, 8, false, fo);
+  auto c = std::make_shared<nn::Linear>(24, 1000, true, fo);
+  auto scaled = std::make_shared<ScaledLinear>(24, 8, true, fo);
+  const Tensor x = randn({2, 1, 24}, kFloat32, &gen);
+  NoGradGuard ng;
+  const std::vector<Tensor> fast = models::llama::apply_linears({a, b, c}, x);
+  REQUIRE(fast.size() == 3);
+  llama_test::check_close(fast[0], a->forward(x), 1e-5, "a");
+  llama_test::check_close(fast[1], b->forward(x), 1e-5, "b");
+  llama_test::check_close(fast[2], c->forward(x), 1e-5, "c");
+  const std::vector<Tensor> mixed = models::llama::apply_linears({a, scaled}, x);
+  llama_test::check_close(mixed[1], scaled->forward(x), 0.0, "subclass in a group");
+}
