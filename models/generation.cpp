@@ -64,7 +64,8 @@ GenerateOutput generate(
     PreTrainedModel& model,
     const Tensor& input_ids,
     const Tensor& attention_mask,
-    const GenerationConfig& cfg_in) {
+    const GenerationConfig& cfg_in,
+    const KVCache* prefix) {
   PEFTCPP_CHECK_SHAPE(
       input_ids.defined() && input_ids.dim() == 2 && input_ids.size(1) > 0,
       "[generate] input_ids must be [batch, seq] with seq > 0, got ",
@@ -88,6 +89,27 @@ GenerateOutput generate(
   Generator gen(cfg.seed);
   KVCache cache;
   GenerateOutput result;
+  // The model's mask: P ones for the prefix (if any) in front of the prompt's mask.
+  std::int64_t prefix_len = 0;
+  if (prefix != nullptr && !prefix->empty()) {
+    if (enc_dec)
+      throw ValueError("[generate] a prefix cache is only supported for decoder-only models");
+    cache.self = prefix->self;  // shared handles: the first append copies, never writes into them
+    prefix_len = cache.seq_length();
+    for (const LayerKV& e : cache.self) {
+      PEFTCPP_CHECK_SHAPE(
+          e.key.defined() && e.value.defined() && e.key.size(0) == b &&
+              e.key.size(-2) == prefix_len,
+          "[generate] prefix keys/values must be [",
+          b,
+          ", kv_heads, ",
+          prefix_len,
+          ", head_dim] in every layer");
+    }
+  }
+  auto model_mask = [&](const Tensor& m) {
+    return prefix_len == 0 ? m : cat({ones({b, prefix_len}, kInt64, m.device()), m}, 1);
+  };
 
   // The growing sequence the processors see and the output returns.
   Tensor sequences = ids;
@@ -114,7 +136,7 @@ GenerateOutput generate(
     for (std::int64_t r = 0; r < b; ++r)
       next_position[static_cast<std::size_t>(r)] = counts.data_ptr<std::int64_t>()[r];
     step.input_ids = ids;
-    step.attention_mask = mask;
+    step.attention_mask = model_mask(mask);
     step.position_ids = pos;
   }
 
@@ -153,7 +175,7 @@ GenerateOutput generate(
     } else {
       step.input_ids = column;
       mask = cat({mask, ones({b, 1}, kInt64, mask.device())}, 1);
-      step.attention_mask = mask;
+      step.attention_mask = model_mask(mask);
       std::vector<std::int64_t> pos(static_cast<std::size_t>(b));
       for (std::size_t r = 0; r < pos.size(); ++r) pos[r] = next_position[r]++;
       step.position_ids = tensor<std::int64_t>(pos, {b, 1}, ids.device());

@@ -54,11 +54,17 @@ struct GenerateOutput {
 
 /// Generates from `input_ids` int64 [B, T] (left padded) with `attention_mask` [B, T] (undefined =
 /// derived from pad_token_id, as transformers). Runs without autograd. Throws ValueError naming
-/// what is wrong (shapes, a model without logits, missing pad id with eos and batch > 1, ...).
+/// what is wrong (shapes, a model without logits, a finished row without pad id, ...).
+///
+/// `prefix` (decoder-only models; prefix tuning): P virtual positions of keys/values per layer
+/// the cache starts from (left untouched). As PEFT's prepare_inputs_for_generation does, the
+/// model sees the attention mask extended by P ones in front, while position ids still come
+/// from the prompt's own mask.
 GenerateOutput generate(
     PreTrainedModel& model,
     const Tensor& input_ids,
     const Tensor& attention_mask,
-    const GenerationConfig& config);
+    const GenerationConfig& config,
+    const KVCache* prefix = nullptr);
 
 }  // namespace peftcpp::models

@@ -232,3 +232,41 @@ TEST_CASE("encoder-decoder generation runs the encoder once and grows the decode
       out.sequences.to_vector<std::int64_t>() ==
       std::vector<std::int64_t>{0, 3, 6, 9, 2, 0, 7, 4, 1, 8});
 }
+
+TEST_CASE("generation from a prefix cache (prefix tuning) matches the argmax loop over it") {
+  auto m = seeded_model(*tiny_config(), "LlamaForCausalLM");
+  const Tensor prefix_ids = llama_test::ids_tensor({20, 21, 22, 23, 24, 25}, 2, 3);
+  models::KVCache prefix;
+  {
+    NoGradGuard ng;
+    models::ModelInputs x;
+    x.input_ids = prefix_ids;
+    x.past_key_values = &prefix;
+    x.use_cache = true;
+    m->forward(x);
+  }
+  const Tensor before = prefix.self[1].value.clone();
+  const Tensor ids = llama_test::ids_tensor({5, 9, 12, 0, 44, 3}, 2, 3);
+  const Tensor mask = tensor<std::int64_t>({1, 1, 1, 0, 1, 1}, {2, 3});
+  models::GenerationConfig cfg;
+  cfg.max_new_tokens = 5;
+  const Tensor got = models::generate(*m, ids, mask, cfg, &prefix).sequences;
+  CHECK(prefix.seq_length() == 3);
+  CHECK(max_abs_diff(prefix.self[1].value, before) == 0.0);
+  // Reference: full forwards reading the prefix, mask extended by ones, positions from the
+  // prompt's own mask.
+  Tensor seq = ids, msk = mask;
+  NoGradGuard ng;
+  for (int i = 0; i < 5; ++i) {
+    models::ModelInputs x;
+    x.input_ids = seq;
+    x.attention_mask = cat({ones({2, 3}, kInt64), msk}, 1);
+    x.past_key_values = &prefix;
+    const Tensor c = cumsum(msk, 1);
+    x.position_ids = where(eq(msk, 0.0), ones_like(c), sub(c, 1.0));
+    const Tensor logits = m->forward(x).logits;
+    seq = cat({seq, argmax(logits.select(1, logits.size(1) - 1), -1).view({2, 1})}, 1);
+    msk = cat({msk, ones({2, 1}, kInt64)}, 1);
+  }
+  CHECK(got.to_vector<std::int64_t>() == seq.to_vector<std::int64_t>());
+}
