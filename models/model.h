@@ -71,6 +71,9 @@ struct ModelInputs {
   bool use_cache = false;
   /// Fill ModelOutput::hidden_states (index 0 = embedding output, as transformers).
   bool output_hidden_states = false;
+  /// Causal LMs: compute logits for the last N positions only (transformers'
+  /// num_logits_to_keep; generation's prefill needs just the last one). 0 = every position.
+  std::int64_t num_logits_to_keep = 0;
 };
 
 struct ModelOutput {

@@ -4,15 +4,19 @@
 
 #include "models/bert/bert.h"
 #include "models/gpt2/gpt2.h"
+#include "models/llama/heads.h"
 #include "models/t5/t5_model.h"
 
 namespace peftcpp::models {
 namespace {
 
 // One line per family: {"model_type", &make_<family>_model}.
-constexpr std::array<ModelFamily, 3> kFamilies{{
+constexpr std::array<ModelFamily, 6> kFamilies{{
     {"bert", &make_bert_model},
     {"gpt2", &make_gpt2_model},
+    {"llama", &llama::make_llama_family},
+    {"mistral", &llama::make_llama_family},
+    {"qwen2", &llama::make_llama_family},
     {"t5", &t5::make_t5_model},
 }};
 
