@@ -1,15 +1,17 @@
 // LoKrModel: config defaults and validation, merge / unmerge / merge_and_unload / unload,
 // several adapters, the disable scope, rank / alpha patterns, trainable set and unsupported
 // targets.
-#include "peft/tuners/lokr/model.h"
+#include "models/model.h"
 
 #include <doctest/doctest.h>
 
 #include "autograd/grad_mode.h"
 #include "nn/layers/linear.h"
+#include "peft/tuners/lokr/model.h"
 #include "tests/peft/lycoris/lycoris_test_util.h"
 
 using namespace peftcpp;
+namespace fs = std::filesystem;
 
 namespace {
 
@@ -196,4 +198,31 @@ TEST_CASE("lokr has no mixed-adapter batches (adapter_names is LoRA's)") {
       model->forward(randn({2, 16}), AdapterNames{"default", "__base__"}),
       doctest::Contains("only supported by LoRA"),
       ValueError);
+}
+
+TEST_CASE("lokr on a transformers T5 model targets q and v by default and merges exactly") {
+  const fs::path dir = test::golden_dir() / "models" / "t5_conditional_generation";
+  if (test::golden_dir().empty() || !fs::is_directory(dir)) {
+    MESSAGE("golden T5 model not found; skipped");
+    return;
+  }
+  const TensorMap in = load_safetensors((dir / "inputs.safetensors").string());
+  models::ModelInputs inputs;
+  inputs.input_ids = in.at("input_ids");
+  inputs.attention_mask = in.at("attention_mask");
+  inputs.decoder_input_ids = in.at("decoder_input_ids");
+  auto cfg = std::make_unique<LoKrConfig>();  // target_modules None: the t5 defaults
+  cfg->r = 2;
+  cfg->init_weights = false;
+  auto model = get_peft_model(models::from_pretrained(dir), std::move(cfg));
+  model->eval();
+  const auto& targeted = model->base_model().targeted_module_names();
+  REQUIRE_FALSE(targeted.empty());
+  for (const std::string& k : targeted) CHECK((k.ends_with(".q") || k.ends_with(".v")));
+  NoGradGuard g;
+  const Tensor y = model->forward(inputs).logits;
+  nn::ModulePtr merged = model->merge_and_unload();
+  const Tensor ym =
+      std::dynamic_pointer_cast<models::PreTrainedModel>(merged)->forward(inputs).logits;
+  CHECK(test::max_diff(ym, y) < 1e-4);
 }
