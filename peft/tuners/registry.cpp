@@ -3,6 +3,8 @@
 
 #include <array>
 
+#include "peft/tuners/loha/model.h"
+#include "peft/tuners/lokr/model.h"
 #include "peft/tuners/lora/model.h"
 
 namespace peftcpp {
@@ -10,6 +12,8 @@ namespace {
 
 const std::array kTuners{
     TunerEntry{PeftType::LORA, "lora_", &lora::make_lora_model},
+    TunerEntry{PeftType::LOHA, "hada_", &loha::make_loha_model},
+    TunerEntry{PeftType::LOKR, "lokr_", &lokr::make_lokr_model},
 };
 
 }  // namespace
