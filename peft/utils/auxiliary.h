@@ -121,8 +121,10 @@ class ModulesToSaveWrapper : public AuxiliaryTrainingWrapper {
 
 class TrainableTokensWrapper : public AuxiliaryTrainingWrapper {
  public:
-  TrainableTokensWrapper(std::shared_ptr<nn::UnaryModule> module, const std::string& adapter,
-                         std::vector<std::int64_t> token_indices);
+  TrainableTokensWrapper(
+      std::shared_ptr<nn::UnaryModule> module,
+      const std::string& adapter,
+      std::vector<std::int64_t> token_indices);
   std::string type_name() const override {
     return "TrainableTokensWrapper";
   }

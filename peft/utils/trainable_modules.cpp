@@ -16,18 +16,25 @@ using MakeWrapper = std::function<nn::ModulePtr(std::shared_ptr<nn::UnaryModule>
 using UpdateWrapper = std::function<void(AuxiliaryTrainingWrapper&)>;
 
 template <class Wrapper>
-void set_trainable(nn::Module& model, const std::string& adapter,
-                   const std::vector<std::string>& module_names, bool inference_mode,
-                   bool activate_adapter, bool strict, const MakeWrapper& make,
-                   const UpdateWrapper& update) {
-  if (module_names.empty()) return;
+void set_trainable(
+    nn::Module& model,
+    const std::string& adapter,
+    const std::vector<std::string>& module_names,
+    bool inference_mode,
+    bool activate_adapter,
+    bool strict,
+    const MakeWrapper& make,
+    const UpdateWrapper& update) {
+  if (module_names.empty())
+    return;
   std::vector<std::string> keys;
   for (const auto& [k, m] : model.named_modules()) keys.push_back(k);
   std::set<std::string> found;
   for (const std::string& key : keys) {
     bool hit = false;
     for (const std::string& t : module_names) hit = hit || key.ends_with(t);
-    if (!hit || key.empty()) continue;
+    if (!hit || key.empty())
+      continue;
     const auto dot = key.rfind('.');
     const std::string parent_key = dot == std::string::npos ? "" : key.substr(0, dot);
     const std::string target_name = dot == std::string::npos ? key : key.substr(dot + 1);
@@ -45,8 +52,12 @@ void set_trainable(nn::Module& model, const std::string& adapter,
     }
     if (grandparent && dynamic_cast<BaseTunerLayer*>(grandparent.get()) != nullptr) {
       throw ValueError(detail::concat(
-          "[peft] you are trying to target a module (", key, ") that is a child of a tuner layer (",
-          grandparent->type_name(), "). Make sure that the adapter name '", adapter,
+          "[peft] you are trying to target a module (",
+          key,
+          ") that is a child of a tuner layer (",
+          grandparent->type_name(),
+          "). Make sure that the adapter name '",
+          adapter,
           "' does not conflict with any of the targeted modules."));
     }
     if (auto* w = dynamic_cast<Wrapper*>(grandparent.get())) {
@@ -57,8 +68,13 @@ void set_trainable(nn::Module& model, const std::string& adapter,
       wt->set_adapter(wt->active_adapters(), inference_mode);
     } else {
       auto unary = std::dynamic_pointer_cast<nn::UnaryModule>(target);
-      PEFTCPP_CHECK(unary != nullptr, "[peft] cannot wrap '", key, "' (", target->type_name(),
-                    "): it is not a one-input module");
+      PEFTCPP_CHECK(
+          unary != nullptr,
+          "[peft] cannot wrap '",
+          key,
+          "' (",
+          target->type_name(),
+          "): it is not a one-input module");
       nn::ModulePtr w = make(unary);
       auto* aux = dynamic_cast<AuxiliaryTrainingWrapper*>(w.get());
       if (activate_adapter) {
@@ -73,9 +89,11 @@ void set_trainable(nn::Module& model, const std::string& adapter,
   if (strict && found.empty()) {
     std::string names;
     for (const std::string& n : module_names) names += (names.empty() ? "" : ", ") + n;
-    throw ValueError(detail::concat("[peft] target modules {", names,
-                                    "} not found in the base model. Please check the target "
-                                    "modules and try again."));
+    throw ValueError(detail::concat(
+        "[peft] target modules {",
+        names,
+        "} not found in the base model. Please check the target "
+        "modules and try again."));
   }
 }
 
@@ -83,7 +101,8 @@ std::string input_embeddings_name(nn::Module& model) {
   if (auto* pm = dynamic_cast<models::PreTrainedModel*>(&model)) {
     nn::ModulePtr emb = pm->input_embeddings();
     for (const auto& [name, m] : model.named_modules()) {
-      if (m == emb) return name;
+      if (m == emb)
+        return name;
     }
   }
   return "embed_tokens";
@@ -97,22 +116,40 @@ std::vector<std::int64_t> ids_of(const Json& j) {
 
 }  // namespace
 
-void set_modules_to_save(nn::Module& model, const std::string& adapter,
-                         const std::vector<std::string>& module_names, bool inference_mode,
-                         bool activate_adapter, bool strict) {
+void set_modules_to_save(
+    nn::Module& model,
+    const std::string& adapter,
+    const std::vector<std::string>& module_names,
+    bool inference_mode,
+    bool activate_adapter,
+    bool strict) {
   set_trainable<ModulesToSaveWrapper>(
-      model, adapter, module_names, inference_mode, activate_adapter, strict,
+      model,
+      adapter,
+      module_names,
+      inference_mode,
+      activate_adapter,
+      strict,
       [&](std::shared_ptr<nn::UnaryModule> m) {
         return std::make_shared<ModulesToSaveWrapper>(std::move(m), adapter);
       },
       [&](AuxiliaryTrainingWrapper& w) { w.update(adapter); });
 }
 
-void set_trainable_tokens(nn::Module& model, const std::string& adapter, const std::string& module_name,
-                          const std::vector<std::int64_t>& token_indices, bool inference_mode,
-                          bool activate_adapter) {
+void set_trainable_tokens(
+    nn::Module& model,
+    const std::string& adapter,
+    const std::string& module_name,
+    const std::vector<std::int64_t>& token_indices,
+    bool inference_mode,
+    bool activate_adapter) {
   set_trainable<TrainableTokensWrapper>(
-      model, adapter, {module_name}, inference_mode, activate_adapter, true,
+      model,
+      adapter,
+      {module_name},
+      inference_mode,
+      activate_adapter,
+      true,
       [&](std::shared_ptr<nn::UnaryModule> m) {
         return std::make_shared<TrainableTokensWrapper>(std::move(m), adapter, token_indices);
       },
@@ -121,13 +158,17 @@ void set_trainable_tokens(nn::Module& model, const std::string& adapter, const s
       });
 }
 
-void set_additional_trainable_modules(nn::Module& model, const TargetFields& fields,
-                                      const std::string& adapter, bool inference_mode,
-                                      bool activate_adapter) {
+void set_additional_trainable_modules(
+    nn::Module& model,
+    const TargetFields& fields,
+    const std::string& adapter,
+    bool inference_mode,
+    bool activate_adapter) {
   if (fields.modules_to_save != nullptr && fields.modules_to_save->has_value()) {
     set_modules_to_save(model, adapter, **fields.modules_to_save, inference_mode, activate_adapter);
   }
-  if (fields.trainable_token_indices == nullptr || fields.trainable_token_indices->is_null()) return;
+  if (fields.trainable_token_indices == nullptr || fields.trainable_token_indices->is_null())
+    return;
   const Json& tti = *fields.trainable_token_indices;
   std::vector<std::pair<std::string, std::vector<std::int64_t>>> targets;
   if (tti.is_object()) {
@@ -138,9 +179,13 @@ void set_additional_trainable_modules(nn::Module& model, const TargetFields& fie
   if (fields.modules_to_save != nullptr && fields.modules_to_save->has_value()) {
     for (const auto& [name, ids] : targets) {
       for (const std::string& m : **fields.modules_to_save) {
-        PEFTCPP_CHECK(m != name, "[peft] the embedding layer '", name, "' is already marked to be "
-                      "trained fully (modules_to_save); use modules_to_save or "
-                      "trainable_token_indices for it, not both");
+        PEFTCPP_CHECK(
+            m != name,
+            "[peft] the embedding layer '",
+            name,
+            "' is already marked to be "
+            "trained fully (modules_to_save); use modules_to_save or "
+            "trainable_token_indices for it, not both");
       }
     }
   }
@@ -152,7 +197,8 @@ void set_additional_trainable_modules(nn::Module& model, const TargetFields& fie
 void set_auxiliary_adapter(nn::Module& model, const AdapterNames& names, bool inference_mode) {
   for (const auto& [key, m] : model.named_modules()) {
     auto* w = dynamic_cast<AuxiliaryTrainingWrapper*>(m.get());
-    if (w == nullptr) continue;
+    if (w == nullptr)
+      continue;
     const std::optional<std::string> to_set = w->check_set_adapter(names);
     if (to_set && w->adapters().count(*to_set)) {
       w->set_adapter({*to_set}, inference_mode);

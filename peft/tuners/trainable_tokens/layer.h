@@ -26,15 +26,18 @@ class TrainableTokensLayer : public BaseTunerLayer {
   }
   /// Adds `adapter` for `token_indices`, initialised from the current rows (init_weights) or
   /// randomly.
-  void update_layer(const std::string& adapter, std::vector<std::int64_t> token_indices,
-                    bool init_weights = true);
+  void update_layer(
+      const std::string& adapter,
+      std::vector<std::int64_t> token_indices,
+      bool init_weights = true);
   /// The weight with the rows of `adapters` replaced (differentiable w.r.t. the deltas).
   Tensor get_merged_weights(const AdapterNames& adapters) const;
   /// Forward with the given adapters (the base layer's when disabled or none).
   Tensor forward_adapters(const Tensor& x, const AdapterNames& adapters);
   Tensor forward(const Tensor& x) override;
 
-  void merge(bool safe_merge = false, const std::optional<AdapterNames>& adapter_names = {}) override;
+  void merge(
+      bool safe_merge = false, const std::optional<AdapterNames>& adapter_names = {}) override;
   void unmerge() override;
   std::vector<std::string> all_adapter_names() const override;
 
