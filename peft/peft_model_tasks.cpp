@@ -17,7 +17,10 @@ void train_heads(PeftModel& model, const std::string& adapter) {
   const TargetFields f = model.base_model().target_fields(cfg);
   if (f.modules_to_save == nullptr || !f.modules_to_save->has_value())
     return;
-  set_modules_to_save(model, adapter, **f.modules_to_save, cfg.inference_mode, true);
+  // PEFT walks the PeftModel itself; the adapted model has the same modules (and, unlike the
+  // PeftModel under construction, can already hand out shared pointers to itself).
+  set_modules_to_save(
+      *model.get_base_model(), adapter, **f.modules_to_save, cfg.inference_mode, true);
 }
 
 }  // namespace

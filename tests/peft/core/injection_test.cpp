@@ -157,3 +157,20 @@ TEST_CASE("layer and model status report adapters") {
   }
   CHECK(model->get_model_status().enabled == Tristate::True);
 }
+
+TEST_CASE("a sequence-classification adapter trains the classifier head") {
+  auto base = test::make_model(R"J({"forward": "out = classifier(relu(lin0(X)))", "modules": {
+      "lin0": {"type": "Linear", "in_features": 16, "out_features": 8, "bias": true},
+      "relu": {"type": "ReLU"},
+      "classifier": {"type": "Linear", "in_features": 8, "out_features": 3, "bias": true}}})J");
+  auto cfg = test::lora_config({"lin0"});
+  cfg->task_type = TaskType::SEQ_CLS;
+  auto model = get_peft_model(base, std::move(cfg));
+  CHECK(model->type_name() == "PeftModelForSequenceClassification");
+  CHECK(
+      model->peft_config("default").as<LoraConfig>().modules_to_save ==
+      std::vector<std::string>{"classifier", "score"});
+  const auto t = trainable(*model);
+  CHECK(t.count("base_model.model.classifier.modules_to_save.default.weight") == 1);
+  CHECK(t.count("base_model.model.lin0.lora_A.default.weight") == 1);
+}

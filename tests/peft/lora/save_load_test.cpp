@@ -5,6 +5,8 @@
 #include <filesystem>
 
 #include "io/golden/golden_case.h"
+#include "io/json/hf_config.h"
+#include "models/registry.h"
 #include "nn/module.h"
 #include "peft/golden/custom_models.h"
 #include "peft/peft_model.h"
@@ -17,22 +19,33 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// Golden LoRA cases on custom models (their base models can be rebuilt from meta.json).
-std::vector<fs::path> custom_lora_cases() {
+bool is_transformers(const Json& meta) {
+  const Json* kind = meta.at("base_model").find("kind");
+  return kind != nullptr && kind->as_string() == "transformers";
+}
+
+// Golden LoRA cases whose base model can be built: custom models from meta.json, transformers
+// models when their family is implemented.
+std::vector<fs::path> buildable_lora_cases() {
   std::vector<fs::path> out;
   for (const fs::path& meta : test::golden_files("peft", "meta.json")) {
     const Json m = Json::parse_file(meta);
-    const Json* kind = m.at("base_model").find("kind");
-    if (m.at("method").as_string() == "LORA" && kind != nullptr &&
-        kind->as_string() != "transformers") {
-      out.push_back(meta.parent_path());
+    if (m.at("method").as_string() != "LORA")
+      continue;
+    if (is_transformers(m)) {
+      const auto cfg = load_hf_config(meta.parent_path() / "config.json");
+      if (models::find_model_family(cfg->model_type()) == nullptr)
+        continue;
     }
+    out.push_back(meta.parent_path());
   }
   return out;
 }
 
 nn::ModulePtr base_of(const fs::path& dir) {
   const Json meta = golden::read_meta(dir);
+  if (is_transformers(meta))
+    return models::from_pretrained(dir);
   auto model = std::make_shared<peft::CustomModel>(meta.at("base_model"));
   nn::StateDict state;
   for (auto& [k, v] : load_safetensors((dir / "model.safetensors").string())) state.emplace(k, v);
@@ -43,7 +56,7 @@ nn::ModulePtr base_of(const fs::path& dir) {
 }  // namespace
 
 TEST_CASE("golden LoRA adapters save back byte for byte") {
-  const auto cases = custom_lora_cases();
+  const auto cases = buildable_lora_cases();
   if (cases.empty()) {
     MESSAGE("golden data not found; skipped");
     return;
