@@ -39,6 +39,8 @@ struct TargetFields {
   ModuleNames* layers_pattern = nullptr;
   /// null, [ids] or {module: [ids]} (LoRA's trainable_token_indices).
   Json* trainable_token_indices = nullptr;
+  /// LoRA's ensure_weight_tying.
+  bool* ensure_weight_tying = nullptr;
 };
 
 /// PEFT's check_target_module_exists for the module named `key` (dotted, relative to the model).

@@ -285,9 +285,11 @@ std::shared_ptr<nn::UnaryModule> ModulesToSaveWrapper::unload_and_optionally_mer
 TrainableTokensWrapper::TrainableTokensWrapper(
     std::shared_ptr<nn::UnaryModule> module,
     const std::string& adapter,
-    std::vector<std::int64_t> token_indices)
+    std::vector<std::int64_t> token_indices,
+    std::shared_ptr<TrainableTokensLayer> tied)
     : AuxiliaryTrainingWrapper(adapter),
-      token_adapter_(std::make_shared<TrainableTokensLayer>(std::move(module), adapter)) {
+      token_adapter_(
+          std::make_shared<TrainableTokensLayer>(std::move(module), adapter, std::move(tied))) {
   register_module("token_adapter", token_adapter_);
   update_tokens(adapter, std::move(token_indices));
   check_module();
@@ -380,8 +382,8 @@ void TrainableTokensWrapper::set_requires_grad(const AdapterNames& names, bool r
 
 std::vector<std::pair<std::string, std::string>>
 TrainableTokensWrapper::adapter_state_dict_load_map(const std::string& adapter) const {
-  if (!adapters_.count(adapter))
-    return {};
+  if (!adapters_.count(adapter) || token_adapter_->tied_adapter())
+    return {};  // a tied wrapper's rows are saved with the embedding it follows
   return {
       {"token_adapter.trainable_tokens_delta", "token_adapter.trainable_tokens_delta." + adapter}};
 }

@@ -6,6 +6,7 @@
 #include <set>
 
 #include "models/model.h"
+#include "peft/tuners/trainable_tokens/layer.h"
 #include "peft/utils/auxiliary.h"
 #include "tensor/error.h"
 
@@ -108,6 +109,20 @@ std::string input_embeddings_name(nn::Module& model) {
   return "embed_tokens";
 }
 
+// PEFT's _get_module_names_tied_with_embedding for transformers models: the modules whose weight
+// is tied to the input embedding (e.g. lm_head), empty when tie_word_embeddings is false.
+std::vector<std::string> module_names_tied_with_embedding(nn::Module& model) {
+  auto* pm = dynamic_cast<models::PreTrainedModel*>(&model);
+  if (pm == nullptr || !pm->config().tie_word_embeddings)
+    return {};
+  std::set<std::string> names;
+  for (const auto& [tied, source] : pm->tied_weights()) {
+    const auto dot = tied.rfind('.');
+    names.insert(dot == std::string::npos ? std::string() : tied.substr(0, dot));
+  }
+  return {names.begin(), names.end()};
+}
+
 std::vector<std::int64_t> ids_of(const Json& j) {
   std::vector<std::int64_t> out;
   for (const Json& e : j.as_array()) out.push_back(e.as_int());
@@ -142,7 +157,8 @@ void set_trainable_tokens(
     const std::string& module_name,
     const std::vector<std::int64_t>& token_indices,
     bool inference_mode,
-    bool activate_adapter) {
+    bool activate_adapter,
+    const std::shared_ptr<TrainableTokensLayer>& tied) {
   set_trainable<TrainableTokensWrapper>(
       model,
       adapter,
@@ -151,7 +167,7 @@ void set_trainable_tokens(
       activate_adapter,
       true,
       [&](std::shared_ptr<nn::UnaryModule> m) {
-        return std::make_shared<TrainableTokensWrapper>(std::move(m), adapter, token_indices);
+        return std::make_shared<TrainableTokensWrapper>(std::move(m), adapter, token_indices, tied);
       },
       [&](AuxiliaryTrainingWrapper& w) {
         static_cast<TrainableTokensWrapper&>(w).update_tokens(adapter, token_indices);
@@ -189,8 +205,64 @@ void set_additional_trainable_modules(
       }
     }
   }
+  // Weight tying (transformers models with tie_word_embeddings): modules whose weight is the input
+  // embedding's (the LM head) follow the embedding's token adapter instead of getting their own.
+  const std::vector<std::string> tied_names = module_names_tied_with_embedding(model);
+  const std::string emb_name = input_embeddings_name(model);
+  const bool ensure = fields.ensure_weight_tying != nullptr && *fields.ensure_weight_tying;
+  std::set<std::string> skip;
+  bool mismatch = false;
+  if (targets.size() > 1 && !tied_names.empty()) {
+    std::vector<const std::vector<std::int64_t>*> tied_ids;
+    std::vector<std::string> tied_keys;
+    for (const auto& [name, ids] : targets) {
+      bool tied = emb_name.ends_with(name);
+      for (const std::string& t : tied_names) tied = tied || t.ends_with(name);
+      if (tied) {
+        tied_keys.push_back(name);
+        tied_ids.push_back(&ids);
+      }
+    }
+    if (tied_keys.size() >= 2) {
+      for (const auto* ids : tied_ids) mismatch = mismatch || *ids != *tied_ids.front();
+      PEFTCPP_CHECK(
+          !(mismatch && ensure),
+          "[peft] cannot ensure weight tying when different token indices are specified for tied "
+          "layers; use the same indices or set ensure_weight_tying=false");
+      if (!mismatch) {
+        for (const std::string& k : tied_keys) {
+          if (std::find(tied_names.begin(), tied_names.end(), k) != tied_names.end())
+            skip.insert(k);
+        }
+      }
+    }
+  }
   for (const auto& [name, ids] : targets) {
+    if (skip.count(name))
+      continue;
     set_trainable_tokens(model, adapter, name, ids, inference_mode, activate_adapter);
+  }
+  if (tied_names.empty() || (mismatch && !ensure))
+    return;
+  nn::ModulePtr emb;
+  try {
+    emb = model.get_submodule(emb_name);
+  } catch (const ValueError&) {
+    return;
+  }
+  auto* wrapper = dynamic_cast<TrainableTokensWrapper*>(emb.get());
+  if (wrapper == nullptr)
+    return;
+  const std::shared_ptr<TrainableTokensLayer>& source = wrapper->token_adapter();
+  for (const std::string& name : tied_names) {
+    set_trainable_tokens(
+        model,
+        adapter,
+        name,
+        source->token_indices(adapter),
+        inference_mode,
+        activate_adapter,
+        source);
   }
 }
 

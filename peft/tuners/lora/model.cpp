@@ -35,6 +35,7 @@ TargetFields LoraModel::target_fields(PeftConfig& config) const {
   f.layers_to_transform = &c.layers_to_transform;
   f.layers_pattern = &c.layers_pattern;
   f.trainable_token_indices = &c.trainable_token_indices;
+  f.ensure_weight_tying = &c.ensure_weight_tying;
   return f;
 }
 

@@ -25,18 +25,24 @@ Tensor replace_rows(
 }  // namespace
 
 TrainableTokensLayer::TrainableTokensLayer(
-    std::shared_ptr<nn::UnaryModule> base_layer, const std::string& adapter)
-    : BaseTunerLayer(std::move(base_layer)),
-      trainable_tokens_delta_(std::make_shared<AdapterParameterDict>()),
-      trainable_tokens_original_(std::make_shared<BufferDict>()) {
-  register_module("trainable_tokens_delta", trainable_tokens_delta_);
-  register_module("trainable_tokens_original", trainable_tokens_original_);
+    std::shared_ptr<nn::UnaryModule> base_layer,
+    const std::string& adapter,
+    std::shared_ptr<TrainableTokensLayer> tied)
+    : BaseTunerLayer(std::move(base_layer)), tied_(std::move(tied)) {
+  if (!tied_) {
+    trainable_tokens_delta_ = std::make_shared<AdapterParameterDict>();
+    trainable_tokens_original_ = std::make_shared<BufferDict>();
+    register_module("trainable_tokens_delta", trainable_tokens_delta_);
+    register_module("trainable_tokens_original", trainable_tokens_original_);
+  }
   adapter_layer_names_ = {"trainable_tokens_delta"};
   active_adapters_ = {adapter};
 }
 
 void TrainableTokensLayer::update_layer(
     const std::string& adapter, std::vector<std::int64_t> token_indices, bool init_weights) {
+  if (tied_)
+    return;  // follows the layer it is tied to
   const Tensor& weight = base_weight();
   PEFTCPP_CHECK(
       weight.dim() == 2,
@@ -69,12 +75,16 @@ void TrainableTokensLayer::update_layer(
 
 const std::vector<std::int64_t>& TrainableTokensLayer::token_indices(
     const std::string& adapter) const {
+  if (tied_)
+    return tied_->token_indices(adapter);
   auto it = token_indices_.find(adapter);
   PEFTCPP_CHECK(it != token_indices_.end(), "[trainable_tokens] no adapter '", adapter, "'");
   return it->second;
 }
 
 std::vector<std::string> TrainableTokensLayer::all_adapter_names() const {
+  if (tied_)
+    return tied_->all_adapter_names();
   std::set<std::string> s;
   for (const auto& [k, v] : token_indices_) s.insert(k);
   for (const std::string& k : trainable_tokens_delta_->keys()) s.insert(k);
@@ -106,7 +116,7 @@ void TrainableTokensLayer::check_overlapping_tokens(const AdapterNames& adapters
 Tensor TrainableTokensLayer::get_merged_weights(const AdapterNames& adapters) const {
   Tensor w = base_weight();
   for (const std::string& a : adapters) {
-    w = replace_rows(w, token_indices(a), trainable_tokens_delta_->at(a));
+    w = replace_rows(w, token_indices(a), trainable_tokens_delta()->at(a));
   }
   return w;
 }
@@ -120,7 +130,7 @@ void TrainableTokensLayer::merge(
   NoGradGuard no_grad;
   Tensor merged = base_weight().detach();
   for (const std::string& a : names) {
-    merged = replace_rows(merged, token_indices(a), trainable_tokens_delta_->at(a).detach());
+    merged = replace_rows(merged, token_indices(a), trainable_tokens_delta()->at(a).detach());
     if (safe_merge)
       check_finite_merge(merged, a);
   }
@@ -135,8 +145,7 @@ void TrainableTokensLayer::unmerge() {
   while (!merged_adapters_.empty()) {
     const std::string a = merged_adapters_.back();
     merged_adapters_.pop_back();
-    Tensor restored =
-        replace_rows(base_weight().detach(), token_indices(a), trainable_tokens_original_->at(a));
+    Tensor restored = replace_rows(base_weight().detach(), token_indices(a), originals().at(a));
     nn::set_data(base_weight(), restored);
   }
 }

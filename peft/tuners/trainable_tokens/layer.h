@@ -20,7 +20,12 @@ namespace peftcpp {
 
 class TrainableTokensLayer : public BaseTunerLayer {
  public:
-  TrainableTokensLayer(std::shared_ptr<nn::UnaryModule> base_layer, const std::string& adapter);
+  /// With `tied`, the layer follows that layer's adapters (a weight tied to the embedding, e.g. an
+  /// LM head): it owns no tensors and update_layer does nothing.
+  TrainableTokensLayer(
+      std::shared_ptr<nn::UnaryModule> base_layer,
+      const std::string& adapter,
+      std::shared_ptr<TrainableTokensLayer> tied = nullptr);
   std::string type_name() const override {
     return "trainable_tokens.TrainableTokensLayer";
   }
@@ -43,7 +48,10 @@ class TrainableTokensLayer : public BaseTunerLayer {
 
   const std::vector<std::int64_t>& token_indices(const std::string& adapter) const;
   const std::shared_ptr<AdapterParameterDict>& trainable_tokens_delta() const {
-    return trainable_tokens_delta_;
+    return tied_ ? tied_->trainable_tokens_delta() : trainable_tokens_delta_;
+  }
+  const std::shared_ptr<TrainableTokensLayer>& tied_adapter() const {
+    return tied_;
   }
 
  protected:
@@ -55,6 +63,10 @@ class TrainableTokensLayer : public BaseTunerLayer {
 
  private:
   void check_overlapping_tokens(const AdapterNames& adapters) const;
+  BufferDict& originals() const {
+    return tied_ ? tied_->originals() : *trainable_tokens_original_;
+  }
+  std::shared_ptr<TrainableTokensLayer> tied_;
   std::shared_ptr<AdapterParameterDict> trainable_tokens_delta_;
   std::shared_ptr<BufferDict> trainable_tokens_original_;
   std::map<std::string, std::vector<std::int64_t>> token_indices_;
