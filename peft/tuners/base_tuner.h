@@ -157,7 +157,6 @@ class BaseTuner : public nn::Module {
   void inject_adapter_impl(const std::string& adapter, Injection& record);
   void roll_back(const std::string& adapter, Injection& record);
   Injection* current_injection_ = nullptr;
-  friend class BaseTunerAccess;
 };
 
 }  // namespace peftcpp
