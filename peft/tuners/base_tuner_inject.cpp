@@ -126,6 +126,23 @@ void BaseTuner::inject_adapter_impl(const std::string& adapter, Injection& /*rec
   expand_all_linear(f, *model_, cfg.task_type == TaskType::SEQ_CLS);
 
   const nn::NamedModules named = model_->named_modules();
+  // Long target lists (e.g. every layer spelled out) are condensed to the suffixes that tell them
+  // apart from the other modules, as PEFT does (not for IA3, whose feedforward_modules must stay
+  // a subset).
+  if (f.target_modules != nullptr && f.target_modules->is_list() &&
+      f.target_modules->names().size() >= 20 && cfg.peft_type() != PeftType::IA3) {
+    const std::vector<std::string>& names = f.target_modules->names();
+    std::vector<std::string> others;
+    for (const auto& [key, m] : named) {
+      bool target = std::find(names.begin(), names.end(), key) != names.end();
+      for (const std::string& t : names) target = target || key.ends_with("." + t);
+      if (!target)
+        others.push_back(key);
+    }
+    std::vector<std::string> minimal = find_minimal_target_modules(names, others);
+    if (minimal.size() < names.size())
+      *f.target_modules = ModuleNames(std::move(minimal));
+  }
   std::vector<std::string> existing_prefixes;
   for (const auto& [key, m] : named) {
     if (dynamic_cast<BaseTunerLayer*>(m.get()) != nullptr)

@@ -10,6 +10,7 @@
 #include "nn/layers/linear.h"
 #include "peft/tuners/base_tuner_layer.h"
 #include "peft/utils/regex.h"
+#include "tensor/error.h"
 
 namespace peftcpp {
 namespace {
@@ -156,6 +157,46 @@ void expand_all_linear(TargetFields& f, nn::Module& model, bool seq_cls_task) {
       out.push_back(n);
   }
   *f.target_modules = ModuleNames(out);
+}
+
+std::vector<std::string> find_minimal_target_modules(
+    const std::vector<std::string>& targets, const std::vector<std::string>& others) {
+  PEFTCPP_CHECK(!targets.empty(), "[peft] target_modules should be a non-empty list of names");
+  // "a.b.c" -> {"c", "b.c", "a.b.c"} (shortest first)
+  auto suffixes = [](const std::string& s) {
+    std::vector<std::string> out;
+    for (std::size_t pos = s.size(); pos != std::string::npos && pos > 0;) {
+      const std::size_t dot = s.rfind('.', pos - 1);
+      out.push_back(dot == std::string::npos ? s : s.substr(dot + 1));
+      pos = dot;
+    }
+    return out;
+  };
+  std::set<std::string> other_suffixes;
+  for (const std::string& o : others) {
+    for (const std::string& sfx : suffixes(o)) other_suffixes.insert(sfx);
+  }
+  std::set<std::string> unique(targets.begin(), targets.end());
+  PEFTCPP_CHECK(!unique.count(""), "[peft] target_modules should not contain an empty string");
+  std::vector<std::pair<std::vector<std::string>, std::string>> items;
+  for (const std::string& t : unique) items.emplace_back(suffixes(t), t);
+  std::sort(items.begin(), items.end());
+  std::set<std::string> required;
+  for (const auto& [sfxs, item] : items) {
+    for (const std::string& sfx : sfxs) {
+      if (required.count(sfx) || other_suffixes.count(sfx))
+        continue;
+      bool covered = false;
+      for (const std::string& r : required) covered = covered || item.ends_with("." + r);
+      if (!covered) {
+        required.insert(sfx);
+        break;
+      }
+    }
+  }
+  if (required.empty())
+    return {unique.begin(), unique.end()};
+  return {required.begin(), required.end()};
 }
 
 std::string get_pattern_key(const std::vector<std::string>& pattern_keys, const std::string& name) {

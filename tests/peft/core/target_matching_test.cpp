@@ -175,3 +175,19 @@ TEST_CASE("injection fails when every match is excluded") {
       doctest::Contains("All modules were excluded"),
       ValueError);
 }
+
+TEST_CASE("long target lists are condensed to distinguishing suffixes") {
+  std::vector<std::string> targets, others;
+  for (int i = 0; i < 12; ++i) {
+    targets.push_back("model.decoder.layers." + std::to_string(i) + ".self_attn.q_proj");
+    targets.push_back("model.decoder.layers." + std::to_string(i) + ".self_attn.v_proj");
+    others.push_back("model.encoder.layers." + std::to_string(i) + ".self_attn.k_proj");
+  }
+  CHECK(
+      find_minimal_target_modules(targets, others) == std::vector<std::string>{"q_proj", "v_proj"});
+  // a suffix shared with another module is not enough
+  others.push_back("model.encoder.q_proj");
+  const auto m = find_minimal_target_modules(targets, others);
+  CHECK(std::find(m.begin(), m.end(), "q_proj") == m.end());
+  CHECK(std::find(m.begin(), m.end(), "self_attn.q_proj") != m.end());
+}
