@@ -18,7 +18,8 @@ const char* const kSgd = "sgd";
 
 }  // namespace
 
-GoldenCase::GoldenCase(std::filesystem::path dir, Json meta) : dir_(std::move(dir)), meta_(std::move(meta)) {
+GoldenCase::GoldenCase(std::filesystem::path dir, Json meta)
+    : dir_(std::move(dir)), meta_(std::move(meta)) {
   const Json* kind = meta_.at("base_model").find("kind");
   transformers_ = kind != nullptr && kind->is_string() && kind->as_string() == "transformers";
   inputs_ = load_safetensors((dir_ / "inputs.safetensors").string());
@@ -32,7 +33,8 @@ nn::ModulePtr GoldenCase::build_base() const {
   } else {
     model = std::make_shared<CustomModel>(meta_.at("base_model"));
     nn::StateDict state;
-    for (auto& [k, v] : load_safetensors((dir_ / "model.safetensors").string())) state.emplace(k, v);
+    for (auto& [k, v] : load_safetensors((dir_ / "model.safetensors").string()))
+      state.emplace(k, v);
     model->load_state_dict(state, true);
   }
   model->eval();
@@ -45,7 +47,8 @@ Tensor GoldenCase::run(nn::Module& model) const {
     return it == inputs_.end() ? Tensor() : it->second;
   };
   if (!transformers_) {
-    if (auto* p = dynamic_cast<PeftModel*>(&model)) return p->forward(get("X"));
+    if (auto* p = dynamic_cast<PeftModel*>(&model))
+      return p->forward(get("X"));
     return dynamic_cast<nn::UnaryModule&>(model).forward(get("X"));
   }
   models::ModelInputs in;
@@ -63,14 +66,17 @@ Tensor GoldenCase::run(nn::Module& model) const {
 }
 
 std::shared_ptr<PeftModel> GoldenCase::load(bool trainable) const {
-  std::shared_ptr<PeftModel> m = PeftModel::from_pretrained(build_base(), dir_, "default", trainable);
+  std::shared_ptr<PeftModel> m =
+      PeftModel::from_pretrained(build_base(), dir_, "default", trainable);
   m->eval();
   return m;
 }
 
-std::string GoldenCase::compare(const std::string& key, const Tensor& actual, const char* tol) const {
+std::string GoldenCase::compare(
+    const std::string& key, const Tensor& actual, const char* tol) const {
   auto it = expected_.find(key);
-  if (it == expected_.end()) return key + ": not in expected.safetensors";
+  if (it == expected_.end())
+    return key + ": not in expected.safetensors";
   return golden::compare_close(key, actual, it->second, golden::tolerance(meta_, tol));
 }
 
@@ -78,52 +84,65 @@ std::string GoldenCase::check_base_and_adapter() {
   {
     NoGradGuard g;
     nn::ModulePtr base = build_base();
-    if (std::string p = compare("output.base", run(*base), kOutput); !p.empty()) return p;
+    if (std::string p = compare("output.base", run(*base), kOutput); !p.empty())
+      return p;
   }
   std::shared_ptr<PeftModel> model = load(true);
   std::set<std::string> want, have;
   for (const auto& [k, v] : expected_) {
-    if (k.starts_with("grad.")) want.insert(k.substr(5));
+    if (k.starts_with("grad."))
+      want.insert(k.substr(5));
   }
   std::map<std::string, Tensor> params;
   for (const auto& [n, p] : model->named_parameters()) {
     params[n] = p;
-    if (p.requires_grad()) have.insert(n);
+    if (p.requires_grad())
+      have.insert(n);
   }
   if (want != have) {
     std::string extra, missing;
     for (const std::string& n : have) {
-      if (!want.count(n)) extra += " " + n;
+      if (!want.count(n))
+        extra += " " + n;
     }
     for (const std::string& n : want) {
-      if (!have.count(n)) missing += " " + n;
+      if (!have.count(n))
+        missing += " " + n;
     }
     return "trainable parameters differ: not expected:" + extra + "; missing:" + missing;
   }
   for (const auto& [k, v] : expected_) {
-    if (!k.starts_with("param.")) continue;
+    if (!k.starts_with("param."))
+      continue;
     auto it = params.find(k.substr(6));
-    if (it == params.end()) return k + ": no such parameter in the PeftModel";
-    if (std::string p = compare(k, it->second, kOutput); !p.empty()) return p;
+    if (it == params.end())
+      return k + ": no such parameter in the PeftModel";
+    if (std::string p = compare(k, it->second, kOutput); !p.empty())
+      return p;
   }
   const Tensor out = run(*model);
-  if (std::string p = compare("output.adapter", out, kOutput); !p.empty()) return p;
+  if (std::string p = compare("output.adapter", out, kOutput); !p.empty())
+    return p;
   const Tensor loss = sum(out * inputs_.at("loss_weight"));
   if (has("loss")) {
-    if (std::string p = compare("loss", loss, kOutput); !p.empty()) return p;
+    if (std::string p = compare("loss", loss, kOutput); !p.empty())
+      return p;
   }
   model->zero_grad();
   loss.backward();
   for (const auto& [k, v] : expected_) {
-    if (!k.starts_with("grad.")) continue;
+    if (!k.starts_with("grad."))
+      continue;
     const Tensor& p = params.at(k.substr(5));
     const Tensor g = p.grad().defined() ? p.grad() : zeros_like(p);
-    if (std::string pr = compare(k, g, kGrad); !pr.empty()) return pr;
+    if (std::string pr = compare(k, g, kGrad); !pr.empty())
+      return pr;
   }
   NoGradGuard g;
   auto scope = model->disable_adapter();
   const Tensor disabled = run(*model);
-  if (has("output.adapter_disabled")) return compare("output.adapter_disabled", disabled, kOutput);
+  if (has("output.adapter_disabled"))
+    return compare("output.adapter_disabled", disabled, kOutput);
   const Json* modified = meta_.find("base_weights_modified_by_init");
   if (modified == nullptr || !modified->is_bool() || !modified->as_bool()) {
     if (std::string p = compare("output.base", disabled, kOutput); !p.empty()) {
@@ -134,27 +153,34 @@ std::string GoldenCase::check_base_and_adapter() {
 }
 
 std::string GoldenCase::check_merge() {
-  if (!has("output.merged")) return "";
+  if (!has("output.merged"))
+    return "";
   NoGradGuard g;
   std::shared_ptr<PeftModel> model = load(false);
   nn::ModulePtr merged = model->merge_and_unload();
-  if (std::string p = compare("output.merged", run(*merged), kMerged); !p.empty()) return p;
+  if (std::string p = compare("output.merged", run(*merged), kMerged); !p.empty())
+    return p;
   const nn::StateDict state = merged->state_dict();
   for (const auto& [k, v] : expected_) {
-    if (!k.starts_with("merged.")) continue;
+    if (!k.starts_with("merged."))
+      continue;
     auto it = state.find(k.substr(7));
-    if (it == state.end()) return k + ": the merged model has no tensor '" + k.substr(7) + "'";
-    if (std::string p = compare(k, it->second, kMerged); !p.empty()) return p;
+    if (it == state.end())
+      return k + ": the merged model has no tensor '" + k.substr(7) + "'";
+    if (std::string p = compare(k, it->second, kMerged); !p.empty())
+      return p;
   }
   return "";
 }
 
 std::string GoldenCase::check_sgd() {
-  if (!has("sgd.loss")) return "";
+  if (!has("sgd.loss"))
+    return "";
   std::shared_ptr<PeftModel> model = load(true);
   std::vector<std::pair<std::string, Tensor>> trainable;
   for (const auto& [n, p] : model->named_parameters()) {
-    if (p.requires_grad()) trainable.emplace_back(n, p);
+    if (p.requires_grad())
+      trainable.emplace_back(n, p);
   }
   std::vector<double> losses;
   for (int step = 0; step < 3; ++step) {
@@ -164,15 +190,19 @@ std::string GoldenCase::check_sgd() {
     loss.backward();
     NoGradGuard g;
     for (auto& [n, p] : trainable) {
-      if (p.grad().defined()) p.add_(p.grad(), -0.1);
+      if (p.grad().defined())
+        p.add_(p.grad(), -0.1);
     }
   }
   const Tensor got = tensor_from_doubles(losses, {3}, kFloat32);
-  if (std::string p = compare("sgd.loss", got, kSgd); !p.empty()) return p;
+  if (std::string p = compare("sgd.loss", got, kSgd); !p.empty())
+    return p;
   for (const auto& [n, p] : trainable) {
     const std::string key = "sgd.step3." + n;
-    if (!has(key)) continue;
-    if (std::string pr = compare(key, p, kSgd); !pr.empty()) return pr;
+    if (!has(key))
+      continue;
+    if (std::string pr = compare(key, p, kSgd); !pr.empty())
+      return pr;
   }
   if (has("sgd.output_after")) {
     NoGradGuard g;

@@ -65,8 +65,10 @@ class PeftModel : public nn::Module {
  public:
   /// Wraps `model` and adds `config` as adapter `adapter` (PEFT's PeftModel.__init__). Throws
   /// ValueError when the method has no tuner (prompt learning methods are not supported here).
-  PeftModel(nn::ModulePtr model, std::unique_ptr<PeftConfig> config,
-            const std::string& adapter = "default");
+  PeftModel(
+      nn::ModulePtr model,
+      std::unique_ptr<PeftConfig> config,
+      const std::string& adapter = "default");
   std::string type_name() const override {
     return "PeftModel";
   }
@@ -109,20 +111,22 @@ class PeftModel : public nn::Module {
   /// Writes adapter_config.json + adapter_model.safetensors for each selected adapter (all by
   /// default): "default" into `dir`, others into `dir/<name>`. Files are written atomically and,
   /// for an adapter loaded from PEFT files, are byte-identical to them.
-  void save_pretrained(const std::filesystem::path& dir,
-                       const std::optional<std::vector<std::string>>& selected_adapters = {},
-                       SaveEmbeddingLayers save_embedding_layers = SaveEmbeddingLayers::Auto) const;
+  void save_pretrained(
+      const std::filesystem::path& dir,
+      const std::optional<std::vector<std::string>>& selected_adapters = {},
+      SaveEmbeddingLayers save_embedding_layers = SaveEmbeddingLayers::Auto) const;
   /// Loads the adapter in `dir` onto `model` (the task class follows the config's task_type).
   /// Not trainable unless `is_trainable` (then the model stays in training mode). On any error
   /// (e.g. a tensor whose shape does not match, named with both shapes) the base model gets its
   /// own layers back.
-  static std::shared_ptr<PeftModel> from_pretrained(nn::ModulePtr model,
-                                                    const std::filesystem::path& dir,
-                                                    const std::string& adapter = "default",
-                                                    bool is_trainable = false);
+  static std::shared_ptr<PeftModel> from_pretrained(
+      nn::ModulePtr model,
+      const std::filesystem::path& dir,
+      const std::string& adapter = "default",
+      bool is_trainable = false);
   /// Loads another adapter from `dir` (not made active). On failure the adapter is removed again.
-  nn::LoadResult load_adapter(const std::filesystem::path& dir, const std::string& adapter,
-                              bool is_trainable = false);
+  nn::LoadResult load_adapter(
+      const std::filesystem::path& dir, const std::string& adapter, bool is_trainable = false);
 
   // ---- adapters (peft_model_adapters.cpp) -------------------------------------------------------
   /// Adds a new (untrained, not active) adapter; its method must be this model's.
@@ -150,11 +154,12 @@ class PeftModel : public nn::Module {
     return DisableAdapterScope(*this);
   }
 
-  void merge_adapter(const std::optional<AdapterNames>& adapter_names = {}, bool safe_merge = false);
+  void merge_adapter(
+      const std::optional<AdapterNames>& adapter_names = {}, bool safe_merge = false);
   void unmerge_adapter();
   /// Merges the adapters into the base weights and returns the base model without PEFT layers.
-  nn::ModulePtr merge_and_unload(bool safe_merge = false,
-                                 const std::optional<AdapterNames>& adapter_names = {});
+  nn::ModulePtr merge_and_unload(
+      bool safe_merge = false, const std::optional<AdapterNames>& adapter_names = {});
   /// Returns the base model without PEFT layers (adapters dropped, nothing merged).
   nn::ModulePtr unload();
 

@@ -20,14 +20,16 @@ const std::array kTuners{
 
 const TunerEntry* find_tuner(PeftType type) {
   for (const TunerEntry& e : kTuners) {
-    if (e.type == type) return &e;
+    if (e.type == type)
+      return &e;
   }
   return nullptr;
 }
 
 std::string registered_tuners() {
   std::string out;
-  for (const TunerEntry& e : kTuners) out += (out.empty() ? "" : ", ") + std::string(peft_type_name(e.type));
+  for (const TunerEntry& e : kTuners)
+    out += (out.empty() ? "" : ", ") + std::string(peft_type_name(e.type));
   return out;
 }
 
