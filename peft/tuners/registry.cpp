@@ -4,12 +4,14 @@
 #include <array>
 
 #include "peft/tuners/lora/model.h"
+#include "peft/tuners/oft/model.h"
 
 namespace peftcpp {
 namespace {
 
 const std::array kTuners{
     TunerEntry{PeftType::LORA, "lora_", &lora::make_lora_model},
+    TunerEntry{PeftType::OFT, "oft_", &oft::make_oft_model},
 };
 
 }  // namespace
