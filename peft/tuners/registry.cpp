@@ -3,6 +3,7 @@
 
 #include <array>
 
+#include "peft/tuners/boft/model.h"
 #include "peft/tuners/lora/model.h"
 #include "peft/tuners/oft/model.h"
 
@@ -12,6 +13,7 @@ namespace {
 const std::array kTuners{
     TunerEntry{PeftType::LORA, "lora_", &lora::make_lora_model},
     TunerEntry{PeftType::OFT, "oft_", &oft::make_oft_model},
+    TunerEntry{PeftType::BOFT, "boft_", &boft::make_boft_model},
 };
 
 }  // namespace
