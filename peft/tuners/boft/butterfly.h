@@ -26,8 +26,8 @@ bool butterfly_factor_enabled();
 
 /// The block butterfly permutation of size n (PEFT's block_butterfly_perm): identity when
 /// n_butterfly_factor == 0; throws ValueError "Invalid number of blocks!" when b * r * 2 > n.
-std::vector<std::int64_t> block_butterfly_perm(std::int64_t n, std::int64_t b, std::int64_t r,
-                                               std::int64_t n_butterfly_factor);
+std::vector<std::int64_t> block_butterfly_perm(
+    std::int64_t n, std::int64_t b, std::int64_t r, std::int64_t n_butterfly_factor);
 /// The permutation matrix P with P[i, perm[i]] = 1 (PEFT's perm2mat), float32 [n, n].
 Tensor perm2mat(const std::vector<std::int64_t>& perm);
 

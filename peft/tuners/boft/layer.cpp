@@ -52,8 +52,8 @@ BOFTLayer::BOFTLayer(std::shared_ptr<nn::UnaryModule> base_layer, const std::str
     in_features = c->in_channels;
     out_features = c->out_channels;
   } else {
-    throw ValueError(detail::concat("[boft] Unsupported layer type ", base->type_name(),
-                                    " (supported: Linear, Conv2d)"));
+    throw ValueError(detail::concat(
+        "[boft] Unsupported layer type ", base->type_name(), " (supported: Linear, Conv2d)"));
   }
 }
 
@@ -62,14 +62,19 @@ void BOFTLayer::update_layer(const std::string& adapter, const BOFTConfig& confi
   std::int64_t block_num = config.boft_block_num;
   std::int64_t factor = config.boft_n_butterfly_factor;
   if (!butterfly_factor_enabled()) {
-    if (factor != 1) warn_factor_forced_once();
+    if (factor != 1)
+      warn_factor_forced_once();
     factor = 1;
   }
   factor -= 1;  // the paper's notation
-  PEFTCPP_CHECK(factor >= 0, "[boft] You can only specify boft_n_butterfly_factor ", factor + 1,
-                " to be a positive integer number.");
+  PEFTCPP_CHECK(
+      factor >= 0,
+      "[boft] You can only specify boft_n_butterfly_factor ",
+      factor + 1,
+      " to be a positive integer number.");
   if (config.boft_dropout > 0.0) {
-    boft_dropout_->insert(adapter, std::make_shared<MultiplicativeDropoutLayer>(config.boft_dropout));
+    boft_dropout_->insert(
+        adapter, std::make_shared<MultiplicativeDropoutLayer>(config.boft_dropout));
   } else {
     boft_dropout_->insert(adapter, std::make_shared<nn::Identity>());
   }
@@ -77,40 +82,75 @@ void BOFTLayer::update_layer(const std::string& adapter, const BOFTConfig& confi
   const std::string label = feature_label();
   const std::int64_t pow2 = std::int64_t{1} << std::min<std::int64_t>(factor, 62);
   if (block_size == 0 && block_num != 0) {
-    PEFTCPP_CHECK(dim % block_num == 0, "[boft] ", label, " (", dim,
-                  ") must be divisible by boft_block_num (", block_num, ")!");
+    PEFTCPP_CHECK(
+        dim % block_num == 0,
+        "[boft] ",
+        label,
+        " (",
+        dim,
+        ") must be divisible by boft_block_num (",
+        block_num,
+        ")!");
     if (factor != 0) {
-      PEFTCPP_CHECK(factor <= static_cast<std::int64_t>(std::log2(static_cast<double>(block_num))),
-                    "[boft] Invalid combination of boft_n_butterfly_factor (", factor + 1,
-                    ") and boft_block_num (", block_num, ")!");
-      PEFTCPP_CHECK(block_num % pow2 == 0, "[boft] boft_block_num (", block_num,
-                    ") must be a multiple of 2 raised to the power of boft_n_butterfly_factor (",
-                    factor + 1, ")!");
+      PEFTCPP_CHECK(
+          factor <= static_cast<std::int64_t>(std::log2(static_cast<double>(block_num))),
+          "[boft] Invalid combination of boft_n_butterfly_factor (",
+          factor + 1,
+          ") and boft_block_num (",
+          block_num,
+          ")!");
+      PEFTCPP_CHECK(
+          block_num % pow2 == 0,
+          "[boft] boft_block_num (",
+          block_num,
+          ") must be a multiple of 2 raised to the power of boft_n_butterfly_factor (",
+          factor + 1,
+          ")!");
     }
     block_size = dim / block_num;
   } else if (block_size != 0 && block_num == 0) {
-    PEFTCPP_CHECK(dim % block_size == 0, "[boft] ", label, " (", dim,
-                  ") must be divisible by boft_block_size (", block_size, ")!");
+    PEFTCPP_CHECK(
+        dim % block_size == 0,
+        "[boft] ",
+        label,
+        " (",
+        dim,
+        ") must be divisible by boft_block_size (",
+        block_size,
+        ")!");
     if (factor != 0) {
-      PEFTCPP_CHECK(dim >= block_size * pow2 && dim % (block_size * pow2) == 0,
-                    "[boft] Invalid combination of ", label, " (", dim,
-                    "), boft_n_butterfly_factor (", factor + 1, ") and boft_block_size (",
-                    block_size, ")!");
+      PEFTCPP_CHECK(
+          dim >= block_size * pow2 && dim % (block_size * pow2) == 0,
+          "[boft] Invalid combination of ",
+          label,
+          " (",
+          dim,
+          "), boft_n_butterfly_factor (",
+          factor + 1,
+          ") and boft_block_size (",
+          block_size,
+          ")!");
     }
     block_num = dim / block_size;
   } else {
-    throw ValueError(detail::concat("[boft] exactly one of boft_block_size (", block_size,
-                                    ") and boft_block_num (", block_num, ") must be non-zero"));
+    throw ValueError(detail::concat(
+        "[boft] exactly one of boft_block_size (",
+        block_size,
+        ") and boft_block_num (",
+        block_num,
+        ") must be non-zero"));
   }
   if (factor != 0) {
-    PEFTCPP_CHECK(block_num % 2 == 0, "[boft] boft_block_num (", block_num, ") must be an even number!");
-    PEFTCPP_CHECK(block_size % 2 == 0, "[boft] boft_block_size (", block_size,
-                  ") must be an even number!");
+    PEFTCPP_CHECK(
+        block_num % 2 == 0, "[boft] boft_block_num (", block_num, ") must be an even number!");
+    PEFTCPP_CHECK(
+        block_size % 2 == 0, "[boft] boft_block_size (", block_size, ") must be an even number!");
   }
   std::vector<std::vector<std::int64_t>> perms;
   std::vector<Tensor> index;
   for (std::int64_t i = 0; i <= factor; ++i) {
-    perms.push_back(block_butterfly_perm(dim, block_num / (std::int64_t{1} << i), block_size / 2, factor));
+    perms.push_back(
+        block_butterfly_perm(dim, block_num / (std::int64_t{1} << i), block_size / 2, factor));
     bool identity = true;
     for (std::size_t k = 0; k < perms.back().size(); ++k) {
       identity = identity && perms.back()[k] == static_cast<std::int64_t>(k);
@@ -141,7 +181,8 @@ void BOFTLayer::reset_boft_parameters(const std::string& adapter, bool init_weig
   }
 }
 
-const std::vector<std::vector<std::int64_t>>& BOFTLayer::permutations(const std::string& adapter) const {
+const std::vector<std::vector<std::int64_t>>& BOFTLayer::permutations(
+    const std::string& adapter) const {
   auto it = perms_.find(adapter);
   PEFTCPP_CHECK(it != perms_.end(), "[boft] no adapter '", adapter, "' in this layer");
   return it->second;
@@ -157,14 +198,16 @@ Tensor BOFTLayer::orthogonal_blocks(const std::string& adapter) const {
 
 Tensor BOFTLayer::butterfly_matrix(const std::string& adapter, bool dropout) const {
   Tensor blocks = orthogonal_blocks(adapter);
-  if (dropout) blocks = boft_dropout_->at_as<nn::UnaryModule>(adapter)->forward(blocks);
+  if (dropout)
+    blocks = boft_dropout_->at_as<nn::UnaryModule>(adapter)->forward(blocks);
   const Tensor diag = oft::block_diagonal(blocks);  // [m, n, n]
   const std::vector<Tensor>& index = perm_index_.at(adapter);
   Tensor out;
   for (std::int64_t i = 0; i < diag.size(0); ++i) {
     Tensor f = diag.select(0, i);
     const Tensor& p = index[static_cast<std::size_t>(i)];
-    if (p.defined()) f = index_select(index_select(f, 0, p), 1, p);  // P F P^T
+    if (p.defined())
+      f = index_select(index_select(f, 0, p), 1, p);  // P F P^T
     out = out.defined() ? matmul(f, out) : f;
   }
   return out;
@@ -182,7 +225,8 @@ std::pair<Tensor, Tensor> BOFTLayer::get_delta_weight(const std::string& adapter
 std::pair<Tensor, Tensor> BOFTLayer::active_rotation(DType dtype) const {
   Tensor rotation, scale;
   for (const std::string& a : active_adapters_) {
-    if (!boft_R_->contains(a)) continue;
+    if (!boft_R_->contains(a))
+      continue;
     const Tensor m = as_dtype(butterfly_matrix(a, is_training()), dtype);
     const Tensor s = as_dtype(scale_column(a), dtype);
     rotation = rotation.defined() ? matmul(m, rotation) : m;
@@ -197,10 +241,15 @@ void BOFTLayer::merge_adapter(const std::string& adapter, bool safe_merge) {
   const DType dt = weight.dtype();
   const auto [rot, s] = get_delta_weight(adapter);
   const Tensor w2 = as_dtype(weight.detach(), rot.dtype()).reshape({out_features, -1});
-  PEFTCPP_CHECK_SHAPE(w2.size(1) == rot.size(0), "[boft] cannot merge a rotation over ",
-                      rot.size(0), " features into a weight of shape ", shape_str(weight.shape()));
+  PEFTCPP_CHECK_SHAPE(
+      w2.size(1) == rot.size(0),
+      "[boft] cannot merge a rotation over ",
+      rot.size(0),
+      " features into a weight of shape ",
+      shape_str(weight.shape()));
   const Tensor merged = (mm(rot, w2.t()).t() * s).reshape(weight.shape());
-  if (safe_merge) check_finite_merge(merged, adapter);
+  if (safe_merge)
+    check_finite_merge(merged, adapter);
   nn::set_data(weight, as_dtype(merged, dt).contiguous());
 }
 
@@ -219,26 +268,34 @@ void BOFTLayer::erase_adapter_settings(const std::string& name) {
   boft_block_num.erase(name);
   perms_.erase(name);
   perm_index_.erase(name);
-  if (boft_dropout_->contains(name)) boft_dropout_->pop(name);
+  if (boft_dropout_->contains(name))
+    boft_dropout_->pop(name);
 }
 
 void BOFTLayer::set_scale(const std::string& adapter, double /*scale*/) {
-  if (!has_adapter(adapter)) return;
-  std::cerr << "[boft] warning: Scaling operation for BOFT not supported! Automatically set scale to 1.\n";
+  if (!has_adapter(adapter))
+    return;
+  std::cerr << "[boft] warning: Scaling operation for BOFT not supported! Automatically set scale "
+               "to 1.\n";
 }
 
 void BOFTLayer::scale_layer(double scale) {
-  if (scale == 1.0) return;
+  if (scale == 1.0)
+    return;
   for (const std::string& a : active_adapters_) {
-    if (!boft_R_->contains(a)) continue;
-    std::cerr << "[boft] warning: Scaling operation for BOFT not supported! Automatically set scale to 1.\n";
+    if (!boft_R_->contains(a))
+      continue;
+    std::cerr << "[boft] warning: Scaling operation for BOFT not supported! Automatically set "
+                 "scale to 1.\n";
   }
 }
 
 void BOFTLayer::unscale_layer(std::optional<double> /*scale*/) {
   for (const std::string& a : active_adapters_) {
-    if (!boft_R_->contains(a)) continue;
-    std::cerr << "[boft] warning: Unscaling operation for BOFT not supported! Keeping scale to 1.\n";
+    if (!boft_R_->contains(a))
+      continue;
+    std::cerr
+        << "[boft] warning: Unscaling operation for BOFT not supported! Keeping scale to 1.\n";
   }
 }
 

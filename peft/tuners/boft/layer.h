@@ -97,14 +97,18 @@ class BOFTLayer : public BaseTunerLayer {
   std::shared_ptr<AdapterParameterDict> boft_s_;
   std::shared_ptr<nn::ModuleDict> boft_dropout_;
   std::map<std::string, std::vector<std::vector<std::int64_t>>> perms_;
-  std::map<std::string, std::vector<Tensor>> perm_index_;  // perms_ as int64 tensors (empty = identity)
+  std::map<std::string, std::vector<Tensor>>
+      perm_index_;  // perms_ as int64 tensors (empty = identity)
 };
 
 /// BOFT on nn::Linear.
 class Linear : public BOFTLayer {
  public:
-  Linear(std::shared_ptr<nn::UnaryModule> base_layer, const std::string& adapter,
-         const BOFTConfig& config, bool is_target_conv_1d_layer = false);
+  Linear(
+      std::shared_ptr<nn::UnaryModule> base_layer,
+      const std::string& adapter,
+      const BOFTConfig& config,
+      bool is_target_conv_1d_layer = false);
   std::string type_name() const override {
     return "boft.Linear";
   }
@@ -115,8 +119,10 @@ class Linear : public BOFTLayer {
 /// BOFT on nn::Conv2d (square kernels, no dilation or groups).
 class Conv2d : public BOFTLayer {
  public:
-  Conv2d(std::shared_ptr<nn::UnaryModule> base_layer, const std::string& adapter,
-         const BOFTConfig& config);
+  Conv2d(
+      std::shared_ptr<nn::UnaryModule> base_layer,
+      const std::string& adapter,
+      const BOFTConfig& config);
   std::string type_name() const override {
     return "boft.Conv2d";
   }

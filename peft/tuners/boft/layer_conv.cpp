@@ -16,15 +16,24 @@ nn::Conv2d& conv_of(const BaseTunerLayer& layer) {
 
 }  // namespace
 
-Conv2d::Conv2d(std::shared_ptr<nn::UnaryModule> base_layer, const std::string& adapter,
-               const BOFTConfig& config)
+Conv2d::Conv2d(
+    std::shared_ptr<nn::UnaryModule> base_layer,
+    const std::string& adapter,
+    const BOFTConfig& config)
     : BOFTLayer(std::move(base_layer), adapter) {
   const nn::Conv2d& base = conv_of(*this);
-  PEFTCPP_CHECK(base.kernel_size.size() == 2 && base.kernel_size[0] == base.kernel_size[1],
-                "[boft] BOFT supports square Conv2d kernels only, got (", base.kernel_size[0], ", ",
-                base.kernel_size.size() > 1 ? base.kernel_size[1] : base.kernel_size[0], ")");
-  PEFTCPP_CHECK(base.options.groups == 1, "[boft] BOFT does not support Conv2d with groups > 1 (",
-                base.options.groups, ")");
+  PEFTCPP_CHECK(
+      base.kernel_size.size() == 2 && base.kernel_size[0] == base.kernel_size[1],
+      "[boft] BOFT supports square Conv2d kernels only, got (",
+      base.kernel_size[0],
+      ", ",
+      base.kernel_size.size() > 1 ? base.kernel_size[1] : base.kernel_size[0],
+      ")");
+  PEFTCPP_CHECK(
+      base.options.groups == 1,
+      "[boft] BOFT does not support Conv2d with groups > 1 (",
+      base.options.groups,
+      ")");
   for (std::int64_t d : base.options.dilation) {
     PEFTCPP_CHECK(d == 1, "[boft] BOFT does not support Conv2d with dilation > 1 (", d, ")");
   }
@@ -40,25 +49,33 @@ Tensor Conv2d::forward(const Tensor& x) {
   const DType prev = x.dtype();
   auto in_dtype = [&](const Tensor& t) { return t.dtype() == prev ? t : t.to(prev); };
   if (disable_adapters_) {
-    if (merged()) unmerge();
+    if (merged())
+      unmerge();
     return in_dtype(base_layer_->forward(x));
   }
-  if (merged()) return in_dtype(base_layer_->forward(x));
+  if (merged())
+    return in_dtype(base_layer_->forward(x));
   auto [rotation, scale] = active_rotation(prev);
-  if (!rotation.defined()) return in_dtype(base_layer_->forward(x));
+  if (!rotation.defined())
+    return in_dtype(base_layer_->forward(x));
   const nn::Conv2d& base = conv_of(*this);
   const Tensor& weight = base_weight();
   const DType wdt = weight.dtype();
   const Tensor xw = x.dtype() == wdt ? x : x.to(wdt);
-  if (rotation.dtype() != wdt) rotation = rotation.to(wdt);
-  if (scale.dtype() != wdt) scale = scale.to(wdt);
+  if (rotation.dtype() != wdt)
+    rotation = rotation.to(wdt);
+  if (scale.dtype() != wdt)
+    scale = scale.to(wdt);
   const Tensor w2 = weight.reshape({out_features, feature_dim()});
   const Tensor rotated = (mm(rotation, w2.t()).t() * scale).reshape(weight.shape());
   Tensor bias = base_bias();
-  if (bias.defined() && bias.dtype() != wdt) bias = bias.to(wdt);
+  if (bias.defined() && bias.dtype() != wdt)
+    bias = bias.to(wdt);
   nn::functional::ConvPadding padding = base.options.padding;
-  if (padding.mode == "explicit" && !padding.sizes.empty()) padding.sizes = {padding.sizes[0]};
-  const std::vector<std::int64_t> stride = {base.options.stride.empty() ? 1 : base.options.stride[0]};
+  if (padding.mode == "explicit" && !padding.sizes.empty())
+    padding.sizes = {padding.sizes[0]};
+  const std::vector<std::int64_t> stride = {
+      base.options.stride.empty() ? 1 : base.options.stride[0]};
   return in_dtype(nn::functional::conv2d(xw, rotated, bias, stride, padding));
 }
 

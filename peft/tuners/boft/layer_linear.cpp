@@ -5,8 +5,11 @@
 
 namespace peftcpp::boft {
 
-Linear::Linear(std::shared_ptr<nn::UnaryModule> base_layer, const std::string& adapter,
-               const BOFTConfig& config, bool is_target_conv_1d_layer_)
+Linear::Linear(
+    std::shared_ptr<nn::UnaryModule> base_layer,
+    const std::string& adapter,
+    const BOFTConfig& config,
+    bool is_target_conv_1d_layer_)
     : BOFTLayer(std::move(base_layer), adapter) {
   fan_in_fan_out = config.fan_in_fan_out;
   update_layer(adapter, config);
@@ -17,12 +20,15 @@ Tensor Linear::forward(const Tensor& x) {
   const DType prev = x.dtype();
   auto in_dtype = [&](const Tensor& t) { return t.dtype() == prev ? t : t.to(prev); };
   if (disable_adapters_) {
-    if (merged()) unmerge();
+    if (merged())
+      unmerge();
     return in_dtype(base_layer_->forward(x));
   }
-  if (merged()) return in_dtype(base_layer_->forward(x));
+  if (merged())
+    return in_dtype(base_layer_->forward(x));
   const auto [rotation, scale] = active_rotation(prev);
-  if (!rotation.defined()) return in_dtype(base_layer_->forward(x));
+  if (!rotation.defined())
+    return in_dtype(base_layer_->forward(x));
   Tensor result = base_layer_->forward(matmul(x, rotation));
   const Tensor bias = base_bias();
   const Tensor s = scale.squeeze(-1);

@@ -26,14 +26,23 @@ std::string BOFTModel::bias_of(const PeftConfig& config) const {
   return config.as<BOFTConfig>().bias;
 }
 
+void BOFTModel::check_new_adapter_config(const PeftConfig& config) const {
+  config.validate();
+  BaseTuner::check_new_adapter_config(config);
+}
+
 std::vector<std::string> BOFTModel::default_target_modules(const std::string& model_type) const {
   return oft::default_target_modules_for(model_type);
 }
 
-std::shared_ptr<BOFTLayer> create_new_module(BOFTConfig& config, const std::string& adapter,
-                                             const nn::ModulePtr& target, const std::string& target_name) {
+std::shared_ptr<BOFTLayer> create_new_module(
+    BOFTConfig& config,
+    const std::string& adapter,
+    const nn::ModulePtr& target,
+    const std::string& target_name) {
   nn::ModulePtr base = target;
-  if (auto* t = dynamic_cast<BaseTunerLayer*>(target.get())) base = t->get_base_layer();
+  if (auto* t = dynamic_cast<BaseTunerLayer*>(target.get()))
+    base = t->get_base_layer();
   auto unary = std::dynamic_pointer_cast<nn::UnaryModule>(target);
   if (unary != nullptr && dynamic_cast<nn::Linear*>(base.get()) != nullptr) {
     if (config.fan_in_fan_out) {
@@ -47,13 +56,20 @@ std::shared_ptr<BOFTLayer> create_new_module(BOFTConfig& config, const std::stri
     return std::make_shared<Conv2d>(unary, adapter, config);
   }
   throw ValueError(detail::concat(
-      "[boft] target module ", target_name, " (", base->type_name(),
-      ") is not supported. Currently, only `torch.nn.Linear` and `torch.nn.Conv2d` are supported."));
+      "[boft] target module ",
+      target_name,
+      " (",
+      base->type_name(),
+      ") is not supported. Currently, only `torch.nn.Linear` and `torch.nn.Conv2d` are "
+      "supported."));
 }
 
-void BOFTModel::create_and_replace(PeftConfig& config, const std::string& adapter,
-                                   const nn::ModulePtr& target, const std::string& current_key,
-                                   const std::optional<std::string>& parameter_name) {
+void BOFTModel::create_and_replace(
+    PeftConfig& config,
+    const std::string& adapter,
+    const nn::ModulePtr& target,
+    const std::string& current_key,
+    const std::optional<std::string>& parameter_name) {
   PEFTCPP_CHECK(!parameter_name, "[boft] BOFT cannot target nn.Parameters (target_parameters)");
   auto& c = config.as<BOFTConfig>();
   if (auto* existing = dynamic_cast<BOFTLayer*>(target.get())) {
@@ -63,7 +79,8 @@ void BOFTModel::create_and_replace(PeftConfig& config, const std::string& adapte
   }
   std::shared_ptr<BOFTLayer> layer = create_new_module(c, adapter, target, current_key);
   const AdapterNames& active = active_adapters();
-  if (std::find(active.begin(), active.end(), adapter) == active.end()) layer->requires_grad_(false);
+  if (std::find(active.begin(), active.end(), adapter) == active.end())
+    layer->requires_grad_(false);
   replace_module(current_key, layer);
 }
 

@@ -30,9 +30,14 @@ class BOFTModel : public BaseTuner {
   }
   TargetFields target_fields(PeftConfig& config) const override;
   std::string bias_of(const PeftConfig& config) const override;
-  void create_and_replace(PeftConfig& config, const std::string& adapter, const nn::ModulePtr& target,
-                          const std::string& current_key,
-                          const std::optional<std::string>& parameter_name) override;
+  /// Validates the config (PEFT's __post_init__, for configs built in code), then the base checks.
+  void check_new_adapter_config(const PeftConfig& config) const override;
+  void create_and_replace(
+      PeftConfig& config,
+      const std::string& adapter,
+      const nn::ModulePtr& target,
+      const std::string& current_key,
+      const std::optional<std::string>& parameter_name) override;
 
  protected:
   std::vector<std::string> default_target_modules(const std::string& model_type) const override;
@@ -40,8 +45,11 @@ class BOFTModel : public BaseTuner {
 
 /// The BOFT layer for `target` (Linear or Conv2d, PEFT's _create_new_module); for a Linear
 /// target fan_in_fan_out is reset to false in `config` (with a warning), as PEFT does.
-std::shared_ptr<BOFTLayer> create_new_module(BOFTConfig& config, const std::string& adapter,
-                                             const nn::ModulePtr& target, const std::string& target_name);
+std::shared_ptr<BOFTLayer> create_new_module(
+    BOFTConfig& config,
+    const std::string& adapter,
+    const nn::ModulePtr& target,
+    const std::string& target_name);
 
 /// Factory for the tuner registry.
 std::shared_ptr<BaseTuner> make_boft_model(nn::ModulePtr model);

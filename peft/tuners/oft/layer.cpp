@@ -27,11 +27,15 @@ bool is_16bit(DType d) {
 }  // namespace
 
 Tensor MultiplicativeDropoutLayer::forward(const Tensor& x) {
-  if (!is_training() || p <= 0.0) return x;
-  PEFTCPP_CHECK_SHAPE(x.dim() == 3 && x.size(-1) == x.size(-2),
-                      "[oft] multiplicative dropout expects blocks [D, H, H], got ", shape_str(x.shape()));
+  if (!is_training() || p <= 0.0)
+    return x;
+  PEFTCPP_CHECK_SHAPE(
+      x.dim() == 3 && x.size(-1) == x.size(-2),
+      "[oft] multiplicative dropout expects blocks [D, H, H], got ",
+      shape_str(x.shape()));
   const std::int64_t d = x.size(0), h = x.size(1);
-  if (d == 1) return x;  // block share: nothing to drop
+  if (d == 1)
+    return x;  // block share: nothing to drop
   const auto num = static_cast<std::int64_t>(p * static_cast<double>(d));
   const Tensor ordered = cat({ones({num}, x.dtype()), zeros({d - num}, x.dtype())});
   const Tensor mask = index_select(ordered, 0, randperm(d)).view({d, 1, 1});
@@ -60,18 +64,22 @@ OFTLayer::OFTLayer(std::shared_ptr<nn::UnaryModule> base_layer, const std::strin
     in_features = e->embedding_dim;
     out_features = e->num_embeddings;
   } else {
-    throw ValueError(detail::concat("[oft] OFT layers cannot wrap a ", base->type_name(),
-                                    " (supported: Linear, Conv2d, Embedding)"));
+    throw ValueError(detail::concat(
+        "[oft] OFT layers cannot wrap a ",
+        base->type_name(),
+        " (supported: Linear, Conv2d, Embedding)"));
   }
 }
 
 OFTRotationModule& OFTLayer::rotation(const std::string& adapter) const {
-  if (oft_R_->contains(adapter)) return *oft_R_->at_as<OFTRotationModule>(adapter);
+  if (oft_R_->contains(adapter))
+    return *oft_R_->at_as<OFTRotationModule>(adapter);
   return *oft_embedding_R_->at_as<OFTRotationModule>(adapter);
 }
 
 std::int64_t OFTLayer::adjust_oft_parameters(std::int64_t in_features_, std::int64_t params) {
-  if (params >= in_features_) return in_features_;
+  if (params >= in_features_)
+    return in_features_;
   std::int64_t higher = params;
   while (higher <= in_features_ && in_features_ % higher != 0) ++higher;
   std::int64_t lower = params;
@@ -79,9 +87,11 @@ std::int64_t OFTLayer::adjust_oft_parameters(std::int64_t in_features_, std::int
   return (params - lower) <= (higher - params) ? lower : higher;
 }
 
-void OFTLayer::update_layer(const std::string& adapter, std::int64_t rank, const OFTConfig& config) {
+void OFTLayer::update_layer(
+    const std::string& adapter, std::int64_t rank, const OFTConfig& config) {
   if (config.module_dropout > 0.0) {
-    oft_dropout_->insert(adapter, std::make_shared<MultiplicativeDropoutLayer>(config.module_dropout));
+    oft_dropout_->insert(
+        adapter, std::make_shared<MultiplicativeDropoutLayer>(config.module_dropout));
   } else {
     oft_dropout_->insert(adapter, std::make_shared<nn::Identity>());
   }
@@ -89,9 +99,13 @@ void OFTLayer::update_layer(const std::string& adapter, std::int64_t rank, const
   set_adapter(active_adapters_);
 }
 
-void OFTLayer::create_rotation(nn::ModuleDict& container, const std::string& adapter,
-                               std::int64_t rank, const OFTConfig& config, std::int64_t dim,
-                               const std::vector<std::int64_t>& kernel_size) {
+void OFTLayer::create_rotation(
+    nn::ModuleDict& container,
+    const std::string& adapter,
+    std::int64_t rank,
+    const OFTConfig& config,
+    std::int64_t dim,
+    const std::vector<std::int64_t>& kernel_size) {
   std::int64_t block = config.oft_block_size;
   if (rank == 0 && block != 0) {
     if (dim % block != 0 || block > dim) {
@@ -106,17 +120,26 @@ void OFTLayer::create_rotation(nn::ModuleDict& container, const std::string& ada
     if (dim % rank != 0 || rank > dim) {
       const std::int64_t old = rank;
       rank = adjust_oft_parameters(dim, rank);
-      std::cerr << "[oft] warning: Invalid `r` (" << old << ")! Adjusted `r` to (" << rank << ").\n";
+      std::cerr << "[oft] warning: Invalid `r` (" << old << ")! Adjusted `r` to (" << rank
+                << ").\n";
     }
     block = dim / rank;
   } else {
-    throw ValueError(detail::concat("[oft] exactly one of r (", rank, ") and oft_block_size (",
-                                    block, ") must be non-zero"));
+    throw ValueError(detail::concat(
+        "[oft] exactly one of r (", rank, ") and oft_block_size (", block, ") must be non-zero"));
   }
   const DType dt = base_weight().dtype() == kFloat64 ? kFloat64 : kFloat32;
   auto module = std::make_shared<OFTRotationModule>(
-      config.block_share ? 1 : rank, block * (block - 1) / 2, block, dim, config.coft, config.eps,
-      config.block_share, kernel_size, config.use_cayley_neumann, config.num_cayley_neumann_terms);
+      config.block_share ? 1 : rank,
+      block * (block - 1) / 2,
+      block,
+      dim,
+      config.coft,
+      config.eps,
+      config.block_share,
+      kernel_size,
+      config.use_cayley_neumann,
+      config.num_cayley_neumann_terms);
   module->to(dt);
   container.insert(adapter, module);
   reset_oft_parameters(adapter, config.init_weights);
@@ -137,7 +160,8 @@ void OFTLayer::reset_oft_parameters(const std::string& adapter, bool init_weight
 Tensor OFTLayer::get_delta_weight(const std::string& adapter) const {
   OFTRotationModule& mod = rotation(adapter);
   const DType dt = mod.weight.dtype();
-  if (!is_16bit(dt)) return mod.get_weight();
+  if (!is_16bit(dt))
+    return mod.get_weight();
   // 16-bit adapters: compute in float32 and cast back (PEFT does so on the CPU)
   Tensor original = mod.weight.detach();
   nn::set_data(mod.weight, original.to(kFloat32));
@@ -153,21 +177,27 @@ Tensor OFTLayer::get_delta_weight(const std::string& adapter) const {
 }
 
 void OFTLayer::set_scale(const std::string& adapter, double /*scale*/) {
-  if (!has_adapter(adapter)) return;
-  std::cerr << "[oft] warning: Scaling operation for OFT not supported! Automatically set scale to 1.\n";
+  if (!has_adapter(adapter))
+    return;
+  std::cerr
+      << "[oft] warning: Scaling operation for OFT not supported! Automatically set scale to 1.\n";
 }
 
 void OFTLayer::scale_layer(double scale) {
-  if (scale == 1.0) return;
+  if (scale == 1.0)
+    return;
   for (const std::string& a : active_adapters_) {
-    if (!oft_R_->contains(a)) continue;
-    std::cerr << "[oft] warning: Scaling operation for OFT not supported! Automatically set scale to 1.\n";
+    if (!oft_R_->contains(a))
+      continue;
+    std::cerr << "[oft] warning: Scaling operation for OFT not supported! Automatically set scale "
+                 "to 1.\n";
   }
 }
 
 void OFTLayer::unscale_layer(std::optional<double> /*scale*/) {
   for (const std::string& a : active_adapters_) {
-    if (!oft_R_->contains(a)) continue;
+    if (!oft_R_->contains(a))
+      continue;
     std::cerr << "[oft] warning: Unscaling operation for OFT not supported! Keeping scale to 1.\n";
   }
 }
@@ -175,13 +205,18 @@ void OFTLayer::unscale_layer(std::optional<double> /*scale*/) {
 void OFTLayer::erase_adapter_settings(const std::string& name) {
   r.erase(name);
   oft_block_size.erase(name);
-  if (oft_dropout_->contains(name)) oft_dropout_->pop(name);
+  if (oft_dropout_->contains(name))
+    oft_dropout_->pop(name);
 }
 
 Tensor OFTLayer::merged_weight(const Tensor& weight, const Tensor& rot) const {
   const Tensor w2 = weight.reshape({weight.size(0), -1});
-  PEFTCPP_CHECK_SHAPE(rot.size(0) == w2.size(1), "[oft] cannot merge a rotation over ", rot.size(0),
-                      " features into a weight of shape ", shape_str(weight.shape()));
+  PEFTCPP_CHECK_SHAPE(
+      rot.size(0) == w2.size(1),
+      "[oft] cannot merge a rotation over ",
+      rot.size(0),
+      " features into a weight of shape ",
+      shape_str(weight.shape()));
   return mm(rot, w2.t()).t().reshape(weight.shape());
 }
 
@@ -191,7 +226,8 @@ void OFTLayer::merge_adapter(const std::string& adapter, bool safe_merge) {
   const DType dt = weight.dtype();
   const Tensor rot = get_delta_weight(adapter);
   const Tensor merged = merged_weight(as_dtype(weight.detach(), rot.dtype()), rot);
-  if (safe_merge) check_finite_merge(merged, adapter);
+  if (safe_merge)
+    check_finite_merge(merged, adapter);
   nn::set_data(weight, as_dtype(merged, dt).contiguous());
 }
 
@@ -209,15 +245,19 @@ void OFTLayer::unmerge_adapter(const std::string& adapter) {
 Tensor OFTLayer::rotate_input_forward(const Tensor& x) {
   const DType prev = x.dtype();
   if (disable_adapters_) {
-    if (merged()) unmerge();
+    if (merged())
+      unmerge();
     return as_dtype(base_layer_->forward(x), prev);
   }
-  if (merged()) return as_dtype(base_layer_->forward(x), prev);
+  if (merged())
+    return as_dtype(base_layer_->forward(x), prev);
   Tensor h = x;
   for (const std::string& a : active_adapters_) {
-    if (!oft_R_->contains(a)) continue;
+    if (!oft_R_->contains(a))
+      continue;
     OFTRotationModule& rot = rotation(a);
-    if (is_floating_point(h.dtype())) h = as_dtype(h, rot.weight.dtype());
+    if (is_floating_point(h.dtype()))
+      h = as_dtype(h, rot.weight.dtype());
     h = rot.forward(h);
   }
   return as_dtype(base_layer_->forward(as_dtype(h, prev)), prev);

@@ -84,9 +84,13 @@ class OFTLayer : public BaseTunerLayer {
   OFTLayer(std::shared_ptr<nn::UnaryModule> base_layer, const std::string& adapter);
   /// Resolves (rank, block size) for `dim` features and puts a fresh rotation for `adapter` in
   /// `container`.
-  void create_rotation(nn::ModuleDict& container, const std::string& adapter, std::int64_t rank,
-                       const OFTConfig& config, std::int64_t dim,
-                       const std::vector<std::int64_t>& kernel_size);
+  void create_rotation(
+      nn::ModuleDict& container,
+      const std::string& adapter,
+      std::int64_t rank,
+      const OFTConfig& config,
+      std::int64_t dim,
+      const std::vector<std::int64_t>& kernel_size);
   void erase_adapter_settings(const std::string& name) override;
   /// `weight` (the base weight, in the rotation's dtype) with `rot` merged in: (rot W^T)^T over
   /// W.view(out, -1) for Linear / Conv2d. Unmerging passes rot^-1.
@@ -104,9 +108,13 @@ class OFTLayer : public BaseTunerLayer {
 /// OFT on nn::Linear.
 class Linear : public OFTLayer {
  public:
-  Linear(std::shared_ptr<nn::UnaryModule> base_layer, const std::string& adapter,
-         const OFTConfig& config, std::int64_t rank, bool fan_in_fan_out = false,
-         bool is_target_conv_1d_layer = false);
+  Linear(
+      std::shared_ptr<nn::UnaryModule> base_layer,
+      const std::string& adapter,
+      const OFTConfig& config,
+      std::int64_t rank,
+      bool fan_in_fan_out = false,
+      bool is_target_conv_1d_layer = false);
   std::string type_name() const override {
     return "oft.Linear";
   }
@@ -117,13 +125,18 @@ class Linear : public OFTLayer {
 /// OFT on nn::Conv2d (square kernels, dilation 1): the rotation acts on in*k*k patch features.
 class Conv2d : public OFTLayer {
  public:
-  Conv2d(std::shared_ptr<nn::UnaryModule> base_layer, const std::string& adapter,
-         const OFTConfig& config, std::int64_t rank, bool fan_in_fan_out = false);
+  Conv2d(
+      std::shared_ptr<nn::UnaryModule> base_layer,
+      const std::string& adapter,
+      const OFTConfig& config,
+      std::int64_t rank,
+      bool fan_in_fan_out = false);
   std::string type_name() const override {
     return "oft.Conv2d";
   }
   Tensor forward(const Tensor& x) override;
-  void update_layer(const std::string& adapter, std::int64_t rank, const OFTConfig& config) override;
+  void update_layer(
+      const std::string& adapter, std::int64_t rank, const OFTConfig& config) override;
   std::int64_t groups() const;
 
  protected:
@@ -134,13 +147,17 @@ class Conv2d : public OFTLayer {
 /// OFT on nn::Embedding: the embedding vectors (embedding_dim features) are rotated.
 class Embedding : public OFTLayer {
  public:
-  Embedding(std::shared_ptr<nn::UnaryModule> base_layer, const std::string& adapter,
-            const OFTConfig& config, std::int64_t rank);
+  Embedding(
+      std::shared_ptr<nn::UnaryModule> base_layer,
+      const std::string& adapter,
+      const OFTConfig& config,
+      std::int64_t rank);
   std::string type_name() const override {
     return "oft.Embedding";
   }
   Tensor forward(const Tensor& x) override;
-  void update_layer(const std::string& adapter, std::int64_t rank, const OFTConfig& config) override;
+  void update_layer(
+      const std::string& adapter, std::int64_t rank, const OFTConfig& config) override;
 
  protected:
   Tensor merged_weight(const Tensor& weight, const Tensor& rot) const override;

@@ -6,13 +6,17 @@
 
 namespace peftcpp::oft {
 
-Embedding::Embedding(std::shared_ptr<nn::UnaryModule> base_layer, const std::string& adapter,
-                     const OFTConfig& config, std::int64_t rank)
+Embedding::Embedding(
+    std::shared_ptr<nn::UnaryModule> base_layer,
+    const std::string& adapter,
+    const OFTConfig& config,
+    std::int64_t rank)
     : OFTLayer(std::move(base_layer), adapter) {
   update_layer(adapter, rank, config);
 }
 
-void Embedding::update_layer(const std::string& adapter, std::int64_t rank, const OFTConfig& config) {
+void Embedding::update_layer(
+    const std::string& adapter, std::int64_t rank, const OFTConfig& config) {
   create_rotation(*oft_embedding_R_, adapter, rank, config, in_features, {0, 0});
   set_adapter(active_adapters_);
 }
@@ -23,16 +27,20 @@ Tensor Embedding::merged_weight(const Tensor& weight, const Tensor& rot) const {
 
 Tensor Embedding::forward(const Tensor& x) {
   if (disable_adapters_) {
-    if (merged()) unmerge();
+    if (merged())
+      unmerge();
     return base_layer_->forward(x);
   }
-  if (merged()) return base_layer_->forward(x);
+  if (merged())
+    return base_layer_->forward(x);
   Tensor result = base_layer_->forward(x);
   const DType out_dtype = result.dtype();
   for (const std::string& a : active_adapters_) {
-    if (!oft_embedding_R_->contains(a)) continue;
+    if (!oft_embedding_R_->contains(a))
+      continue;
     OFTRotationModule& rot = rotation(a);
-    if (result.dtype() != rot.weight.dtype()) result = result.to(rot.weight.dtype());
+    if (result.dtype() != rot.weight.dtype())
+      result = result.to(rot.weight.dtype());
     result = rot.forward(result);
   }
   return result.dtype() == out_dtype ? result : result.to(out_dtype);

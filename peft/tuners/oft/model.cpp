@@ -28,14 +28,23 @@ std::string OFTModel::bias_of(const PeftConfig& config) const {
   return config.as<OFTConfig>().bias;
 }
 
+void OFTModel::check_new_adapter_config(const PeftConfig& config) const {
+  config.validate();
+  BaseTuner::check_new_adapter_config(config);
+}
+
 std::vector<std::string> OFTModel::default_target_modules(const std::string& model_type) const {
   return default_target_modules_for(model_type);
 }
 
-std::shared_ptr<OFTLayer> create_new_module(OFTConfig& config, const std::string& adapter,
-                                            const nn::ModulePtr& target, const std::string& target_name) {
+std::shared_ptr<OFTLayer> create_new_module(
+    OFTConfig& config,
+    const std::string& adapter,
+    const nn::ModulePtr& target,
+    const std::string& target_name) {
   nn::ModulePtr base = target;
-  if (auto* t = dynamic_cast<BaseTunerLayer*>(target.get())) base = t->get_base_layer();
+  if (auto* t = dynamic_cast<BaseTunerLayer*>(target.get()))
+    base = t->get_base_layer();
   auto unary = std::dynamic_pointer_cast<nn::UnaryModule>(target);
   if (unary != nullptr) {
     if (dynamic_cast<nn::Conv2d*>(base.get()) != nullptr) {
@@ -54,14 +63,20 @@ std::shared_ptr<OFTLayer> create_new_module(OFTConfig& config, const std::string
     }
   }
   throw ValueError(detail::concat(
-      "[oft] target module ", target_name, " (", base->type_name(),
+      "[oft] target module ",
+      target_name,
+      " (",
+      base->type_name(),
       ") is not supported. Currently, only the following modules are supported: "
       "`torch.nn.Linear`, `torch.nn.Conv2d`, `torch.nn.Embedding`."));
 }
 
-void OFTModel::create_and_replace(PeftConfig& config, const std::string& adapter,
-                                  const nn::ModulePtr& target, const std::string& current_key,
-                                  const std::optional<std::string>& parameter_name) {
+void OFTModel::create_and_replace(
+    PeftConfig& config,
+    const std::string& adapter,
+    const nn::ModulePtr& target,
+    const std::string& current_key,
+    const std::optional<std::string>& parameter_name) {
   PEFTCPP_CHECK(!parameter_name, "[oft] OFT cannot target nn.Parameters (target_parameters)");
   auto& c = config.as<OFTConfig>();
   if (auto* existing = dynamic_cast<OFTLayer*>(target.get())) {
@@ -71,18 +86,23 @@ void OFTModel::create_and_replace(PeftConfig& config, const std::string& adapter
   }
   std::shared_ptr<OFTLayer> layer = create_new_module(c, adapter, target, current_key);
   const AdapterNames& active = active_adapters();
-  if (std::find(active.begin(), active.end(), adapter) == active.end()) layer->requires_grad_(false);
+  if (std::find(active.begin(), active.end(), adapter) == active.end())
+    layer->requires_grad_(false);
   replace_module(current_key, layer);
 }
 
-nn::StateDict OFTModel::remap_adapter_state_dict_for_load(nn::Module& root, const PeftConfig& config,
-                                                          const std::string& adapter,
-                                                          const nn::StateDict& state) const {
+nn::StateDict OFTModel::remap_adapter_state_dict_for_load(
+    nn::Module& root,
+    const PeftConfig& config,
+    const std::string& adapter,
+    const nn::StateDict& state) const {
   nn::StateDict out = BaseTuner::remap_adapter_state_dict_for_load(root, config, adapter, state);
   for (const auto& [k, v] : out) {
     if (k.find(".oft_r.") != std::string::npos) {
       throw ValueError(detail::concat(
-          "[oft] trying to load an old OFT checkpoint (key '", k, "'), which is no longer "
+          "[oft] trying to load an old OFT checkpoint (key '",
+          k,
+          "'), which is no longer "
           "supported. Please install PEFT <= v0.15.2 to load it or train a new OFT adapter."));
     }
   }

@@ -32,12 +32,19 @@ class OFTModel : public BaseTuner {
   }
   TargetFields target_fields(PeftConfig& config) const override;
   std::string bias_of(const PeftConfig& config) const override;
-  void create_and_replace(PeftConfig& config, const std::string& adapter, const nn::ModulePtr& target,
-                          const std::string& current_key,
-                          const std::optional<std::string>& parameter_name) override;
-  nn::StateDict remap_adapter_state_dict_for_load(nn::Module& root, const PeftConfig& config,
-                                                  const std::string& adapter,
-                                                  const nn::StateDict& state) const override;
+  /// Validates the config (PEFT's __post_init__, for configs built in code), then the base checks.
+  void check_new_adapter_config(const PeftConfig& config) const override;
+  void create_and_replace(
+      PeftConfig& config,
+      const std::string& adapter,
+      const nn::ModulePtr& target,
+      const std::string& current_key,
+      const std::optional<std::string>& parameter_name) override;
+  nn::StateDict remap_adapter_state_dict_for_load(
+      nn::Module& root,
+      const PeftConfig& config,
+      const std::string& adapter,
+      const nn::StateDict& state) const override;
 
  protected:
   std::vector<std::string> default_target_modules(const std::string& model_type) const override;
@@ -45,8 +52,11 @@ class OFTModel : public BaseTuner {
 
 /// The OFT layer for `target` (PEFT's dispatch_default: Conv2d, Linear, Embedding); for a Linear
 /// target fan_in_fan_out is reset to false in `config` (with a warning), as PEFT does.
-std::shared_ptr<OFTLayer> create_new_module(OFTConfig& config, const std::string& adapter,
-                                            const nn::ModulePtr& target, const std::string& target_name);
+std::shared_ptr<OFTLayer> create_new_module(
+    OFTConfig& config,
+    const std::string& adapter,
+    const nn::ModulePtr& target,
+    const std::string& target_name);
 
 /// Factory for the tuner registry.
 std::shared_ptr<BaseTuner> make_oft_model(nn::ModulePtr model);

@@ -9,7 +9,8 @@ namespace peftcpp::oft {
 Tensor block_diagonal(const Tensor& blocks) {
   PEFTCPP_CHECK_SHAPE(
       blocks.dim() >= 3 && blocks.size(-1) == blocks.size(-2),
-      "[oft] block_diagonal expects blocks [..., D, H, H], got ", shape_str(blocks.shape()));
+      "[oft] block_diagonal expects blocks [..., D, H, H], got ",
+      shape_str(blocks.shape()));
   const std::int64_t d = blocks.size(-3);
   const std::int64_t h = blocks.size(-1);
   // out[..., a, i, b, j] = (a == b) * blocks[..., a, i, j], then [..., D*H, D*H]
@@ -29,7 +30,8 @@ Tensor solve_right(const Tensor& a, const Tensor& b) {
 Tensor cayley_solve(const Tensor& skew) {
   PEFTCPP_CHECK_SHAPE(
       skew.dim() == 3 && skew.size(1) == skew.size(2),
-      "[oft] the Cayley transform expects [B, H, H] matrices, got ", shape_str(skew.shape()));
+      "[oft] the Cayley transform expects [B, H, H] matrices, got ",
+      shape_str(skew.shape()));
   const Tensor id = eye(skew.size(1), skew.size(1), skew.dtype(), skew.device()).unsqueeze(0);
   return solve_right(id + skew, id - skew);
 }

@@ -11,11 +11,17 @@
 
 namespace peftcpp::oft {
 
-OFTRotationModule::OFTRotationModule(std::int64_t r_, std::int64_t n_elements_,
-                                     std::int64_t block_size_, std::int64_t in_features_,
-                                     bool coft_, double eps_, bool block_share_,
-                                     std::vector<std::int64_t> kernel_size_,
-                                     bool use_cayley_neumann_, int num_cayley_neumann_terms_)
+OFTRotationModule::OFTRotationModule(
+    std::int64_t r_,
+    std::int64_t n_elements_,
+    std::int64_t block_size_,
+    std::int64_t in_features_,
+    bool coft_,
+    double eps_,
+    bool block_share_,
+    std::vector<std::int64_t> kernel_size_,
+    bool use_cayley_neumann_,
+    int num_cayley_neumann_terms_)
     : r(r_),
       n_elements(n_elements_),
       block_size(block_size_),
@@ -26,11 +32,17 @@ OFTRotationModule::OFTRotationModule(std::int64_t r_, std::int64_t n_elements_,
       kernel_size(std::move(kernel_size_)),
       use_cayley_neumann(use_cayley_neumann_),
       num_cayley_neumann_terms(num_cayley_neumann_terms_) {
-  PEFTCPP_CHECK(r > 0 && block_size > 0 && n_elements == block_size * (block_size - 1) / 2,
-                "[oft] rotation with r=", r, ", block_size=", block_size, " needs n_elements = ",
-                "block_size * (block_size - 1) / 2, got ", n_elements);
-  PEFTCPP_CHECK(kernel_size.size() == 2, "[oft] kernel_size needs 2 values, got ",
-                kernel_size.size());
+  PEFTCPP_CHECK(
+      r > 0 && block_size > 0 && n_elements == block_size * (block_size - 1) / 2,
+      "[oft] rotation with r=",
+      r,
+      ", block_size=",
+      block_size,
+      " needs n_elements = ",
+      "block_size * (block_size - 1) / 2, got ",
+      n_elements);
+  PEFTCPP_CHECK(
+      kernel_size.size() == 2, "[oft] kernel_size needs 2 values, got ", kernel_size.size());
   weight = empty({r, n_elements});
   register_parameter("weight", &weight);
   std::vector<std::int64_t> rr, cc, gather(static_cast<std::size_t>(block_size * block_size), 0);
@@ -52,8 +64,12 @@ OFTRotationModule::OFTRotationModule(std::int64_t r_, std::int64_t n_elements_,
 }
 
 Tensor OFTRotationModule::skew_symmetric(const Tensor& vec) const {
-  PEFTCPP_CHECK_SHAPE(vec.dim() == 2 && vec.size(1) == n_elements, "[oft] skew_symmetric expects [b, ",
-                      n_elements, "], got ", shape_str(vec.shape()));
+  PEFTCPP_CHECK_SHAPE(
+      vec.dim() == 2 && vec.size(1) == n_elements,
+      "[oft] skew_symmetric expects [b, ",
+      n_elements,
+      "], got ",
+      shape_str(vec.shape()));
   const std::int64_t b = vec.size(0);
   const Tensor padded = cat({zeros({b, 1}, vec.dtype(), vec.device()), vec}, 1);
   const Tensor upper = index_select(padded, 1, upper_gather_).view({b, block_size, block_size});
@@ -67,10 +83,12 @@ Tensor OFTRotationModule::skew_symmetric_inv(const Tensor& matrix) const {
 
 Tensor OFTRotationModule::cayley_batch(const Tensor& q) const {
   const Tensor skew = skew_symmetric(q);
-  if (!use_cayley_neumann) return cayley_solve(skew);
+  if (!use_cayley_neumann)
+    return cayley_solve(skew);
   const std::int64_t b = q.size(0);
-  Tensor r_mat = eye(block_size, block_size, q.dtype(), q.device()).unsqueeze(0).expand(
-      {b, block_size, block_size});
+  Tensor r_mat = eye(block_size, block_size, q.dtype(), q.device())
+                     .unsqueeze(0)
+                     .expand({b, block_size, block_size});
   const int n = num_cayley_neumann_terms;
   if (n > 1) {
     r_mat = add(r_mat, skew, 2.0);
@@ -99,21 +117,28 @@ Tensor OFTRotationModule::project_batch(const Tensor& q, double eps_) const {
 }
 
 void OFTRotationModule::maybe_project() {
-  if (!coft) return;
+  if (!coft)
+    return;
   NoGradGuard no_grad;
   nn::set_data(weight, project_batch(weight.detach(), eps).contiguous());
 }
 
 Tensor OFTRotationModule::unfold(const Tensor& x) const {
   const std::int64_t kh = kernel_size[0], kw = kernel_size[1];
-  PEFTCPP_CHECK_SHAPE(x.dim() == 4 && x.size(2) >= kh && x.size(3) >= kw && kh > 0 && kw > 0,
-                      "[oft] conv input [B, C, H, W] at least as large as the kernel (", kh, ", ",
-                      kw, ") expected, got ", shape_str(x.shape()));
+  PEFTCPP_CHECK_SHAPE(
+      x.dim() == 4 && x.size(2) >= kh && x.size(3) >= kw && kh > 0 && kw > 0,
+      "[oft] conv input [B, C, H, W] at least as large as the kernel (",
+      kh,
+      ", ",
+      kw,
+      ") expected, got ",
+      shape_str(x.shape()));
   const std::int64_t bsz = x.size(0), c = x.size(1);
   const std::int64_t ho = x.size(2) - kh + 1, wo = x.size(3) - kw + 1;
   TensorList pieces;
   for (std::int64_t i = 0; i < kh; ++i) {
-    for (std::int64_t j = 0; j < kw; ++j) pieces.push_back(x.slice(2, i, i + ho).slice(3, j, j + wo));
+    for (std::int64_t j = 0; j < kw; ++j)
+      pieces.push_back(x.slice(2, i, i + ho).slice(3, j, j + wo));
   }
   // [B, C, Ho, Wo, kh*kw] -> [B, Ho, Wo, C, kh*kw] -> [B*Ho*Wo, C*kh*kw]
   return stack(pieces, -1).permute({0, 2, 3, 1, 4}).reshape({bsz * ho * wo, c * kh * kw});
@@ -145,12 +170,21 @@ Tensor OFTRotationModule::forward(const Tensor& input) {
   maybe_project();
   const Tensor rot = cayley_batch(weight);
   const Shape orig_shape = x.shape();
-  if (x.dim() == 4) x = unfold(x);
+  if (x.dim() == 4)
+    x = unfold(x);
   const Shape folded_shape = x.shape();
   const std::int64_t rank = block_share ? in_features / block_size : r;
-  PEFTCPP_CHECK_SHAPE(x.dim() >= 1 && x.size(-1) == rank * block_size, "[oft] the input has ",
-                      x.dim() >= 1 ? x.size(-1) : 0, " features but the rotation covers ",
-                      rank * block_size, " (", rank, " blocks of ", block_size, ")");
+  PEFTCPP_CHECK_SHAPE(
+      x.dim() >= 1 && x.size(-1) == rank * block_size,
+      "[oft] the input has ",
+      x.dim() >= 1 ? x.size(-1) : 0,
+      " features but the rotation covers ",
+      rank * block_size,
+      " (",
+      rank,
+      " blocks of ",
+      block_size,
+      ")");
   const std::int64_t m = x.numel() / (rank * block_size);
   Tensor y;
   if (block_share) {
@@ -160,7 +194,8 @@ Tensor OFTRotationModule::forward(const Tensor& input) {
     y = matmul(x.reshape({m, rank, block_size}).transpose(0, 1), rot).transpose(0, 1);
   }
   y = y.reshape(folded_shape);
-  if (orig_shape.size() == 4) y = fold(y, orig_shape);
+  if (orig_shape.size() == 4)
+    y = fold(y, orig_shape);
   return y.dtype() == required ? y : y.to(required);
 }
 
@@ -168,8 +203,7 @@ Tensor OFTRotationModule::get_weight() {
   maybe_project();
   const Tensor rot = cayley_batch(weight);
   const std::int64_t rank = block_share ? in_features / block_size : r;
-  const Tensor blocks =
-      rot.size(0) == 1 ? rot.expand({rank, block_size, block_size}) : rot;
+  const Tensor blocks = rot.size(0) == 1 ? rot.expand({rank, block_size, block_size}) : rot;
   return block_diagonal(blocks);
 }
 

@@ -27,10 +27,17 @@ namespace peftcpp::oft {
 
 class OFTRotationModule : public nn::UnaryModule {
  public:
-  OFTRotationModule(std::int64_t r, std::int64_t n_elements, std::int64_t block_size,
-                    std::int64_t in_features, bool coft = false, double eps = 6e-5,
-                    bool block_share = false, std::vector<std::int64_t> kernel_size = {0, 0},
-                    bool use_cayley_neumann = true, int num_cayley_neumann_terms = 5);
+  OFTRotationModule(
+      std::int64_t r,
+      std::int64_t n_elements,
+      std::int64_t block_size,
+      std::int64_t in_features,
+      bool coft = false,
+      double eps = 6e-5,
+      bool block_share = false,
+      std::vector<std::int64_t> kernel_size = {0, 0},
+      bool use_cayley_neumann = true,
+      int num_cayley_neumann_terms = 5);
   std::string type_name() const override {
     return "OFTRotationModule";
   }
