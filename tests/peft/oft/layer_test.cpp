@@ -179,3 +179,24 @@ TEST_CASE("oft rejects unsupported targets and old checkpoints") {
   CHECK_THROWS_WITH_AS(
       set_peft_model_state_dict(*model, old), doctest::Contains("old OFT checkpoint"), ValueError);
 }
+
+TEST_CASE("oft bias='oft_only' trains and saves the adapted layer's bias; unload restores it") {
+  auto cfg = test::oft_config({"lin0"});
+  cfg->bias = "oft_only";
+  auto model = get_peft_model(test::make_model(test::kMlpJson), std::move(cfg));
+  std::vector<std::string> trainable;
+  for (const auto& [n, p] : model->named_parameters()) {
+    if (p.requires_grad()) trainable.push_back(n);
+  }
+  CHECK(trainable == std::vector<std::string>{"base_model.model.lin0.base_layer.bias",
+                                              "base_model.model.lin0.oft_R.default.weight"});
+  const nn::StateDict saved = get_peft_model_state_dict(*model);
+  CHECK(saved.count("base_model.model.lin0.base_layer.bias") == 1);
+  CHECK(saved.count("base_model.model.lin0.oft_R.weight") == 1);
+  NoGradGuard g;
+  const Tensor x = randn({2, 16});
+  nn::ModulePtr plain = model->unload();
+  CHECK(plain->find_child("lin0")->type_name() == "Linear");
+  CHECK(test::max_diff(std::dynamic_pointer_cast<nn::UnaryModule>(plain)->forward(x),
+                       test::make_model(test::kMlpJson)->forward(x)) == 0.0);
+}
