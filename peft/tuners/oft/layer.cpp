@@ -157,23 +157,43 @@ void OFTLayer::reset_oft_parameters(const std::string& adapter, bool init_weight
   }
 }
 
-Tensor OFTLayer::get_delta_weight(const std::string& adapter) const {
-  OFTRotationModule& mod = rotation(adapter);
+namespace {
+
+// Runs `fn` on the rotation module; 16-bit adapters are computed in float32 and cast back (PEFT
+// does so for merges on the CPU).
+template <class Fn>
+Tensor in_float32_if_16bit(OFTRotationModule& mod, Fn&& fn) {
   const DType dt = mod.weight.dtype();
   if (!is_16bit(dt))
-    return mod.get_weight();
-  // 16-bit adapters: compute in float32 and cast back (PEFT does so on the CPU)
+    return fn();
   Tensor original = mod.weight.detach();
   nn::set_data(mod.weight, original.to(kFloat32));
   Tensor out;
   try {
-    out = mod.get_weight().to(dt);
+    out = fn().to(dt);
   } catch (...) {
     nn::set_data(mod.weight, original);
     throw;
   }
   nn::set_data(mod.weight, original);
   return out;
+}
+
+}  // namespace
+
+Tensor OFTLayer::get_delta_weight(const std::string& adapter) const {
+  OFTRotationModule& mod = rotation(adapter);
+  return in_float32_if_16bit(mod, [&] { return mod.get_weight(); });
+}
+
+Tensor OFTLayer::rotation_blocks(const std::string& adapter, bool inverted) const {
+  OFTRotationModule& mod = rotation(adapter);
+  const Tensor blocks = in_float32_if_16bit(mod, [&] {
+    const Tensor b = mod.blocks();
+    return inverted ? inverse(b) : b;
+  });
+  const std::int64_t n = mod.num_blocks(), bs = mod.block_size;
+  return blocks.size(0) == n ? blocks : blocks.expand({n, bs, bs}).contiguous();
 }
 
 void OFTLayer::set_scale(const std::string& adapter, double /*scale*/) {
@@ -209,23 +229,25 @@ void OFTLayer::erase_adapter_settings(const std::string& name) {
     oft_dropout_->pop(name);
 }
 
-Tensor OFTLayer::merged_weight(const Tensor& weight, const Tensor& rot) const {
-  const Tensor w2 = weight.reshape({weight.size(0), -1});
+Tensor OFTLayer::merged_weight(const Tensor& weight, const Tensor& blocks) const {
+  const std::int64_t out = weight.size(0), n = blocks.size(0), bs = blocks.size(1);
   PEFTCPP_CHECK_SHAPE(
-      rot.size(0) == w2.size(1),
+      weight.numel() == out * n * bs,
       "[oft] cannot merge a rotation over ",
-      rot.size(0),
+      n * bs,
       " features into a weight of shape ",
       shape_str(weight.shape()));
-  return mm(rot, w2.t()).t().reshape(weight.shape());
+  // row block i of R W^T is R_i @ (W^T)[i]
+  const Tensor wt = weight.reshape({out, n * bs}).t().reshape({n, bs, out});
+  return matmul(blocks, wt).reshape({n * bs, out}).t().reshape(weight.shape());
 }
 
 void OFTLayer::merge_adapter(const std::string& adapter, bool safe_merge) {
   NoGradGuard no_grad;
   Tensor& weight = base_weight();
   const DType dt = weight.dtype();
-  const Tensor rot = get_delta_weight(adapter);
-  const Tensor merged = merged_weight(as_dtype(weight.detach(), rot.dtype()), rot);
+  const Tensor blocks = rotation_blocks(adapter);
+  const Tensor merged = merged_weight(as_dtype(weight.detach(), blocks.dtype()), blocks);
   if (safe_merge)
     check_finite_merge(merged, adapter);
   nn::set_data(weight, as_dtype(merged, dt).contiguous());
@@ -235,10 +257,9 @@ void OFTLayer::unmerge_adapter(const std::string& adapter) {
   NoGradGuard no_grad;
   Tensor& weight = base_weight();
   const DType dt = weight.dtype();
-  const Tensor rot = get_delta_weight(adapter);
-  // the inverse is taken in float32 for 16-bit rotations (PEFT: torch.linalg.inv has no half)
-  const Tensor inv = as_dtype(inverse(is_16bit(rot.dtype()) ? rot.to(kFloat32) : rot), rot.dtype());
-  const Tensor restored = merged_weight(as_dtype(weight.detach(), rot.dtype()), inv);
+  // R^-1 = blockdiag(R_i^-1); PEFT inverts the dense matrix, which is the same matrix
+  const Tensor inv = rotation_blocks(adapter, true);
+  const Tensor restored = merged_weight(as_dtype(weight.detach(), inv.dtype()), inv);
   nn::set_data(weight, as_dtype(restored, dt).contiguous());
 }
 

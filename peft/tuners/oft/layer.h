@@ -74,6 +74,9 @@ class OFTLayer : public BaseTunerLayer {
   static std::int64_t adjust_oft_parameters(std::int64_t in_features, std::int64_t params);
   /// The block-diagonal rotation of `adapter` (computed in float32 for 16-bit adapters).
   Tensor get_delta_weight(const std::string& adapter) const;
+  /// The diagonal blocks [num_blocks, block, block] of that rotation (shared blocks repeated),
+  /// or of its inverse: what merge / unmerge use, without building the dense matrix.
+  Tensor rotation_blocks(const std::string& adapter, bool inverted = false) const;
 
   /// OFT has no scaling: these only warn, as PEFT does.
   void set_scale(const std::string& adapter, double scale);
@@ -92,9 +95,9 @@ class OFTLayer : public BaseTunerLayer {
       std::int64_t dim,
       const std::vector<std::int64_t>& kernel_size);
   void erase_adapter_settings(const std::string& name) override;
-  /// `weight` (the base weight, in the rotation's dtype) with `rot` merged in: (rot W^T)^T over
-  /// W.view(out, -1) for Linear / Conv2d. Unmerging passes rot^-1.
-  virtual Tensor merged_weight(const Tensor& weight, const Tensor& rot) const;
+  /// `weight` (the base weight, in the blocks' dtype) with the rotation blockdiag(blocks) merged
+  /// in: (R W^T)^T over W.view(out, -1) for Linear / Conv2d. Unmerging passes the inverse blocks.
+  virtual Tensor merged_weight(const Tensor& weight, const Tensor& blocks) const;
   void merge_adapter(const std::string& adapter, bool safe_merge) override;
   void unmerge_adapter(const std::string& adapter) override;
   /// Linear / Conv2d forward: rotate the input with each active adapter, then the base layer.
@@ -160,7 +163,7 @@ class Embedding : public OFTLayer {
       const std::string& adapter, std::int64_t rank, const OFTConfig& config) override;
 
  protected:
-  Tensor merged_weight(const Tensor& weight, const Tensor& rot) const override;
+  Tensor merged_weight(const Tensor& weight, const Tensor& blocks) const override;
 };
 
 }  // namespace peftcpp::oft

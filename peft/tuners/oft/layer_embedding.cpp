@@ -2,6 +2,7 @@
 // embedding vectors are rotated; merging multiplies the table by the rotation on the right.
 #include "nn/layers/activation.h"
 #include "peft/tuners/oft/layer.h"
+#include "tensor/error.h"
 #include "tensor/ops.h"
 
 namespace peftcpp::oft {
@@ -21,8 +22,17 @@ void Embedding::update_layer(
   set_adapter(active_adapters_);
 }
 
-Tensor Embedding::merged_weight(const Tensor& weight, const Tensor& rot) const {
-  return mm(weight, rot);
+Tensor Embedding::merged_weight(const Tensor& weight, const Tensor& blocks) const {
+  // W R: column block i of the table times R_i
+  const std::int64_t num = weight.size(0), n = blocks.size(0), bs = blocks.size(1);
+  PEFTCPP_CHECK_SHAPE(
+      weight.size(1) == n * bs,
+      "[oft] cannot merge a rotation over ",
+      n * bs,
+      " features into an embedding table of shape ",
+      shape_str(weight.shape()));
+  const Tensor per_block = weight.reshape({num, n, bs}).transpose(0, 1);
+  return matmul(per_block, blocks).transpose(0, 1).reshape({num, n * bs});
 }
 
 Tensor Embedding::forward(const Tensor& x) {

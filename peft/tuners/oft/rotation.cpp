@@ -173,7 +173,7 @@ Tensor OFTRotationModule::forward(const Tensor& input) {
   if (x.dim() == 4)
     x = unfold(x);
   const Shape folded_shape = x.shape();
-  const std::int64_t rank = block_share ? in_features / block_size : r;
+  const std::int64_t rank = num_blocks();
   PEFTCPP_CHECK_SHAPE(
       x.dim() >= 1 && x.size(-1) == rank * block_size,
       "[oft] the input has ",
@@ -199,12 +199,15 @@ Tensor OFTRotationModule::forward(const Tensor& input) {
   return y.dtype() == required ? y : y.to(required);
 }
 
-Tensor OFTRotationModule::get_weight() {
+Tensor OFTRotationModule::blocks() {
   maybe_project();
-  const Tensor rot = cayley_batch(weight);
-  const std::int64_t rank = block_share ? in_features / block_size : r;
-  const Tensor blocks = rot.size(0) == 1 ? rot.expand({rank, block_size, block_size}) : rot;
-  return block_diagonal(blocks);
+  return cayley_batch(weight);
+}
+
+Tensor OFTRotationModule::get_weight() {
+  const Tensor rot = blocks();
+  const std::int64_t rank = num_blocks();
+  return block_diagonal(rot.size(0) == 1 ? rot.expand({rank, block_size, block_size}) : rot);
 }
 
 }  // namespace peftcpp::oft

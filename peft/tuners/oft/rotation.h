@@ -45,6 +45,13 @@ class OFTRotationModule : public nn::UnaryModule {
   Tensor forward(const Tensor& x) override;
   /// The full rotation blockdiag(R, ..., R) [in_features, in_features] (PEFT's get_weight).
   Tensor get_weight();
+  /// The orthogonal blocks [r, block, block] ([1, ...] with block_share), after the coft
+  /// projection (get_weight without the block diagonal).
+  Tensor blocks();
+  /// Number of diagonal blocks of the rotation (in_features / block with block_share, else r).
+  std::int64_t num_blocks() const {
+    return block_share ? in_features / block_size : r;
+  }
 
   /// vec [b, n_elements] -> skew-symmetric [b, block, block].
   Tensor skew_symmetric(const Tensor& vec) const;
