@@ -147,7 +147,7 @@ void BOFTLayer::update_layer(const std::string& adapter, const BOFTConfig& confi
         block_size % 2 == 0, "[boft] boft_block_size (", block_size, ") must be an even number!");
   }
   std::vector<std::vector<std::int64_t>> perms;
-  std::vector<Tensor> index;
+  std::vector<Tensor> index, inverse_index;
   for (std::int64_t i = 0; i <= factor; ++i) {
     perms.push_back(
         block_butterfly_perm(dim, block_num / (std::int64_t{1} << i), block_size / 2, factor));
@@ -155,13 +155,19 @@ void BOFTLayer::update_layer(const std::string& adapter, const BOFTConfig& confi
     for (std::size_t k = 0; k < perms.back().size(); ++k) {
       identity = identity && perms.back()[k] == static_cast<std::int64_t>(k);
     }
+    std::vector<std::int64_t> inv(perms.back().size());
+    for (std::size_t k = 0; k < inv.size(); ++k) {
+      inv[static_cast<std::size_t>(perms.back()[k])] = static_cast<std::int64_t>(k);
+    }
     index.push_back(identity ? Tensor() : tensor<std::int64_t>(perms.back(), {dim}));
+    inverse_index.push_back(identity ? Tensor() : tensor<std::int64_t>(inv, {dim}));
   }
   const DType dt = base_weight().dtype() == kFloat64 ? kFloat64 : kFloat32;
   boft_R_->insert(adapter, zeros({factor + 1, block_num, block_size, block_size}, dt));
   boft_s_->insert(adapter, ones(scale_shape(), dt));
   perms_[adapter] = std::move(perms);
   perm_index_[adapter] = std::move(index);
+  perm_inverse_[adapter] = std::move(inverse_index);
   reset_boft_parameters(adapter, config.init_weights);
   boft_block_size[adapter] = block_size;
   boft_block_num[adapter] = block_num;
@@ -222,32 +228,58 @@ std::pair<Tensor, Tensor> BOFTLayer::get_delta_weight(const std::string& adapter
   return {butterfly_matrix(adapter), scale_column(adapter)};
 }
 
-std::pair<Tensor, Tensor> BOFTLayer::active_rotation(DType dtype) const {
-  Tensor rotation, scale;
+Tensor BOFTLayer::rotate(
+    const Tensor& x, const std::string& adapter, bool transposed, bool dropout) const {
+  Tensor blocks = orthogonal_blocks(adapter);  // [m, D, H, H]
+  if (dropout)
+    blocks = boft_dropout_->at_as<nn::UnaryModule>(adapter)->forward(blocks);
+  blocks = as_dtype(blocks, x.dtype());
+  const std::int64_t m = blocks.size(0), d = blocks.size(1), h = blocks.size(2);
+  const std::int64_t rows = x.size(0);
+  PEFTCPP_CHECK_SHAPE(
+      x.dim() == 2 && x.size(1) == d * h,
+      "[boft] cannot rotate ",
+      shape_str(x.shape()),
+      " by a butterfly over ",
+      d * h,
+      " features");
+  const std::vector<Tensor>& perm = perm_index_.at(adapter);
+  const std::vector<Tensor>& inv = perm_inverse_.at(adapter);
+  Tensor y = x;
+  // x M = x F_{m-1} ... F_0;  x M^T = x F_0^T ... F_{m-1}^T
+  for (std::int64_t step = 0; step < m; ++step) {
+    const std::int64_t f = transposed ? step : m - 1 - step;
+    const auto fi = static_cast<std::size_t>(f);
+    const Tensor b = transposed ? blocks.select(0, f).mT() : blocks.select(0, f);
+    if (inv[fi].defined())
+      y = index_select(y, 1, inv[fi]);
+    y = matmul(y.reshape({rows, d, h}).transpose(0, 1), b).transpose(0, 1).reshape({rows, d * h});
+    if (perm[fi].defined())
+      y = index_select(y, 1, perm[fi]);
+  }
+  return y;
+}
+
+Tensor BOFTLayer::active_scale(DType dtype) const {
+  Tensor scale;
   for (const std::string& a : active_adapters_) {
     if (!boft_R_->contains(a))
       continue;
-    const Tensor m = as_dtype(butterfly_matrix(a, is_training()), dtype);
     const Tensor s = as_dtype(scale_column(a), dtype);
-    rotation = rotation.defined() ? matmul(m, rotation) : m;
     scale = scale.defined() ? s * scale : s;
   }
-  return {rotation, scale};
+  return scale;
 }
 
 void BOFTLayer::merge_adapter(const std::string& adapter, bool safe_merge) {
   NoGradGuard no_grad;
   Tensor& weight = base_weight();
   const DType dt = weight.dtype();
-  const auto [rot, s] = get_delta_weight(adapter);
-  const Tensor w2 = as_dtype(weight.detach(), rot.dtype()).reshape({out_features, -1});
-  PEFTCPP_CHECK_SHAPE(
-      w2.size(1) == rot.size(0),
-      "[boft] cannot merge a rotation over ",
-      rot.size(0),
-      " features into a weight of shape ",
-      shape_str(weight.shape()));
-  const Tensor merged = (mm(rot, w2.t()).t() * s).reshape(weight.shape());
+  const DType adt = boft_R_->at(adapter).dtype();
+  // (M W^T)^T * s = W M^T * s over W.view(out, -1)
+  const Tensor w2 = as_dtype(weight.detach(), adt).reshape({out_features, -1});
+  const Tensor merged = (rotate(w2, adapter, true, false) * as_dtype(scale_column(adapter), adt))
+                            .reshape(weight.shape());
   if (safe_merge)
     check_finite_merge(merged, adapter);
   nn::set_data(weight, as_dtype(merged, dt).contiguous());
@@ -257,9 +289,11 @@ void BOFTLayer::unmerge_adapter(const std::string& adapter) {
   NoGradGuard no_grad;
   Tensor& weight = base_weight();
   const DType dt = weight.dtype();
-  const auto [rot, s] = get_delta_weight(adapter);
-  const Tensor w2 = as_dtype(weight.detach(), rot.dtype()).reshape({out_features, -1});
-  const Tensor restored = (mm(rot.t(), w2.t()).t() * (1.0 / s)).reshape(weight.shape());
+  const DType adt = boft_R_->at(adapter).dtype();
+  // (M^T W^T)^T / s = W M / s
+  const Tensor w2 = as_dtype(weight.detach(), adt).reshape({out_features, -1});
+  const Tensor inv_s = 1.0 / as_dtype(scale_column(adapter), adt);
+  const Tensor restored = (rotate(w2, adapter, false, false) * inv_s).reshape(weight.shape());
   nn::set_data(weight, as_dtype(restored, dt).contiguous());
 }
 
@@ -268,6 +302,7 @@ void BOFTLayer::erase_adapter_settings(const std::string& name) {
   boft_block_num.erase(name);
   perms_.erase(name);
   perm_index_.erase(name);
+  perm_inverse_.erase(name);
   if (boft_dropout_->contains(name))
     boft_dropout_->pop(name);
 }

@@ -86,9 +86,13 @@ class BOFTLayer : public BaseTunerLayer {
   }
   /// boft_s of `adapter` as a column [out, 1].
   Tensor scale_column(const std::string& adapter) const;
-  /// The product of the active adapters' rotations and scales in `dtype` (forward);
-  /// undefined when no active adapter is in this layer.
-  std::pair<Tensor, Tensor> active_rotation(DType dtype) const;
+  /// x [rows, n] times the butterfly rotation M of `adapter` (M^T when `transposed`), in x's
+  /// dtype, one factor at a time without forming M: x P B P^T = (x[:, perm^-1] B)[:, perm] with
+  /// B applied block by block. `dropout`: the adapter's multiplicative dropout acts first.
+  Tensor rotate(const Tensor& x, const std::string& adapter, bool transposed, bool dropout) const;
+  /// The product of the active adapters' boft_s columns [out, 1] in `dtype` (undefined when no
+  /// active adapter is in this layer).
+  Tensor active_scale(DType dtype) const;
   void merge_adapter(const std::string& adapter, bool safe_merge) override;
   void unmerge_adapter(const std::string& adapter) override;
   void erase_adapter_settings(const std::string& name) override;
@@ -97,8 +101,9 @@ class BOFTLayer : public BaseTunerLayer {
   std::shared_ptr<AdapterParameterDict> boft_s_;
   std::shared_ptr<nn::ModuleDict> boft_dropout_;
   std::map<std::string, std::vector<std::vector<std::int64_t>>> perms_;
-  std::map<std::string, std::vector<Tensor>>
-      perm_index_;  // perms_ as int64 tensors (empty = identity)
+  // perms_ and their inverses as int64 tensors (undefined = identity)
+  std::map<std::string, std::vector<Tensor>> perm_index_;
+  std::map<std::string, std::vector<Tensor>> perm_inverse_;
 };
 
 /// BOFT on nn::Linear.

@@ -55,19 +55,20 @@ Tensor Conv2d::forward(const Tensor& x) {
   }
   if (merged())
     return in_dtype(base_layer_->forward(x));
-  auto [rotation, scale] = active_rotation(prev);
-  if (!rotation.defined())
-    return in_dtype(base_layer_->forward(x));
   const nn::Conv2d& base = conv_of(*this);
   const Tensor& weight = base_weight();
   const DType wdt = weight.dtype();
+  const Tensor scale = active_scale(wdt);
+  if (!scale.defined())
+    return in_dtype(base_layer_->forward(x));
   const Tensor xw = x.dtype() == wdt ? x : x.to(wdt);
-  if (rotation.dtype() != wdt)
-    rotation = rotation.to(wdt);
-  if (scale.dtype() != wdt)
-    scale = scale.to(wdt);
-  const Tensor w2 = weight.reshape({out_features, feature_dim()});
-  const Tensor rotated = (mm(rotation, w2.t()).t() * scale).reshape(weight.shape());
+  // ((M_k ... M_1) W'^T)^T = W' M_1^T ... M_k^T, W' = W.view(out, in*k*k)
+  Tensor w2 = weight.reshape({out_features, feature_dim()});
+  for (const std::string& a : active_adapters_) {
+    if (boft_R_->contains(a))
+      w2 = rotate(w2, a, true, is_training());
+  }
+  const Tensor rotated = (w2 * scale).reshape(weight.shape());
   Tensor bias = base_bias();
   if (bias.defined() && bias.dtype() != wdt)
     bias = bias.to(wdt);

@@ -26,10 +26,17 @@ Tensor Linear::forward(const Tensor& x) {
   }
   if (merged())
     return in_dtype(base_layer_->forward(x));
-  const auto [rotation, scale] = active_rotation(prev);
-  if (!rotation.defined())
+  const Tensor scale = active_scale(prev);
+  if (!scale.defined())
     return in_dtype(base_layer_->forward(x));
-  Tensor result = base_layer_->forward(matmul(x, rotation));
+  // x (M_k ... M_1): the last active adapter's rotation acts first
+  Tensor h = x.reshape({-1, in_features});
+  for (auto it = active_adapters_.rbegin(); it != active_adapters_.rend(); ++it) {
+    if (boft_R_->contains(*it))
+      h = rotate(h, *it, false, is_training());
+  }
+  Shape shape = x.shape();
+  Tensor result = base_layer_->forward(h.reshape(shape));
   const Tensor bias = base_bias();
   const Tensor s = scale.squeeze(-1);
   if (bias.defined()) {

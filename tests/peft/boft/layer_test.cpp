@@ -119,6 +119,19 @@ TEST_CASE("boft_n_butterfly_factor is 1 unless enabled, as PEFT without its CUDA
   CHECK(layer->boft_R().at("default").shape() == Shape{3, 8, 2, 2});
   const Tensor m = layer->butterfly_matrix("default");
   CHECK(test::max_diff(matmul(m, m.t()), eye(16)) < 1e-5);
+  // the factor-by-factor forward and merge agree with the dense butterfly matrix
+  NoGradGuard g;
+  model->eval();
+  const Tensor s = layer->get_delta_weight("default").second.squeeze(-1);
+  auto& lin0 = dynamic_cast<nn::Linear&>(*layer->get_base_layer());
+  const Tensor x = randn({3, 16});
+  const Tensor want = (lin0.forward(matmul(x, m)) - lin0.bias) * s + lin0.bias;
+  CHECK(test::max_diff(layer->forward(x), want) < 1e-5);
+  const Tensor w0 = lin0.weight.clone();
+  model->merge_adapter();
+  CHECK(test::max_diff(lin0.weight, matmul(w0, m.t()) * s.unsqueeze(-1)) < 1e-5);
+  model->unmerge_adapter();
+  CHECK(test::max_diff(lin0.weight, w0) < 1e-5);
 }
 
 TEST_CASE("boft rejects block settings that do not fit the layer, as PEFT") {
