@@ -169,7 +169,8 @@ TEST_CASE("oft rejects unsupported targets and old checkpoints") {
       ValueError);
   const char* dilated = R"J({"forward": "out = c(X)", "modules": {
       "c": {"type": "Conv2d", "in_channels": 2, "out_channels": 2, "kernel_size": [3, 3],
-            "stride": [1, 1], "padding": [0, 0], "dilation": [2, 2], "groups": 1, "bias": true}}})J";
+            "stride": [1, 1], "padding": [0, 0], "dilation": [2, 2], "groups": 1,
+            "bias": true}}})J";
   CHECK_THROWS_WITH_AS(
       get_peft_model(test::make_model(dilated), test::oft_config({"c"})),
       doctest::Contains("dilation > 1"),
@@ -186,10 +187,13 @@ TEST_CASE("oft bias='oft_only' trains and saves the adapted layer's bias; unload
   auto model = get_peft_model(test::make_model(test::kMlpJson), std::move(cfg));
   std::vector<std::string> trainable;
   for (const auto& [n, p] : model->named_parameters()) {
-    if (p.requires_grad()) trainable.push_back(n);
+    if (p.requires_grad())
+      trainable.push_back(n);
   }
-  CHECK(trainable == std::vector<std::string>{"base_model.model.lin0.base_layer.bias",
-                                              "base_model.model.lin0.oft_R.default.weight"});
+  CHECK(
+      trainable ==
+      std::vector<std::string>{
+          "base_model.model.lin0.base_layer.bias", "base_model.model.lin0.oft_R.default.weight"});
   const nn::StateDict saved = get_peft_model_state_dict(*model);
   CHECK(saved.count("base_model.model.lin0.base_layer.bias") == 1);
   CHECK(saved.count("base_model.model.lin0.oft_R.weight") == 1);
@@ -197,6 +201,8 @@ TEST_CASE("oft bias='oft_only' trains and saves the adapted layer's bias; unload
   const Tensor x = randn({2, 16});
   nn::ModulePtr plain = model->unload();
   CHECK(plain->find_child("lin0")->type_name() == "Linear");
-  CHECK(test::max_diff(std::dynamic_pointer_cast<nn::UnaryModule>(plain)->forward(x),
-                       test::make_model(test::kMlpJson)->forward(x)) == 0.0);
+  CHECK(
+      test::max_diff(
+          std::dynamic_pointer_cast<nn::UnaryModule>(plain)->forward(x),
+          test::make_model(test::kMlpJson)->forward(x)) == 0.0);
 }
