@@ -5,7 +5,9 @@
 
 #include "peft/tuners/loha/model.h"
 #include "peft/tuners/lokr/model.h"
+#include "peft/tuners/boft/model.h"
 #include "peft/tuners/lora/model.h"
+#include "peft/tuners/oft/model.h"
 
 namespace peftcpp {
 namespace {
@@ -14,6 +16,8 @@ const std::array kTuners{
     TunerEntry{PeftType::LORA, "lora_", &lora::make_lora_model},
     TunerEntry{PeftType::LOHA, "hada_", &loha::make_loha_model},
     TunerEntry{PeftType::LOKR, "lokr_", &lokr::make_lokr_model},
+    TunerEntry{PeftType::OFT, "oft_", &oft::make_oft_model},
+    TunerEntry{PeftType::BOFT, "boft_", &boft::make_boft_model},
 };
 
 }  // namespace
