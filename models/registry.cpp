@@ -2,11 +2,15 @@
 
 #include <array>
 
+#include "models/t5/t5_model.h"
+
 namespace peftcpp::models {
 namespace {
 
 // One line per family: {"model_type", &make_<family>_model}.
-constexpr std::array<ModelFamily, 0> kFamilies{};
+constexpr std::array<ModelFamily, 1> kFamilies{{
+    {"t5", &t5::make_t5_model},
+}};
 
 }  // namespace
 

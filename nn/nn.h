@@ -5,6 +5,7 @@
 #include "nn/containers.h"
 #include "nn/functional.h"
 #include "nn/layers/activation.h"
+#include "nn/layers/attention.h"
 #include "nn/layers/conv.h"
 #include "nn/layers/embedding.h"
 #include "nn/layers/linear.h"

@@ -13,6 +13,7 @@
 #include "nn/functional.h"
 #include "nn/optim/adam.h"
 #include "nn/optim/clip_grad.h"
+#include "io/safetensors/tensor_io.h"
 #include "nn/optim/golden_io.h"
 #include "nn/optim/golden_model.h"
 #include "nn/optim/lr_scheduler.h"
@@ -269,11 +270,11 @@ GoldenCaseResult check_optim_case(const std::string& case_dir) {
     c.meta =
         json::parse(golden_detail::read_text_file((fs::path(case_dir) / "meta.json").string()));
     c.inputs =
-        golden_detail::read_safetensors((fs::path(case_dir) / "inputs.safetensors").string());
+        load_safetensors((fs::path(case_dir) / "inputs.safetensors").string());
     c.expected =
-        golden_detail::read_safetensors((fs::path(case_dir) / "expected.safetensors").string());
+        load_safetensors((fs::path(case_dir) / "expected.safetensors").string());
     const TensorMap init =
-        golden_detail::read_safetensors((fs::path(case_dir) / "model.safetensors").string());
+        load_safetensors((fs::path(case_dir) / "model.safetensors").string());
     const json& model = c.meta.at("model");
     std::vector<ParamSpec> specs;
     for (const json& p : model.at("parameters")) {

@@ -37,11 +37,14 @@ PEFTCPP_HD inline Philox4 philox4x32_10(std::uint64_t key64, std::uint64_t count
   return Philox4{{c0, c1, c2, c3}};
 }
 
-/// Uniform double in [0, 1) with 53 random bits.
-PEFTCPP_HD inline double philox_uniform(std::uint64_t seed, std::uint64_t counter) {
+/// Uniform in [0, 1) with `digits` random bits (<= 53): a multiple of 2^-digits, so it is exact
+/// in any float type with that many significand digits and never rounds up to 1 (float32: 24,
+/// float16: 11, bfloat16: 8), as PyTorch draws per-dtype.
+PEFTCPP_HD inline double philox_uniform_digits(std::uint64_t seed, std::uint64_t counter, int digits) {
   const Philox4 r = philox4x32_10(seed, counter);
   const std::uint64_t bits = (static_cast<std::uint64_t>(r.v[0]) << 21) ^ static_cast<std::uint64_t>(r.v[1] >> 11);
-  return static_cast<double>(bits & ((std::uint64_t{1} << 53) - 1)) * (1.0 / 9007199254740992.0);
+  const std::uint64_t k = (bits & ((std::uint64_t{1} << 53) - 1)) >> (53 - digits);
+  return static_cast<double>(k) / static_cast<double>(std::uint64_t{1} << digits);
 }
 
 /// Standard normal (Box-Muller on two 32-bit uniforms of the same counter).

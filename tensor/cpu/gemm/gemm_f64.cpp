@@ -100,7 +100,10 @@ void dgemm_strided_batched(
   // One whole matrix per thread: each is computed as a lone dgemm would, whatever the threads.
   const int threads = omp_in_parallel() ? 1 : gemm_num_threads();
   std::exception_ptr error;
-#pragma omp parallel for schedule(static) num_threads(threads) if (batch > 1 && threads > 1)
+  // Small batches of small matrices (gradchecks, LoRA ranks) run faster than a thread team starts.
+  const double flops = 2.0 * static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(k) *
+                       static_cast<double>(batch);
+#pragma omp parallel for schedule(static) num_threads(threads) if (batch > 1 && threads > 1 && flops >= 1e6)
   for (int64_t i = 0; i < batch; ++i) {
     try {
       dgemm_unchecked(

@@ -253,3 +253,14 @@ TEST_CASE("initialisers fill strided views in their logical order and bump the v
   CHECK(amax(abs(p.detach())).item<float>() > 0.0f);
   CHECK(p.requires_grad());
 }
+
+TEST_CASE("rand never returns 1 in any floating dtype (draws use the dtype's significand bits)") {
+  for (DType dt : {kFloat32, kFloat16, kBFloat16, kFloat64}) {
+    Generator g(11);
+    Tensor u = rand({200000}, dt, &g).to(kFloat64);
+    INFO(dtype_name(dt));
+    CHECK(amax(u).item<double>() < 1.0);
+    CHECK(amin(u).item<double>() >= 0.0);
+    CHECK(mean(u).item<double>() == doctest::Approx(0.5).epsilon(0.01));
+  }
+}

@@ -1,0 +1,63 @@
+// peftcpp: the command-line tool. `peftcpp <command> --help` documents each command.
+#include <exception>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "tools/cli/args.h"
+#include "tools/cli/commands.h"
+
+namespace {
+
+using peftcpp::cli::Command;
+
+const Command kCommands[] = {
+    {"info", "what a safetensors file, a model directory or an adapter directory holds",
+     peftcpp::cli::run_info},
+    {"tokenizer", "train a byte-level BPE tokenizer.json (train), or encode text (encode)",
+     peftcpp::cli::run_tokenizer},
+};
+
+void print_usage(std::ostream& out) {
+  out << "usage: peftcpp <command> [options]   (peftcpp <command> --help for details)\n\n"
+         "commands:\n";
+  for (const Command& c : kCommands) {
+    std::string name = c.name;
+    name.resize(12, ' ');
+    out << "  " << name << c.summary << '\n';
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) {
+    print_usage(std::cerr);
+    return 2;
+  }
+  const std::string name = argv[1];
+  if (name == "-h" || name == "--help" || name == "help") {
+    print_usage(std::cout);
+    return 0;
+  }
+  const std::vector<std::string> args(argv + 2, argv + argc);
+  for (const Command& c : kCommands) {
+    if (name != c.name) continue;
+    try {
+      return c.run(args);
+    } catch (const peftcpp::cli::UsageError& e) {
+      std::cerr << "peftcpp " << name << ": " << e.what() << " (see peftcpp " << name
+                << " --help)\n";
+      return 2;
+    } catch (const std::exception& e) {
+      std::string msg = e.what();
+      for (char& ch : msg)
+        if (ch == '\n') ch = ' ';
+      std::cerr << "peftcpp " << name << ": " << msg << '\n';
+      return 1;
+    }
+  }
+  std::cerr << "peftcpp: unknown command '" << name << "'\n";
+  print_usage(std::cerr);
+  return 2;
+}
