@@ -3,6 +3,7 @@
 
 #include <array>
 
+#include "peft/tuners/ia3/model.h"
 #include "peft/tuners/lora/model.h"
 
 namespace peftcpp {
@@ -10,6 +11,7 @@ namespace {
 
 const std::array kTuners{
     TunerEntry{PeftType::LORA, "lora_", &lora::make_lora_model},
+    TunerEntry{PeftType::IA3, "ia3_", &ia3::make_ia3_model},
 };
 
 }  // namespace
