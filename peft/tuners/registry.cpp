@@ -5,6 +5,7 @@
 
 #include "peft/tuners/ia3/model.h"
 #include "peft/tuners/lora/model.h"
+#include "peft/tuners/vera/model.h"
 
 namespace peftcpp {
 namespace {
@@ -12,6 +13,7 @@ namespace {
 const std::array kTuners{
     TunerEntry{PeftType::LORA, "lora_", &lora::make_lora_model},
     TunerEntry{PeftType::IA3, "ia3_", &ia3::make_ia3_model},
+    TunerEntry{PeftType::VERA, "vera_lambda_", &vera::make_vera_model},
 };
 
 }  // namespace
