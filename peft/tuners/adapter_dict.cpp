@@ -15,15 +15,14 @@ Tensor& BufferDict::insert(const std::string& key, Tensor value) {
     *existing = std::move(value);
     return *existing;
   }
+  order_.push_back(key);
   return register_buffer(key, std::move(value), persistent_);
 }
 
 bool BufferDict::contains(const std::string& key) const {
-  for (const auto& [name, t] : named_buffers("", false)) {
-    if (name == key)
-      return true;
-  }
-  return false;
+  // find_buffer is non-const (it hands out a mutable slot); looking is harmless
+  const Tensor* t = const_cast<BufferDict*>(this)->find_buffer(key);
+  return t != nullptr && t->defined();
 }
 
 Tensor& BufferDict::at(const std::string& key) {
@@ -43,7 +42,9 @@ Tensor& BufferDict::at(const std::string& key) {
 
 std::vector<std::string> BufferDict::keys() const {
   std::vector<std::string> out;
-  for (const auto& [name, t] : named_buffers("", false)) out.push_back(name);
+  for (const std::string& k : order_) {
+    if (contains(k)) out.push_back(k);
+  }
   return out;
 }
 

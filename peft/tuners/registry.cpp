@@ -3,11 +3,13 @@
 
 #include <array>
 
+#include "peft/tuners/boft/model.h"
+#include "peft/tuners/ia3/model.h"
 #include "peft/tuners/loha/model.h"
 #include "peft/tuners/lokr/model.h"
-#include "peft/tuners/boft/model.h"
 #include "peft/tuners/lora/model.h"
 #include "peft/tuners/oft/model.h"
+#include "peft/tuners/vera/model.h"
 
 namespace peftcpp {
 namespace {
@@ -18,6 +20,8 @@ const std::array kTuners{
     TunerEntry{PeftType::LOKR, "lokr_", &lokr::make_lokr_model},
     TunerEntry{PeftType::OFT, "oft_", &oft::make_oft_model},
     TunerEntry{PeftType::BOFT, "boft_", &boft::make_boft_model},
+    TunerEntry{PeftType::IA3, "ia3_", &ia3::make_ia3_model},
+    TunerEntry{PeftType::VERA, "vera_lambda_", &vera::make_vera_model},
 };
 
 }  // namespace
