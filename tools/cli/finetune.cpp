@@ -1,5 +1,6 @@
 // `peftcpp finetune`: trains an adapter of any registered PEFT method on a causal LM and writes
 // an adapter directory that HuggingFace PEFT loads with PeftModel.from_pretrained unchanged.
+#include <cmath>
 #include <cstdio>
 #include <iostream>
 
@@ -13,6 +14,7 @@
 #include "tools/cli/args.h"
 #include "tools/cli/commands.h"
 #include "tools/cli/model_loading.h"
+#include "train/progress.h"
 #include "train/trainer.h"
 
 namespace peftcpp::cli {
@@ -69,7 +71,12 @@ std::unique_ptr<PeftConfig> build_config(const ArgParser& p) {
       j[key] = std::move(v);
     };
     if (p.has("r")) put(keys.rank, Json(p.get_int("r")), "r");
-    if (p.has("alpha")) put(keys.alpha, Json(p.get_double("alpha")), "alpha");
+    if (p.has("alpha")) {
+      const double a = p.get_double("alpha");
+      // PEFT writes the number as given: 32, not 32.0.
+      put(keys.alpha, a == std::floor(a) && std::fabs(a) < 1e15 ? Json(static_cast<std::int64_t>(a)) : Json(a),
+          "alpha");
+    }
     if (p.has("dropout")) put(keys.dropout, Json(p.get_double("dropout")), "dropout");
     if (p.has("target-modules")) {
       JsonArray mods;
@@ -132,6 +139,7 @@ int run_finetune(const std::vector<std::string>& args) {
   const fs::path model_dir = p.get("model"), out = p.get("output");
   manual_seed(static_cast<std::uint64_t>(p.get_int("seed")));
   std::unique_ptr<PeftConfig> config = build_config(p);
+  if (!config->base_model_name_or_path) config->base_model_name_or_path = model_dir.string();
   const Tokenizer tok = load_tokenizer(model_dir, p.get("tokenizer"));
   models::ModelPtr base = load_base_model(model_dir);
   const std::int64_t eos = eos_id(*base, tok);
