@@ -84,6 +84,12 @@ try:
                 check("model dir " + name, rc == 0 and "model_type" in out and "parameters" in out, out + err)
                 rc, out, err = run("info", os.path.join(d, "config.json"))
                 check("config.json stands for its dir " + name, rc == 0 and "model_type" in out, out + err)
+    readme = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "README.md")
+    rc, out, err = run("methods")
+    text = open(readme).read()
+    table = text.split("<!-- methods-table -->\n", 1)[1].split("<!-- /methods-table -->", 1)[0]
+    check("README methods table is `peftcpp methods` output", rc == 0 and table == out, out)
+
     corpus = os.path.join(tmp, "corpus.txt")
     with open(corpus, "w") as f:
         f.write("the cat sat on the mat\nthe dog sat on the log\n" * 20)

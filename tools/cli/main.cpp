@@ -20,6 +20,7 @@ const Command kCommands[] = {
     {"merge", "merge an adapter into its base and write a full checkpoint", peftcpp::cli::run_merge},
     {"info", "what a safetensors file, a model directory or an adapter directory holds",
      peftcpp::cli::run_info},
+    {"methods", "the PEFT methods and which ones peftcpp implements", peftcpp::cli::run_methods},
     {"tokenizer", "train a byte-level BPE tokenizer.json (train), or encode text (encode)",
      peftcpp::cli::run_tokenizer},
 };
