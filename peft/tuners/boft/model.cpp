@@ -6,7 +6,7 @@
 
 #include "nn/layers/conv.h"
 #include "nn/layers/linear.h"
-#include "peft/tuners/oft/target_modules.h"
+#include "peft/utils/constants.h"
 #include "tensor/error.h"
 
 namespace peftcpp::boft {
@@ -32,7 +32,7 @@ void BOFTModel::check_new_adapter_config(const PeftConfig& config) const {
 }
 
 std::vector<std::string> BOFTModel::default_target_modules(const std::string& model_type) const {
-  return oft::default_target_modules_for(model_type);
+  return lora_default_target_modules(model_type);
 }
 
 std::shared_ptr<BOFTLayer> create_new_module(

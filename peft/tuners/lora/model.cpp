@@ -2,6 +2,8 @@
 // peft/tuners/lora/layer.py @5d602fd).
 #include "peft/tuners/lora/model.h"
 
+#include "peft/utils/constants.h"
+
 #include <algorithm>
 #include <iostream>
 #include <map>
@@ -44,23 +46,7 @@ std::string LoraModel::bias_of(const PeftConfig& config) const {
 }
 
 std::vector<std::string> LoraModel::default_target_modules(const std::string& model_type) const {
-  // TRANSFORMERS_MODELS_TO_LORA_TARGET_MODULES_MAPPING (utils/constants.py) for the families of
-  // models/, plus the common ones with the same module names.
-  static const std::map<std::string, std::vector<std::string>> kDefaults = {
-      {"t5", {"q", "v"}},
-      {"mt5", {"q", "v"}},
-      {"gpt2", {"c_attn"}},
-      {"bert", {"query", "value"}},
-      {"roberta", {"query", "value"}},
-      {"llama", {"q_proj", "v_proj"}},
-      {"mistral", {"q_proj", "v_proj"}},
-      {"qwen2", {"q_proj", "v_proj"}},
-      {"gemma", {"q_proj", "v_proj"}},
-      {"opt", {"q_proj", "v_proj"}},
-      {"phi", {"q_proj", "v_proj", "fc1", "fc2"}},
-  };
-  auto it = kDefaults.find(model_type);
-  return it == kDefaults.end() ? std::vector<std::string>{} : it->second;
+  return lora_default_target_modules(model_type);
 }
 
 void LoraModel::prepare_model(PeftConfig& config, nn::Module& /*model*/) {

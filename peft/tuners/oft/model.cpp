@@ -8,7 +8,7 @@
 #include "nn/layers/conv.h"
 #include "nn/layers/embedding.h"
 #include "nn/layers/linear.h"
-#include "peft/tuners/oft/target_modules.h"
+#include "peft/utils/constants.h"
 #include "tensor/error.h"
 
 namespace peftcpp::oft {
@@ -34,7 +34,7 @@ void OFTModel::check_new_adapter_config(const PeftConfig& config) const {
 }
 
 std::vector<std::string> OFTModel::default_target_modules(const std::string& model_type) const {
-  return default_target_modules_for(model_type);
+  return lora_default_target_modules(model_type);
 }
 
 std::shared_ptr<OFTLayer> create_new_module(

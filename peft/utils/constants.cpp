@@ -1,11 +1,10 @@
-// OFT / BOFT default target modules (see target_modules.h).
-#include "peft/tuners/oft/target_modules.h"
+#include "peft/utils/constants.h"
 
 #include <map>
 
-namespace peftcpp::oft {
+namespace peftcpp {
 
-std::vector<std::string> default_target_modules_for(const std::string& model_type) {
+const std::vector<std::string>& lora_default_target_modules(const std::string& model_type) {
   static const std::map<std::string, std::vector<std::string>> kDefaults = {
       {"t5", {"q", "v"}},
       {"mt5", {"q", "v"}},
@@ -47,8 +46,9 @@ std::vector<std::string> default_target_modules_for(const std::string& model_typ
       {"rwkv", {"key", "value", "receptance", "output"}},
       {"rwkv7", {"r_proj", "k_proj", "v_proj", "o_proj", "key", "value"}},
   };
+  static const std::vector<std::string> kNone;
   auto it = kDefaults.find(model_type);
-  return it == kDefaults.end() ? std::vector<std::string>{} : it->second;
+  return it == kDefaults.end() ? kNone : it->second;
 }
 
-}  // namespace peftcpp::oft
+}  // namespace peftcpp
