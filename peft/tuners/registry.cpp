@@ -3,6 +3,7 @@
 
 #include <array>
 
+#include "peft/tuners/adalora/model.h"
 #include "peft/tuners/loha/model.h"
 #include "peft/tuners/lokr/model.h"
 #include "peft/tuners/lora/model.h"
@@ -14,6 +15,7 @@ const std::array kTuners{
     TunerEntry{PeftType::LORA, "lora_", &lora::make_lora_model},
     TunerEntry{PeftType::LOHA, "hada_", &loha::make_loha_model},
     TunerEntry{PeftType::LOKR, "lokr_", &lokr::make_lokr_model},
+    TunerEntry{PeftType::ADALORA, "lora_", &adalora::make_adalora_model},
 };
 
 }  // namespace
