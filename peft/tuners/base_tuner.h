@@ -43,7 +43,8 @@ class BaseTuner : public nn::Module {
   /// Registers `config` under `adapter` and injects its layers (PEFT's BaseTuner.__init__ for the
   /// first adapter, PeftModel.add_adapter for later ones). On any error the config is removed
   /// again and the model is left unchanged.
-  virtual void add_adapter(const std::string& adapter, std::unique_ptr<PeftConfig> config);
+  virtual void add_adapter(const std::string& adapter,
+                           std::unique_ptr<PeftConfig> config);
   /// Creates the layers of the registered `adapter` (PEFT's inject_adapter).
   void inject_adapter(const std::string& adapter);
 

@@ -47,9 +47,7 @@ AdaLoraLayer::AdaLoraLayer(std::shared_ptr<nn::UnaryModule> base_layer, const st
 void AdaLoraLayer::update_layer(
     const std::string& adapter, int rank, double alpha, const AdaLoraConfig& config) {
   PEFTCPP_CHECK(
-      rank >= 0,
-      "[adalora] `r` should be a positive integer or 0, but the value passed is ",
-      rank);
+      rank >= 0, "[adalora] `r` should be a positive integer or 0, but the value passed is ", rank);
   r[adapter] = rank;
   lora_alpha[adapter] = alpha;
   if (config.lora_dropout > 0.0) {
@@ -64,12 +62,14 @@ void AdaLoraLayer::update_layer(
   lora_B_->insert(adapter, randn({out_features, rk}, dt));
   ranknum_->insert(adapter, full({1}, static_cast<double>(rank), dt), false);
   scaling[adapter] = alpha > 0 ? alpha : static_cast<double>(rank);
-  if (init_is_truthy(config.init_lora_weights)) reset_lora_parameters(adapter);
+  if (init_is_truthy(config.init_lora_weights))
+    reset_lora_parameters(adapter);
   set_adapter(active_adapters_, config.inference_mode);
 }
 
 void AdaLoraLayer::reset_lora_parameters(const std::string& adapter) {
-  if (!lora_A_->contains(adapter)) return;
+  if (!lora_A_->contains(adapter))
+    return;
   NoGradGuard g;
   lora_E_->at(adapter).zero_();
   normal_(lora_A_->at(adapter), 0.0, 0.02);
@@ -109,7 +109,8 @@ void AdaLoraLayer::merge_adapter(const std::string& adapter, bool safe_merge) {
   Tensor& weight = base_weight();
   const Tensor delta = get_delta_weight(adapter).to(weight.dtype());
   const Tensor merged = weight.detach() + delta;
-  if (safe_merge) check_finite_merge(merged, adapter);
+  if (safe_merge)
+    check_finite_merge(merged, adapter);
   nn::set_data(weight, merged.contiguous());
 }
 
@@ -127,16 +128,20 @@ Tensor AdaLoraLayer::forward(const Tensor& x) {
       type_name(),
       " does not support per-sample `adapter_names` (mixed adapter batches)");
   if (disable_adapters_) {
-    if (merged()) unmerge();
+    if (merged())
+      unmerge();
     return base_layer_->forward(x);
   }
-  if (merged()) return base_layer_->forward(x);
+  if (merged())
+    return base_layer_->forward(x);
   Tensor result = base_layer_->forward(x);
   Tensor xa = x;
   for (const std::string& a : active_adapters_) {
-    if (!lora_A_->contains(a)) continue;
+    if (!lora_A_->contains(a))
+      continue;
     const DType dt = lora_A_->at(a).dtype();
-    if (is_floating_point(xa.dtype()) && xa.dtype() != dt) xa = xa.to(dt);
+    if (is_floating_point(xa.dtype()) && xa.dtype() != dt)
+      xa = xa.to(dt);
     // PEFT adds in place (`result += ...`), so the result keeps the base output's dtype
     result = result + adapter_output(a, xa).to(result.dtype());
   }

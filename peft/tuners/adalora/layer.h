@@ -61,7 +61,8 @@ class AdaLoraLayer : public BaseTunerLayer {
   /// Adds (or re-creates) `adapter` with rank `rank` (>= 0): fresh A, E, B (random normal, then
   /// PEFT's init when config.init_lora_weights is truthy), ranknum = rank, scaling = alpha (or
   /// rank when alpha <= 0). PEFT's update_layer.
-  void update_layer(const std::string& adapter, int rank, double alpha, const AdaLoraConfig& config);
+  void update_layer(
+      const std::string& adapter, int rank, double alpha, const AdaLoraConfig& config);
   /// E = 0, A and B ~ N(0, 0.02) (PEFT's reset_lora_parameters).
   void reset_lora_parameters(const std::string& adapter);
   /// B @ (A * E) * scaling / (ranknum + 1e-5) in the base weight's layout.

@@ -26,8 +26,7 @@ SVDConv2d::SVDConv2d(
     : AdaLoraLayer(std::move(base_layer), adapter) {
   nn::ModulePtr base = get_base_layer();
   auto* conv = dynamic_cast<nn::Conv2d*>(base.get());
-  PEFTCPP_CHECK(
-      conv != nullptr, "[adalora] SVDConv2d cannot wrap a ", base->type_name());
+  PEFTCPP_CHECK(conv != nullptr, "[adalora] SVDConv2d cannot wrap a ", base->type_name());
   // PEFT sizes lora_A with all in_channels, so the reshape to a grouped kernel fails there
   PEFTCPP_CHECK(
       conv->options.groups == 1,

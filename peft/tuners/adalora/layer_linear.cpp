@@ -34,7 +34,8 @@ Tensor SVDLinear::get_delta_weight(const std::string& adapter) const {
   const Tensor& e = lora_E_->at(adapter);
   const Tensor& b = lora_B_->at(adapter);
   Tensor prod = matmul(b, a * e);
-  if (fan_in_fan_out) prod = prod.t();
+  if (fan_in_fan_out)
+    prod = prod.t();
   return prod * scaling.at(adapter) / (ranknum_->at(adapter) + 1e-5);
 }
 

@@ -27,11 +27,13 @@ void AdaLoraModel::add_adapter(const std::string& adapter, std::unique_ptr<PeftC
         c.beta2);
   }
   BaseTuner::add_adapter(adapter, std::move(config));
-  if (!first) return;
+  if (!first)
+    return;
   auto& c = peft_config(adapter).as<AdaLoraConfig>();
   if (c.inference_mode) {
     for (auto& [n, p] : model_->named_parameters()) {
-      if (n.find(adapter) != std::string::npos && p.is_leaf()) p.requires_grad_(false);
+      if (n.find(adapter) != std::string::npos && p.is_leaf())
+        p.requires_grad_(false);
     }
     return;
   }
@@ -55,7 +57,8 @@ std::shared_ptr<AdaLoraLayer> create_new_module(
     const nn::ModulePtr& target,
     const std::string& target_name) {
   nn::ModulePtr base = target;
-  if (auto* t = dynamic_cast<BaseTunerLayer*>(target.get())) base = t->get_base_layer();
+  if (auto* t = dynamic_cast<BaseTunerLayer*>(target.get()))
+    base = t->get_base_layer();
   auto unary = std::dynamic_pointer_cast<nn::UnaryModule>(target);
   if (unary != nullptr) {
     if (dynamic_cast<nn::Linear*>(base.get()) != nullptr) {
@@ -108,7 +111,8 @@ void AdaLoraModel::create_and_replace(
   }
   std::shared_ptr<AdaLoraLayer> layer = create_new_module(c, adapter, target, current_key);
   const AdapterNames& active = active_adapters();
-  if (std::find(active.begin(), active.end(), adapter) == active.end()) layer->requires_grad_(false);
+  if (std::find(active.begin(), active.end(), adapter) == active.end())
+    layer->requires_grad_(false);
   replace_module(current_key, layer);
 }
 

@@ -24,7 +24,8 @@ std::vector<std::int64_t> kept_indices(const std::string& name, const Json& mask
         name,
         "'] should be a list of booleans, got ",
         mask.dump());
-    if (items[i].as_bool()) out.push_back(static_cast<std::int64_t>(i));
+    if (items[i].as_bool())
+      out.push_back(static_cast<std::int64_t>(i));
   }
   return out;
 }
@@ -72,7 +73,8 @@ nn::StateDict AdaLoraModel::adapter_state_dict(
   const std::string ranknum = ".ranknum." + adapter;
   std::erase_if(out, [&](const auto& kv) { return kv.first.ends_with(ranknum); });
   const Json& rank_pattern = config.as<AdaLoraConfig>().rank_pattern;
-  if (rank_pattern.is_null()) return out;
+  if (rank_pattern.is_null())
+    return out;
   Json truncated = Json::object();
   for (const auto& [k, v] : rank_pattern.as_object()) {
     truncated.as_object().set(replace_all(k, "." + adapter, ""), v);
@@ -100,7 +102,8 @@ nn::StateDict AdaLoraModel::remap_adapter_state_dict_for_load(
   return out;
 }
 
-void AdaLoraModel::resize_modules_by_rank_pattern(const Json& rank_pattern, const std::string& adapter) {
+void AdaLoraModel::resize_modules_by_rank_pattern(
+    const Json& rank_pattern, const std::string& adapter) {
   PEFTCPP_CHECK(
       rank_pattern.is_object(),
       "[adalora] rank_pattern should be an object, got ",
@@ -144,9 +147,15 @@ nn::StateDict AdaLoraModel::resize_state_dict_by_rank_pattern(
       const std::string key = "base_model.model." + prefix + "." + layer + "." + adapter;
       auto it = state.find(key);
       PEFTCPP_CHECK(
-          it != state.end(), "[adalora] rank_pattern names '", name, "' but there is no '", key, "'");
+          it != state.end(),
+          "[adalora] rank_pattern names '",
+          name,
+          "' but there is no '",
+          key,
+          "'");
       const std::int64_t dim = std::string(layer) == "lora_B" ? 1 : 0;
-      if (rank != it->second.size(dim)) it->second = keep(it->second, dim, name, mask);
+      if (rank != it->second.size(dim))
+        it->second = keep(it->second, dim, name, mask);
     }
   }
   return state;

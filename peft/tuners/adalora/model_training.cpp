@@ -47,13 +47,15 @@ Tensor AdaLoraModel::orth_reg_loss() const {
   for (const auto& [n, p] : model_->named_parameters()) {
     const bool is_a = n.find("lora_A") != std::string::npos;
     const bool is_b = n.find("lora_B") != std::string::npos;
-    if ((!is_a && !is_b) || n.find(adapter) == std::string::npos) continue;
+    if ((!is_a && !is_b) || n.find(adapter) == std::string::npos)
+      continue;
     const Tensor cov = is_a ? matmul(p, p.t()) : matmul(p.t(), p);
     const Tensor term = norm(cov - eye(cov.size(0), cov.size(1), cov.dtype()));
     total = total.defined() ? total + term : term;
     ++count;
   }
-  if (count == 0) return zeros({});
+  if (count == 0)
+    return zeros({});
   return total / static_cast<double>(count);
 }
 

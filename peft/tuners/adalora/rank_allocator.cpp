@@ -20,8 +20,10 @@ bool contains(const std::string& s, const std::string& part) {
 }  // namespace
 
 std::string replace_all(std::string s, const std::string& from, const std::string& to) {
-  if (from.empty()) return s;
-  for (std::size_t pos = s.find(from); pos != std::string::npos; pos = s.find(from, pos + to.size())) {
+  if (from.empty())
+    return s;
+  for (std::size_t pos = s.find(from); pos != std::string::npos;
+       pos = s.find(from, pos + to.size())) {
     s.replace(pos, from.size(), to);
   }
   return s;
@@ -35,12 +37,14 @@ RankAllocator::RankAllocator(nn::Module& model, const AdaLoraConfig& config, std
       beta2_ > 0 && beta2_ < 1, "[adalora] RankAllocator needs 0 < beta2 < 1, got ", beta2_);
   std::set<std::string> names;
   for (const auto& [n, p] : model.named_parameters()) {
-    if (!contains(n, "lora_A." + adapter_)) continue;
+    if (!contains(n, "lora_A." + adapter_))
+      continue;
     init_bgt_ += p.size(0);
     names.insert(replace_all(n, "lora_A", "%s"));
   }
   name_set_.assign(names.begin(), names.end());
-  target_bgt_ = static_cast<std::int64_t>(config.target_r) * static_cast<std::int64_t>(name_set_.size());
+  target_bgt_ =
+      static_cast<std::int64_t>(config.target_r) * static_cast<std::int64_t>(name_set_.size());
 }
 
 void RankAllocator::reset_ipt() {
@@ -55,9 +59,12 @@ std::pair<std::int64_t, bool> RankAllocator::budget_schedule(
   const std::int64_t tfinal = config.tfinal;
   PEFTCPP_CHECK(config.total_step.has_value(), "[adalora] budget_schedule needs total_step");
   const std::int64_t total = *config.total_step;
-  if (step <= tinit) return {init_bgt_, false};
-  if (step > total - tfinal) return {target_bgt_, true};
-  const double mul = 1.0 - static_cast<double>(step - tinit) / static_cast<double>(total - tfinal - tinit);
+  if (step <= tinit)
+    return {init_bgt_, false};
+  if (step > total - tfinal)
+    return {target_bgt_, true};
+  const double mul =
+      1.0 - static_cast<double>(step - tinit) / static_cast<double>(total - tfinal - tinit);
   const double b = static_cast<double>(init_bgt_ - target_bgt_) * std::pow(mul, 3.0) +
                    static_cast<double>(target_bgt_);
   return {static_cast<std::int64_t>(b), step % config.deltaT == 0};
@@ -66,7 +73,8 @@ std::pair<std::int64_t, bool> RankAllocator::budget_schedule(
 void RankAllocator::update_ipt(nn::Module& model) {
   NoGradGuard g;
   for (const auto& [n, p] : model.named_parameters()) {
-    if (!contains(n, "lora_") || !contains(n, adapter_)) continue;
+    if (!contains(n, "lora_") || !contains(n, adapter_))
+      continue;
     const Tensor grad = p.grad();
     PEFTCPP_CHECK(
         grad.defined(),
@@ -98,7 +106,7 @@ Tensor RankAllocator::element_score(const std::string& name) const {
 Json RankAllocator::mask_to_budget(nn::Module& model, std::int64_t budget) {
   NoGradGuard g;
   std::map<std::string, std::vector<Tensor>> vector_ipt;  // layer key -> [A score, B score]
-  std::map<std::string, Tensor> value_ipt;                 // layer key -> E score
+  std::map<std::string, Tensor> value_ipt;                // layer key -> E score
   const nn::NamedTensors params = model.named_parameters();
   for (const auto& [n, p] : params) {
     if (contains(n, "lora_A." + adapter_)) {
@@ -108,7 +116,8 @@ Json RankAllocator::mask_to_budget(nn::Module& model, std::int64_t budget) {
       vector_ipt[replace_all(n, "lora_B", "%s")].push_back(
           mean(element_score(n), {0}, false).view({-1, 1}));
     }
-    if (contains(n, "lora_E." + adapter_)) value_ipt[replace_all(n, "lora_E", "%s")] = element_score(n);
+    if (contains(n, "lora_E." + adapter_))
+      value_ipt[replace_all(n, "lora_E", "%s")] = element_score(n);
   }
   std::map<std::string, Tensor> triplet_ipt;  // lora_E name -> [r, 1] score
   std::vector<double> all_score;
@@ -134,7 +143,8 @@ Json RankAllocator::mask_to_budget(nn::Module& model, std::int64_t budget) {
 
   Json rank_pattern = Json::object();
   for (auto [n, p] : params) {
-    if (!contains(n, "lora_E." + adapter_)) continue;
+    if (!contains(n, "lora_E." + adapter_))
+      continue;
     const Tensor& score = triplet_ipt.at(n);
     nn::set_data(p, masked_fill(p.detach(), le(score, threshold), 0.0));
     JsonArray keep;
@@ -147,10 +157,12 @@ Json RankAllocator::mask_to_budget(nn::Module& model, std::int64_t budget) {
 std::pair<std::int64_t, Json> RankAllocator::update_and_allocate(
     nn::Module& model, const AdaLoraConfig& config, std::int64_t step, bool force_mask) {
   PEFTCPP_CHECK(config.total_step.has_value(), "[adalora] update_and_allocate needs total_step");
-  if (step < *config.total_step - config.tfinal) update_ipt(model);
+  if (step < *config.total_step - config.tfinal)
+    update_ipt(model);
   const auto [budget, mask_ind] = budget_schedule(step, config);
   Json rank_pattern;
-  if (mask_ind || force_mask) rank_pattern = mask_to_budget(model, budget);
+  if (mask_ind || force_mask)
+    rank_pattern = mask_to_budget(model, budget);
   return {budget, rank_pattern};
 }
 
@@ -162,7 +174,8 @@ void RankAllocator::mask_using_rank_pattern(nn::Module& model, const Json& rank_
   const bool truncated = !contains(rank_pattern.as_object().key_at(0), adapter_);
   NoGradGuard g;
   for (auto [n, p] : model.named_parameters()) {
-    if (!contains(n, "lora_E." + adapter_)) continue;
+    if (!contains(n, "lora_E." + adapter_))
+      continue;
     const std::string key = truncated ? replace_all(n, "." + adapter_, "") : n;
     const Json* mask = rank_pattern.find(key);
     PEFTCPP_CHECK(mask != nullptr, "[adalora] rank_pattern has no entry '", key, "'");

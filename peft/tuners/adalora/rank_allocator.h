@@ -39,7 +39,8 @@ class RankAllocator {
   /// Forgets the importance statistics.
   void reset_ipt();
   /// (budget, whether to mask) at `step`.
-  std::pair<std::int64_t, bool> budget_schedule(std::int64_t step, const AdaLoraConfig& config) const;
+  std::pair<std::int64_t, bool> budget_schedule(
+      std::int64_t step, const AdaLoraConfig& config) const;
   /// Updates ipt / exp_avg_ipt / exp_avg_unc from the current gradients (throws ValueError
   /// naming a parameter without gradient).
   void update_ipt(nn::Module& model);

@@ -46,8 +46,10 @@ inline void set_triplets(
     const std::vector<double>& b,
     const std::string& adapter = "default") {
   NoGradGuard g;
-  for (auto [t, v] : {std::pair{&l.lora_A().at(adapter), &a}, {&l.lora_E().at(adapter), &e},
-                      {&l.lora_B().at(adapter), &b}}) {
+  for (auto [t, v] :
+       {std::pair{&l.lora_A().at(adapter), &a},
+        {&l.lora_E().at(adapter), &e},
+        {&l.lora_B().at(adapter), &b}}) {
     REQUIRE(static_cast<std::int64_t>(v->size()) == t->numel());
     t->copy_(tensor_from_doubles(*v, t->shape(), t->dtype()));
   }

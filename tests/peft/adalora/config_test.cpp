@@ -1,10 +1,11 @@
 // AdaLoraConfig: PEFT's defaults and __post_init__ checks, and the rank_pattern round trip.
+#include "peft/config.h"
+
 #include <doctest/doctest.h>
 
 #include <iostream>
 #include <sstream>
 
-#include "peft/config.h"
 #include "peft/tuners/adalora/config.h"
 #include "tensor/error.h"
 
@@ -50,12 +51,18 @@ TEST_CASE("AdaLoraConfig has PEFT's defaults") {
 
 TEST_CASE("AdaLoraConfig rejects what PEFT's __post_init__ rejects") {
   CHECK(load_error("") == "AdaLoraConfig.total_step: must be given and > 0 for AdaLoRA");
-  CHECK(load_error(R"("total_step": 0)") == "AdaLoraConfig.total_step: must be given and > 0 for AdaLoRA");
-  CHECK(load_error(R"("total_step": 10, "tinit": 5, "tfinal": 5)").starts_with("AdaLoraConfig.tinit:"));
-  CHECK(load_error(R"("total_step": 10, "use_dora": true)") ==
-        "AdaLoraConfig.use_dora: ADALORA does not support DoRA");
-  CHECK(load_error(R"("total_step": 10, "init_lora_weights": "loftq", "loftq_config": {"loftq_bits": 4})") ==
-        "AdaLoraConfig.loftq_config: ADALORA does not support LoftQ");
+  CHECK(
+      load_error(R"("total_step": 0)") ==
+      "AdaLoraConfig.total_step: must be given and > 0 for AdaLoRA");
+  CHECK(load_error(R"("total_step": 10, "tinit": 5, "tfinal": 5)")
+            .starts_with("AdaLoraConfig.tinit:"));
+  CHECK(
+      load_error(R"("total_step": 10, "use_dora": true)") ==
+      "AdaLoraConfig.use_dora: ADALORA does not support DoRA");
+  CHECK(
+      load_error(
+          R"("total_step": 10, "init_lora_weights": "loftq", "loftq_config": {"loftq_bits": 4})") ==
+      "AdaLoraConfig.loftq_config: ADALORA does not support LoftQ");
   CHECK_FALSE(load_error(R"("total_step": 10, "orth_reg_weight": -0.1)").empty());
   CHECK_FALSE(load_error(R"("total_step": 10, "layers_pattern": "layers")").empty());
   CHECK_FALSE(load_error(R"("total_step": 10, "init_r": -1)").empty());

@@ -1,8 +1,9 @@
 // float64 gradient checks (finite differences, autograd/gradcheck.h) of every AdaLoRA layer type
 // with respect to lora_A, lora_E, lora_B and the input, and of the orthogonal regularisation.
+#include "autograd/gradcheck.h"
+
 #include <doctest/doctest.h>
 
-#include "autograd/gradcheck.h"
 #include "tests/peft/adalora/adalora_test_util.h"
 
 using namespace peftcpp;
@@ -12,12 +13,15 @@ namespace {
 const std::vector<std::string> kContainers = {"lora_A", "lora_E", "lora_B"};
 
 Tensor& slot(adalora::AdaLoraLayer& l, const std::string& container) {
-  if (container == "lora_A") return l.lora_A().at("default");
-  if (container == "lora_E") return l.lora_E().at("default");
+  if (container == "lora_A")
+    return l.lora_A().at("default");
+  if (container == "lora_E")
+    return l.lora_E().at("default");
   return l.lora_B().at("default");
 }
 
-std::shared_ptr<adalora::AdaLoraLayer> f64_layer(const std::string& spec, std::shared_ptr<PeftModel>& keep) {
+std::shared_ptr<adalora::AdaLoraLayer> f64_layer(
+    const std::string& spec, std::shared_ptr<PeftModel>& keep) {
   auto base = test::one_layer(spec, 7);
   base->to(kFloat64);
   keep = get_peft_model(base, test::adalora_config({"m"}, 3));
@@ -27,7 +31,8 @@ std::shared_ptr<adalora::AdaLoraLayer> f64_layer(const std::string& spec, std::s
 }
 
 // gradcheck of fn(layer) over A, E, B (and x when given).
-void check(adalora::AdaLoraLayer& l, const Tensor& x, const std::function<Tensor(const Tensor&)>& fn) {
+void check(
+    adalora::AdaLoraLayer& l, const Tensor& x, const std::function<Tensor(const Tensor&)>& fn) {
   std::vector<Tensor*> slots;
   TensorList inputs;
   for (const std::string& c : kContainers) {
@@ -68,5 +73,7 @@ TEST_CASE("the orthogonal regularisation passes a float64 gradcheck") {
   std::shared_ptr<PeftModel> m;
   auto l = f64_layer(test::linear_spec(5, 4), m);
   auto& ada = test::tuner(*m);
-  check(*l, randn({1}, kFloat64), [&](const Tensor& x) { return ada.orth_reg_loss() + x.sum() * 0.0; });
+  check(*l, randn({1}, kFloat64), [&](const Tensor& x) {
+    return ada.orth_reg_loss() + x.sum() * 0.0;
+  });
 }

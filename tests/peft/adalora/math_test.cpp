@@ -17,7 +17,8 @@ void zero_base(adalora::AdaLoraLayer& l) {
   NoGradGuard g;
   l.base_weight().zero_();
   Tensor b = l.base_bias();
-  if (b.defined()) b.zero_();
+  if (b.defined())
+    b.zero_();
 }
 
 // A [2, 3], E [2, 1], B [2, 2]: A * E = [[0.5, 1, 1.5], [0, 2, -2]], B @ (A * E) =
@@ -44,7 +45,8 @@ TEST_CASE("SVDLinear adds (x (A*E)^T B^T) * lora_alpha / (ranknum + 1e-5) to the
   CHECK(y[1] == doctest::Approx(6 * s).epsilon(1e-6));
   const auto d = test::values(l->get_delta_weight("default"));
   const std::vector<double> want = {0.5, 1, 1.5, 1, 0, 5};
-  for (std::size_t i = 0; i < want.size(); ++i) CHECK(d[i] == doctest::Approx(want[i] * s).epsilon(1e-6));
+  for (std::size_t i = 0; i < want.size(); ++i)
+    CHECK(d[i] == doctest::Approx(want[i] * s).epsilon(1e-6));
 }
 
 TEST_CASE("SVDLinear on transformers Conv1D uses fan_in_fan_out: the delta weight is transposed") {
@@ -64,7 +66,8 @@ TEST_CASE("SVDLinear on transformers Conv1D uses fan_in_fan_out: the delta weigh
   const double s = 4.0 / (2.0 + 1e-5);
   const auto dv = test::values(d);
   const std::vector<double> want = {0.5, 1, 1, 0, 1.5, 5};  // [[0.5, 1, 1.5], [1, 0, 5]]^T
-  for (std::size_t i = 0; i < want.size(); ++i) CHECK(dv[i] == doctest::Approx(want[i] * s).epsilon(1e-6));
+  for (std::size_t i = 0; i < want.size(); ++i)
+    CHECK(dv[i] == doctest::Approx(want[i] * s).epsilon(1e-6));
   const auto y = test::values(model->forward(ones({1, 3})));
   CHECK(y[0] == doctest::Approx(3 * s).epsilon(1e-6));
   CHECK(y[1] == doctest::Approx(6 * s).epsilon(1e-6));
@@ -99,7 +102,8 @@ TEST_CASE("SVDConv2d convolves with B (A*E) reshaped to the kernel, with the bas
           for (int i = 0; i < 3; ++i) {
             for (int j = 0; j < 3; ++j) {
               const int hh = h + i - 1, ww = w + j - 1;
-              if (hh < 0 || hh >= 4 || ww < 0 || ww >= 4) continue;
+              if (hh < 0 || hh >= 4 || ww < 0 || ww >= 4)
+                continue;
               acc += kernel(o, c, i, j) * xv[c * 16 + hh * 4 + ww];
             }
           }
@@ -153,8 +157,10 @@ TEST_CASE("init_lora_weights=true: E = 0 (output = base), A and B ~ N(0, 0.02); 
     CHECK(sd > 0.017);
     CHECK(sd < 0.023);
   }
-  auto random = get_peft_model(test::one_layer(test::linear_spec(64, 48)), test::adalora_config({"m"}, 12));
-  const double sd_e = peftcpp::std(test::ada_layer(*random, "m")->lora_E().at("default").detach()).item<double>();
+  auto random =
+      get_peft_model(test::one_layer(test::linear_spec(64, 48)), test::adalora_config({"m"}, 12));
+  const double sd_e =
+      peftcpp::std(test::ada_layer(*random, "m")->lora_E().at("default").detach()).item<double>();
   CHECK(sd_e > 0.5);  // torch.randn(r, 1)
 }
 
@@ -173,7 +179,8 @@ TEST_CASE("init_r = 0 gives an adapter that changes nothing, merges as a no-op")
 }
 
 TEST_CASE("a negative rank is rejected by the layer") {
-  auto model = get_peft_model(test::one_layer(test::linear_spec(4, 3)), test::adalora_config({"m"}, 2));
+  auto model =
+      get_peft_model(test::one_layer(test::linear_spec(4, 3)), test::adalora_config({"m"}, 2));
   auto l = test::ada_layer(*model, "m");
   const auto& cfg = model->peft_config("default").as<AdaLoraConfig>();
   CHECK_THROWS_WITH_AS(

@@ -1,11 +1,12 @@
 // AdaLoraModel operations: merge / unmerge / merge_and_unload / unload on every layer type,
 // safe merge, several adapters (one trainable), the disable scope, delete_adapter, targets that
 // AdaLoRA does not support, and the per-architecture default targets.
+#include "models/model.h"
+
 #include <doctest/doctest.h>
 
 #include <limits>
 
-#include "models/model.h"
 #include "nn/layers/conv.h"
 #include "nn/layers/linear.h"
 #include "tests/peft/adalora/adalora_test_util.h"
@@ -24,9 +25,10 @@ struct Case {
 };
 
 std::vector<Case> layer_cases() {
-  return {{test::linear_spec(5, 4), {3, 5}},
-          {kConv1DSpec, {2, 3, 5}},
-          {test::conv2d_spec(2, 3, 3), {2, 2, 5, 5}}};
+  return {
+      {test::linear_spec(5, 4), {3, 5}},
+      {kConv1DSpec, {2, 3, 5}},
+      {test::conv2d_spec(2, 3, 3), {2, 2, 5, 5}}};
 }
 
 }  // namespace
@@ -67,7 +69,8 @@ TEST_CASE("unload gives the base layers back unchanged") {
 }
 
 TEST_CASE("safe_merge rejects a non-finite delta and leaves the weight as it was") {
-  auto model = get_peft_model(test::one_layer(test::linear_spec(4, 3)), test::adalora_config({"m"}, 2));
+  auto model =
+      get_peft_model(test::one_layer(test::linear_spec(4, 3)), test::adalora_config({"m"}, 2));
   auto l = test::ada_layer(*model, "m");
   const Tensor w0 = l->base_weight().detach().clone();
   {
@@ -198,7 +201,8 @@ TEST_CASE("without target_modules AdaLoRA uses its own per-architecture defaults
   }
   CHECK_FALSE(model->base_model().targeted_module_names().empty());
   const std::filesystem::path t5 = test::golden_dir() / "models" / "t5_conditional_generation";
-  if (!std::filesystem::is_directory(t5)) return;
+  if (!std::filesystem::is_directory(t5))
+    return;
   auto t5_model = get_peft_model(models::from_pretrained(t5), test::adalora_config(ModuleNames()));
   bool has_k = false, has_wo = false;
   for (const std::string& k : t5_model->base_model().targeted_module_names()) {

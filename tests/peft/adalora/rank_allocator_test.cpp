@@ -28,12 +28,14 @@ struct Reference {
 
   void update(PeftModel& model) {
     for (const auto& [n, p] : model.get_base_model()->named_parameters()) {
-      if (n.find("lora_") == std::string::npos) continue;
+      if (n.find("lora_") == std::string::npos)
+        continue;
       const auto pv = test::values(p);
       const auto gv = test::values(p.grad());
       Stats& s = stats[n];
       shapes[n] = p.shape();
-      if (s.avg.empty()) s.avg.assign(pv.size(), 0.0), s.unc.assign(pv.size(), 0.0);
+      if (s.avg.empty())
+        s.avg.assign(pv.size(), 0.0), s.unc.assign(pv.size(), 0.0);
       s.ipt.resize(pv.size());
       for (std::size_t i = 0; i < pv.size(); ++i) {
         s.ipt[i] = std::abs(pv[i] * gv[i]);
@@ -79,7 +81,8 @@ Tensor loss_of(PeftModel& model, const Tensor& x, const Tensor& w) {
 void sgd_step(PeftModel& model) {
   NoGradGuard g;
   for (auto [n, p] : model.named_parameters()) {
-    if (p.requires_grad() && p.grad().defined()) p.add_(p.grad(), -1e-2);
+    if (p.requires_grad() && p.grad().defined())
+      p.add_(p.grad(), -1e-2);
   }
 }
 
@@ -115,7 +118,8 @@ TEST_CASE("update_and_allocate matches hand-computed importance scores, budgets 
     // small random triplets keep the SGD steps below stable
     NoGradGuard g;
     for (auto [n, p] : model->named_parameters()) {
-      if (n.find("lora_") != std::string::npos) p.mul_(0.1);
+      if (n.find("lora_") != std::string::npos)
+        p.mul_(0.1);
     }
   }
   manual_seed(5);
@@ -133,7 +137,8 @@ TEST_CASE("update_and_allocate matches hand-computed importance scores, budgets 
     for (const std::string layer : {"lin0", "lin1"}) {
       e_before[layer] = test::values(test::ada_layer(*model, layer)->lora_E().at("default"));
     }
-    if (step < 5) ref.update(*model);
+    if (step < 5)
+      ref.update(*model);
     ada.update_and_allocate(step);
     if (step < 5) {
       for (const auto& [n, s] : ref.stats) {
@@ -206,7 +211,8 @@ TEST_CASE("mask_using_rank_pattern accepts keys without the adapter name") {
   CHECK(e1[2] != 0.0);
   pattern.as_object().erase("lin1.lora_E");
   CHECK_THROWS_WITH_AS(
-      test::tuner(*model).rank_allocator().mask_using_rank_pattern(*model->get_base_model(), pattern),
+      test::tuner(*model).rank_allocator().mask_using_rank_pattern(
+          *model->get_base_model(), pattern),
       "[adalora] rank_pattern has no entry 'lin1.lora_E'",
       ValueError);
 }
@@ -252,7 +258,9 @@ TEST_CASE("orth_reg_loss is the mean of ||A A^T - I||_F and ||B^T B - I||_F; the
   const double want = (std::sqrt(169.0 + 1 + 1 + 1) + std::sqrt(16.0 + 4 + 4)) / 2;
   CHECK(test::tuner(*model).orth_reg_loss().item<double>() == doctest::Approx(want).epsilon(1e-6));
   const Tensor task = scalar_tensor(3.0);
-  CHECK(model->add_regularization(task).item<double>() == doctest::Approx(3.0 + 0.5 * want).epsilon(1e-6));
+  CHECK(
+      model->add_regularization(task).item<double>() ==
+      doctest::Approx(3.0 + 0.5 * want).epsilon(1e-6));
   // gradients flow into A and B through the regulariser
   model->zero_grad();
   test::tuner(*model).orth_reg_loss().backward();

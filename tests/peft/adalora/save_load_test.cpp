@@ -20,7 +20,8 @@ namespace {
 std::vector<fs::path> adalora_cases() {
   std::vector<fs::path> out;
   for (const fs::path& meta : test::golden_files("peft", "meta.json")) {
-    if (Json::parse_file(meta).at("method").as_string() == "ADALORA") out.push_back(meta.parent_path());
+    if (Json::parse_file(meta).at("method").as_string() == "ADALORA")
+      out.push_back(meta.parent_path());
   }
   return out;
 }
@@ -28,7 +29,8 @@ std::vector<fs::path> adalora_cases() {
 nn::ModulePtr base_of(const fs::path& dir) {
   const Json meta = golden::read_meta(dir);
   const Json* kind = meta.at("base_model").find("kind");
-  if (kind != nullptr && kind->as_string() == "transformers") return models::from_pretrained(dir);
+  if (kind != nullptr && kind->as_string() == "transformers")
+    return models::from_pretrained(dir);
   return test::golden_base(dir);
 }
 
@@ -69,9 +71,13 @@ TEST_CASE("a saved AdaLoRA adapter has PEFT's keys, no ranknum, and reloads with
   model->save_pretrained(tmp.path());
   const std::string p = "base_model.model.";
   CHECK(
-      keys_of(tmp.path() / "adapter_model.safetensors") ==
-      std::set<std::string>{p + "lin0.lora_A", p + "lin0.lora_B", p + "lin0.lora_E",
-                            p + "lin1.lora_A", p + "lin1.lora_B", p + "lin1.lora_E"});
+      keys_of(tmp.path() / "adapter_model.safetensors") == std::set<std::string>{
+                                                               p + "lin0.lora_A",
+                                                               p + "lin0.lora_B",
+                                                               p + "lin0.lora_E",
+                                                               p + "lin1.lora_A",
+                                                               p + "lin1.lora_B",
+                                                               p + "lin1.lora_E"});
   const Json cfg = Json::parse_file(tmp.path() / "adapter_config.json");
   CHECK(cfg.at("peft_type").as_string() == "ADALORA");
   CHECK(cfg.at("rank_pattern").is_null());
@@ -80,7 +86,8 @@ TEST_CASE("a saved AdaLoRA adapter has PEFT's keys, no ranknum, and reloads with
   CHECK(test::ada_layer(*again, "lin0")->ranknum().at("other").item<double>() == 3.0);
 }
 
-TEST_CASE("after rank allocation only the kept triplets are saved, and loading shrinks the layers") {
+TEST_CASE(
+    "after rank allocation only the kept triplets are saved, and loading shrinks the layers") {
   auto cfg = test::adalora_config({"lin0", "lin1"}, 4, 1, 4);
   cfg->tfinal = 1;
   auto model = get_peft_model(test::make_mlp(8), std::move(cfg));
@@ -95,8 +102,9 @@ TEST_CASE("after rank allocation only the kept triplets are saved, and loading s
   }
   auto& config = model->peft_config("default").as<AdaLoraConfig>();
   REQUIRE(config.rank_pattern.is_object());
-  CHECK(config.rank_pattern.as_object().keys() ==
-        std::vector<std::string>{"lin0.lora_E.default", "lin1.lora_E.default"});
+  CHECK(
+      config.rank_pattern.as_object().keys() ==
+      std::vector<std::string>{"lin0.lora_E.default", "lin1.lora_E.default"});
   std::map<std::string, std::int64_t> kept;
   int total = 0;
   for (const auto& [k, v] : config.rank_pattern.as_object()) {
@@ -109,7 +117,9 @@ TEST_CASE("after rank allocation only the kept triplets are saved, and loading s
   test::TmpDir tmp;
   model->save_pretrained(tmp.path());
   // PEFT rewrites the in-memory pattern too
-  CHECK(config.rank_pattern.as_object().keys() == std::vector<std::string>{"lin0.lora_E", "lin1.lora_E"});
+  CHECK(
+      config.rank_pattern.as_object().keys() ==
+      std::vector<std::string>{"lin0.lora_E", "lin1.lora_E"});
   const Json saved_cfg = Json::parse_file(tmp.path() / "adapter_config.json");
   CHECK(saved_cfg.at("rank_pattern") == config.rank_pattern);
   const TensorMap saved = load_safetensors((tmp.path() / "adapter_model.safetensors").string());
@@ -123,7 +133,8 @@ TEST_CASE("after rank allocation only the kept triplets are saved, and loading s
     const JsonArray& keep = config.rank_pattern.at(layer + ".lora_E").as_array();
     std::vector<double> e_kept;
     for (std::size_t i = 0; i < keep.size(); ++i) {
-      if (keep[i].as_bool()) e_kept.push_back(e_all[i]);
+      if (keep[i].as_bool())
+        e_kept.push_back(e_all[i]);
     }
     CHECK(test::values(saved.at(p + "lora_E")) == e_kept);
   }
@@ -156,5 +167,6 @@ TEST_CASE("a rank pattern that does not fit the adapter is an error naming the e
       "[adalora] rank_pattern['lin0.lora_E'] has 2 entries but the adapter has rank 3",
       ValueError);
   pattern.as_object().set("lin0.lora_E", Json(JsonArray{1, 0, 1}));
-  CHECK_THROWS_AS(test::tuner(*model).resize_modules_by_rank_pattern(pattern, "default"), ValueError);
+  CHECK_THROWS_AS(
+      test::tuner(*model).resize_modules_by_rank_pattern(pattern, "default"), ValueError);
 }
