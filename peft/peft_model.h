@@ -82,6 +82,12 @@ class PeftModel : public nn::Module {
   /// only; not with merged adapters or DoRA.
   models::ModelOutput forward(const models::ModelInputs& inputs, const AdapterNames& adapter_names);
   Tensor forward(const Tensor& x, const AdapterNames& adapter_names);
+  /// The task loss plus the tuner's regularisation (AdaLoRA's orth_reg_weight * orthogonal
+  /// regularisation; unchanged for other methods). PEFT adds it inside forward when labels are
+  /// given; here the caller computes the task loss and passes it through.
+  Tensor add_regularization(const Tensor& loss) const {
+    return tuner_->add_regularization(loss);
+  }
 
   // ---- access ----------------------------------------------------------------------------------
   BaseTuner& base_model() const {

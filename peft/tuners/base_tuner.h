@@ -43,7 +43,8 @@ class BaseTuner : public nn::Module {
   /// Registers `config` under `adapter` and injects its layers (PEFT's BaseTuner.__init__ for the
   /// first adapter, PeftModel.add_adapter for later ones). On any error the config is removed
   /// again and the model is left unchanged.
-  void add_adapter(const std::string& adapter, std::unique_ptr<PeftConfig> config);
+  virtual void add_adapter(const std::string& adapter,
+                           std::unique_ptr<PeftConfig> config);
   /// Creates the layers of the registered `adapter` (PEFT's inject_adapter).
   void inject_adapter(const std::string& adapter);
 
@@ -104,6 +105,12 @@ class BaseTuner : public nn::Module {
   virtual void check_merge_allowed() const {}
   /// Checks the per-sample adapter names of a mixed batch (throws on unknown names).
   virtual void check_forward_adapter_names(const AdapterNames& /*names*/) const {}
+  /// The training loss with the method's regularisation terms added (PEFT adds them to
+  /// outputs.loss in the tuner's forward, e.g. AdaLoRA's orthogonal regularisation); default:
+  /// `loss` unchanged.
+  virtual Tensor add_regularization(const Tensor& loss) const {
+    return loss;
+  }
   /// Whether `adapter`'s config targets parameters (target_parameters).
   bool uses_target_parameters(PeftConfig& config) const;
 

@@ -3,6 +3,7 @@
 
 #include <array>
 
+#include "peft/tuners/adalora/model.h"
 #include "peft/tuners/boft/model.h"
 #include "peft/tuners/ia3/model.h"
 #include "peft/tuners/loha/model.h"
@@ -22,6 +23,7 @@ const std::array kTuners{
     TunerEntry{PeftType::BOFT, "boft_", &boft::make_boft_model},
     TunerEntry{PeftType::IA3, "ia3_", &ia3::make_ia3_model},
     TunerEntry{PeftType::VERA, "vera_lambda_", &vera::make_vera_model},
+    TunerEntry{PeftType::ADALORA, "lora_", &adalora::make_adalora_model},
 };
 
 }  // namespace
