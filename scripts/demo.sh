@@ -35,21 +35,23 @@ bible -l0 'Genesis1:1-Revelation22:21' | awk '
 echo "$(grep -c '^$' "$OUT/kjv.txt") chapter breaks, $(wc -c < "$OUT/kjv.txt") bytes"
 
 PROMPTS=(--prompt "And God said unto Moses," --prompt "In the beginning" --prompt "Blessed are the")
+# Seeded sampling: the same draws before and after, so the difference is the adapter.
+SAMPLING=(--max-new-tokens 30 --sample --temperature 0.7 --top-k 40 --repetition-penalty 1.2 --seed 1)
 echo
 echo "== generations of the base model (trained on Austen and Melville only)"
-"$P" generate --model "$BASE" "${PROMPTS[@]}" --max-new-tokens 24
+"$P" generate --model "$BASE" "${PROMPTS[@]}" "${SAMPLING[@]}"
 
 echo
-echo "== fine-tuning with LoRA (r 8, alpha 16, all seven projections)"
+echo "== fine-tuning with LoRA (r 8, alpha 16, all seven projections, 100 steps of 8 x 256 tokens)"
 "$P" finetune --model "$BASE" --data "$OUT/kjv.txt" --output "$OUT/adapter" \
   --method lora --r 8 --alpha 16 \
   --target-modules q_proj,k_proj,v_proj,o_proj,gate_proj,up_proj,down_proj \
-  --seq-len 256 --batch-size 8 --max-steps 40 --lr 2e-3 --warmup-steps 4 --scheduler cosine \
-  --eval-fraction 0.02 --logging-steps 5 --seed 0 --verify-reload | tee "$OUT/finetune.log"
+  --seq-len 256 --batch-size 8 --max-steps 100 --lr 1e-2 --warmup-steps 5 --scheduler cosine \
+  --eval-fraction 0.02 --logging-steps 10 --seed 0 --verify-reload | tee "$OUT/finetune.log"
 
 echo
 echo "== generations with the adapter"
-"$P" generate --model "$BASE" --adapter "$OUT/adapter" "${PROMPTS[@]}" --max-new-tokens 24
+"$P" generate --model "$BASE" --adapter "$OUT/adapter" "${PROMPTS[@]}" "${SAMPLING[@]}"
 
 before=$(sed -n 's/^held-out before: loss [0-9.]*, perplexity \([0-9.]*\).*/\1/p' "$OUT/finetune.log")
 after=$(sed -n 's/^held-out after: loss [0-9.]*, perplexity \([0-9.]*\).*/\1/p' "$OUT/finetune.log")

@@ -244,6 +244,7 @@ TrainResult Trainer::train() {
     }
     if (args_.max_grad_norm > 0) nn::clip_grad_norm_(params, args_.max_grad_norm);
     opt.step();
+    if (cb_.after_optimizer_step) cb_.after_optimizer_step(step);
     sched.step();
     opt.zero_grad();
     result.train_losses.emplace_back(step, step_loss);

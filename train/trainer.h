@@ -70,6 +70,9 @@ struct TrainerCallbacks {
   std::function<void(const std::filesystem::path&)> save;
   /// Restores the weights `save` wrote (resume).
   std::function<void(const std::filesystem::path&)> load;
+  /// Optional: runs after each optimizer step, before gradients are cleared (AdaLoRA's
+  /// update_and_allocate reads them). `step` is 1-based.
+  std::function<void(std::int64_t step)> after_optimizer_step;
 };
 
 struct EvalResult {

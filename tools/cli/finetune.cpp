@@ -8,6 +8,7 @@
 #include "io/json/json.h"
 #include "peft/config.h"
 #include "peft/mapping.h"
+#include "peft/tuners/adalora/model.h"
 #include "peft/tuners/registry.h"
 #include "peft/utils/save_and_load.h"
 #include "tensor/error.h"
@@ -197,8 +198,11 @@ int run_finetune(const std::vector<std::string>& args) {
   cb.loss = [&](const train::Batch& b) {
     models::ModelInputs in;
     in.input_ids = b.input_ids;
-    return train::causal_lm_loss(model->forward(in).logits, b.labels);
+    // Methods with a regulariser (AdaLoRA's orthogonality term) add it to the task loss.
+    return model->add_regularization(train::causal_lm_loss(model->forward(in).logits, b.labels));
   };
+  if (auto* ada = dynamic_cast<adalora::AdaLoraModel*>(&model->base_model()))
+    cb.after_optimizer_step = [ada](std::int64_t step) { ada->update_and_allocate(step); };
   cb.save = [&](const fs::path& dir) { model->save_pretrained(dir); };
   cb.load = [&](const fs::path& dir) { set_peft_model_state_dict(*model, load_peft_weights(dir)); };
   train::Trainer trainer(*model, ta, std::move(train_blocks), std::move(eval_blocks), cb);

@@ -1,4 +1,5 @@
 // peftcpp: the command-line tool. `peftcpp <command> --help` documents each command.
+#include <cstdio>
 #include <exception>
 #include <iostream>
 #include <string>
@@ -38,6 +39,8 @@ void print_usage(std::ostream& out) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Line-buffered stdout keeps results in order with the progress bar (stderr) under `| tee`.
+  std::setvbuf(stdout, nullptr, _IOLBF, 0);
   if (argc < 2) {
     print_usage(std::cerr);
     return 2;
