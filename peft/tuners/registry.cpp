@@ -6,6 +6,9 @@
 #include "peft/tuners/loha/model.h"
 #include "peft/tuners/lokr/model.h"
 #include "peft/tuners/lora/model.h"
+#include "peft/tuners/p_tuning/model.h"
+#include "peft/tuners/prefix_tuning/model.h"
+#include "peft/tuners/prompt_tuning/model.h"
 
 namespace peftcpp {
 namespace {
@@ -14,6 +17,9 @@ const std::array kTuners{
     TunerEntry{PeftType::LORA, "lora_", &lora::make_lora_model},
     TunerEntry{PeftType::LOHA, "hada_", &loha::make_loha_model},
     TunerEntry{PeftType::LOKR, "lokr_", &lokr::make_lokr_model},
+    TunerEntry{PeftType::PROMPT_TUNING, "prompt_tuning_", &prompt_tuning::make_prompt_tuning_model},
+    TunerEntry{PeftType::PREFIX_TUNING, "prefix_tuning_", &prefix_tuning::make_prefix_tuning_model},
+    TunerEntry{PeftType::P_TUNING, "p_tuning_", &p_tuning::make_p_tuning_model},
 };
 
 }  // namespace
