@@ -97,7 +97,9 @@ LSTM::LSTM(
 }
 
 Tensor& LSTM::param(const char* kind, std::int64_t layer, bool reverse) {
-  return get_parameter(param_name(kind, layer, reverse));
+  Tensor* p = find_parameter(param_name(kind, layer, reverse));
+  PEFTCPP_CHECK(p != nullptr, "[LSTM] missing parameter ", param_name(kind, layer, reverse));
+  return *p;
 }
 
 void LSTM::reset_parameters(Generator* gen) {
