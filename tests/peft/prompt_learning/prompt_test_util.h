@@ -14,6 +14,7 @@
 #include "io/golden/golden_case.h"
 #include "io/json/hf_config.h"
 #include "models/model.h"
+#include "peft/golden_check.h"
 #include "peft/mapping.h"
 #include "peft/tuners/p_tuning/config.h"
 #include "peft/tuners/prefix_tuning/config.h"
@@ -107,6 +108,28 @@ inline bool same_bytes(const std::filesystem::path& a, const std::filesystem::pa
 
 inline double max_diff(const Tensor& a, const Tensor& b) {
   return max_abs_diff(a.detach().to(kFloat64), b.detach().to(kFloat64));
+}
+
+/// For every golden case of `method`: the golden checker passes it, and the adapter loaded with
+/// from_pretrained saves back byte for byte (adapter_model.safetensors and adapter_config.json).
+/// Returns the number of cases (0 without golden data).
+inline int check_golden_cases(const std::string& method) {
+  int n = 0;
+  for (const std::filesystem::path& dir : golden_cases(method)) {
+    CAPTURE(dir.string());
+    const golden::Verdict v = peft::check_golden_case(dir);
+    INFO(v.message);
+    CHECK(v.status == golden::Verdict::Status::Pass);
+    auto model = PeftModel::from_pretrained(models::from_pretrained(dir), dir);
+    model_test::ScratchDir out("prompt_golden");
+    model->save_pretrained(out.path());
+    for (const char* f : {"adapter_model.safetensors", "adapter_config.json"}) {
+      CAPTURE(f);
+      CHECK(same_bytes(dir / f, out.path() / f));
+    }
+    ++n;
+  }
+  return n;
 }
 
 }  // namespace peftcpp::test
