@@ -58,8 +58,8 @@ models::ModelOutput PeftModel::forward(const models::ModelInputs& inputs) {
 }
 
 Tensor PeftModel::forward(const Tensor& x) {
-  PEFTCPP_CHECK(!active_peft_config().is_prompt_learning(), "[peft] ",
-                peft_type_name(peft_type_), " needs a transformers model (call forward(ModelInputs))");
+  PEFTCPP_CHECK(!active_peft_config().is_prompt_learning(), "[peft] ", peft_type_name(peft_type_),
+                " needs a transformers model (call forward(ModelInputs))");
   auto* um = dynamic_cast<nn::UnaryModule*>(get_base_model().get());
   PEFTCPP_CHECK(um != nullptr, "[peft] forward(Tensor) needs a one-input base model, this one is a ",
                 get_base_model()->type_name(), " (call forward(ModelInputs))");

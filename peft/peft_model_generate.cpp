@@ -8,16 +8,21 @@
 
 namespace peftcpp {
 
-models::GenerateOutput PeftModel::generate(const Tensor& input_ids, const Tensor& attention_mask,
-                                           const models::GenerationConfig& config) {
+models::GenerateOutput PeftModel::generate(
+    const Tensor& input_ids, const Tensor& attention_mask, const models::GenerationConfig& config) {
   auto* pm = dynamic_cast<models::PreTrainedModel*>(get_base_model().get());
-  PEFTCPP_CHECK(pm != nullptr, "[peft] generate needs a transformers base model, this one is a ",
-                get_base_model()->type_name());
+  PEFTCPP_CHECK(
+      pm != nullptr,
+      "[peft] generate needs a transformers base model, this one is a ",
+      get_base_model()->type_name());
   auto* pl = dynamic_cast<prompt_learning::PromptLearningTuner*>(tuner_.get());
-  if (pl == nullptr || adapters_disabled_) return models::generate(*pm, input_ids, attention_mask, config);
-  PEFTCPP_CHECK_SHAPE(input_ids.defined() && input_ids.dim() == 2, "[peft] generate: input_ids "
-                      "must be [batch, seq], got ",
-                      input_ids.defined() ? shape_str(input_ids.shape()) : std::string("undefined"));
+  if (pl == nullptr || adapters_disabled_)
+    return models::generate(*pm, input_ids, attention_mask, config);
+  PEFTCPP_CHECK_SHAPE(
+      input_ids.defined() && input_ids.dim() == 2,
+      "[peft] generate: input_ids "
+      "must be [batch, seq], got ",
+      input_ids.defined() ? shape_str(input_ids.shape()) : std::string("undefined"));
   NoGradGuard no_grad;
   const std::int64_t b = input_ids.size(0);
   models::VirtualTokens virtual_tokens;

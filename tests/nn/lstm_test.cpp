@@ -1,11 +1,12 @@
 // nn::LSTM against hand-computed steps, its own building blocks (direction reversal, layer
 // stacking, batch layouts) and float64 finite differences.
+#include "nn/layers/lstm.h"
+
 #include <doctest/doctest.h>
 
 #include <cmath>
 
 #include "autograd/gradcheck.h"
-#include "nn/layers/lstm.h"
 #include "tensor/ops.h"
 
 using namespace peftcpp;
@@ -40,10 +41,22 @@ TEST_CASE("lstm parameters carry PyTorch's names, shapes and order") {
   std::vector<std::string> names;
   for (const auto& [n, p] : m->named_parameters()) names.push_back(n);
   const std::vector<std::string> want{
-      "weight_ih_l0",         "weight_hh_l0",         "bias_ih_l0",           "bias_hh_l0",
-      "weight_ih_l0_reverse", "weight_hh_l0_reverse", "bias_ih_l0_reverse",   "bias_hh_l0_reverse",
-      "weight_ih_l1",         "weight_hh_l1",         "bias_ih_l1",           "bias_hh_l1",
-      "weight_ih_l1_reverse", "weight_hh_l1_reverse", "bias_ih_l1_reverse",   "bias_hh_l1_reverse"};
+      "weight_ih_l0",
+      "weight_hh_l0",
+      "bias_ih_l0",
+      "bias_hh_l0",
+      "weight_ih_l0_reverse",
+      "weight_hh_l0_reverse",
+      "bias_ih_l0_reverse",
+      "bias_hh_l0_reverse",
+      "weight_ih_l1",
+      "weight_hh_l1",
+      "bias_ih_l1",
+      "bias_hh_l1",
+      "weight_ih_l1_reverse",
+      "weight_hh_l1_reverse",
+      "bias_ih_l1_reverse",
+      "bias_hh_l1_reverse"};
   CHECK(names == want);
   CHECK(m->get_parameter("weight_ih_l0").shape() == Shape{20, 3});
   CHECK(m->get_parameter("weight_ih_l1").shape() == Shape{20, 10});  // input = both directions

@@ -11,6 +11,7 @@
 //     (seq2seq: decoder_attention_mask gets the ones); position_ids are shifted by P.
 // Labels are not part of ModelInputs: for causal LMs with prompt tuning the logits include the
 // P virtual positions, so a loss must skip them (prompt_learning_labels in tuner.h).
+#include <atomic>
 #include <iostream>
 
 #include "peft/tuners/prompt_learning/tuner.h"
@@ -19,15 +20,16 @@
 namespace peftcpp::prompt_learning {
 namespace {
 
-void warn_once(bool& warned, const char* text) {
-  if (!warned)
+// PEFT warns through Python's warnings module, which shows a warning once per call site.
+void warn_once(std::atomic<bool>& warned, const char* text) {
+  if (!warned.exchange(true))
     std::cerr << "[peft] warning: " << text << '\n';
-  warned = true;
 }
 
 // PEFT's _adjust_prompt_learning_kwargs.
-void adjust_kwargs(models::ModelInputs& in, bool prefix, std::int64_t nv, bool remove_token_type_ids) {
-  static bool warned_positions = false, warned_token_types = false;
+void adjust_kwargs(
+    models::ModelInputs& in, bool prefix, std::int64_t nv, bool remove_token_type_ids) {
+  static std::atomic<bool> warned_positions{false}, warned_token_types{false};
   if (in.position_ids.defined()) {
     if (prefix) {
       in.position_ids = add(in.position_ids, static_cast<double>(nv));
@@ -57,9 +59,9 @@ Tensor prompt_learning_labels(const Tensor& labels, std::int64_t num_virtual_tok
       labels.defined() && labels.dim() == 2,
       "[peft] labels must be [batch, seq], got ",
       labels.defined() ? shape_str(labels.shape()) : std::string("undefined"));
-  return cat({full({labels.size(0), num_virtual_tokens}, -100.0, labels.dtype(), labels.device()),
-              labels},
-             1);
+  return cat(
+      {full({labels.size(0), num_virtual_tokens}, -100.0, labels.dtype(), labels.device()), labels},
+      1);
 }
 
 models::ModelOutput PromptLearningTuner::forward(
@@ -86,8 +88,8 @@ models::ModelOutput PromptLearningTuner::forward(
   };
   // [prompt, embeddings of the input]; `rows` virtual tokens of the prompt (-1 = all).
   auto prompted_embeds = [&](std::int64_t rows) {
-    const Tensor embeds = in.inputs_embeds.defined() ? in.inputs_embeds
-                                                     : word_embeddings().forward(in.input_ids);
+    const Tensor embeds =
+        in.inputs_embeds.defined() ? in.inputs_embeds : word_embeddings().forward(in.input_ids);
     Tensor prompts = get_prompt(b);
     if (rows >= 0)
       prompts = prompts.narrow(1, 0, rows);

@@ -72,7 +72,10 @@ PromptLearningTuner::PromptLearningTuner(
       make_(std::move(make)),
       prompt_encoder_(std::make_shared<nn::ModuleDict>()) {
   PEFTCPP_CHECK(
-      is_prompt_learning(type), "[peft] ", peft_type_name(type), " is not a prompt learning method");
+      is_prompt_learning(type),
+      "[peft] ",
+      peft_type_name(type),
+      " is not a prompt learning method");
 }
 
 models::PreTrainedModel& PromptLearningTuner::pretrained() const {
@@ -162,7 +165,8 @@ void PromptLearningTuner::inject_adapter(const std::string& adapter) {
   prompt_encoder_->insert(adapter, enc);
   prompt_tokens_[adapter] = arange(total);
   try {
-    set_additional_trainable_modules(*model_, target_fields(cfg), adapter, cfg.inference_mode, true);
+    set_additional_trainable_modules(
+        *model_, target_fields(cfg), adapter, cfg.inference_mode, true);
   } catch (...) {
     prompt_encoder_->pop(adapter);
     prompt_tokens_.erase(adapter);
@@ -274,24 +278,21 @@ models::KVCache PromptLearningTuner::get_prefix_cache(std::int64_t batch_size) c
       dim,
       " is not a multiple of num_attention_heads ",
       heads);
-  Tensor pkv;
-  if (cfg.inference_mode) {
-    const Tensor& w = enc.embedding()->weight;
-    pkv = w.unsqueeze(0).expand({batch_size, w.size(0), w.size(1)});
-  } else {
-    const Tensor tokens =
-        prompt_tokens_.at(a).narrow(0, 0, nv).unsqueeze(0).expand({batch_size, nv}).contiguous();
-    pkv = enc.forward(tokens);
-  }
+  // PEFT encodes the tokens of every sample; the samples are equal, so one is encoded and
+  // expanded (same values, and expand's backward sums the batch as the repeated rows would).
+  Tensor pkv = cfg.inference_mode ? enc.embedding()->weight.unsqueeze(0)
+                                  : enc.forward(prompt_tokens_.at(a).narrow(0, 0, nv).unsqueeze(0));
   PEFTCPP_CHECK_SHAPE(
-      pkv.dim() == 3 && pkv.size(1) == nv && pkv.size(2) == layers * 2 * dim,
-      "[prefix_tuning] the prefix must be [batch, ",
+      pkv.dim() == 3 && pkv.size(0) == 1 && pkv.size(1) == nv && pkv.size(2) == layers * 2 * dim,
+      "[prefix_tuning] the encoded prefix must be [1, ",
       nv,
       ", num_layers * 2 * token_dim = ",
       layers * 2 * dim,
       "], got ",
       shape_str(pkv.shape()));
-  pkv = pkv.to(model_dtype()).reshape({batch_size, nv, layers * 2, heads, dim / heads});
+  pkv = pkv.to(model_dtype())
+            .expand({batch_size, nv, layers * 2 * dim})
+            .reshape({batch_size, nv, layers * 2, heads, dim / heads});
   if (submodules == 2)
     pkv = cat({pkv, pkv}, 2);
   pkv = pkv.permute({2, 0, 3, 1, 4});  // [2 * layers * submodules, B, heads, nv, head_dim]

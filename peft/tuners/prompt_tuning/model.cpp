@@ -53,8 +53,7 @@ Tensor embed_ids(nn::UnaryModule& word_embeddings, const std::vector<std::int64_
 }  // namespace
 
 std::vector<std::int64_t> fit_init_token_ids(std::vector<std::int64_t> ids, std::int64_t total) {
-  PEFTCPP_CHECK(
-      !ids.empty(), "[prompt_tuning] prompt_tuning_init_text tokenizes to no tokens");
+  PEFTCPP_CHECK(!ids.empty(), "[prompt_tuning] prompt_tuning_init_text tokenizes to no tokens");
   const auto want = static_cast<std::size_t>(total);
   if (ids.size() < want) {
     const std::size_t reps = (want + ids.size() - 1) / ids.size();
@@ -66,7 +65,8 @@ std::vector<std::int64_t> fit_init_token_ids(std::vector<std::int64_t> ids, std:
   return ids;
 }
 
-PromptEmbedding::PromptEmbedding(const PromptTuningConfig& config, nn::UnaryModule& word_embeddings) {
+PromptEmbedding::PromptEmbedding(
+    const PromptTuningConfig& config, nn::UnaryModule& word_embeddings) {
   const std::int64_t total = total_virtual_tokens(config);
   auto table = std::make_shared<nn::Embedding>(total, *config.token_dim);
   if (!config.inference_mode && config.prompt_tuning_init == "SAMPLE_VOCAB") {
@@ -81,7 +81,8 @@ PromptEmbedding::PromptEmbedding(const PromptTuningConfig& config, nn::UnaryModu
     const std::shared_ptr<const Tokenizer> tok = init_tokenizer(config);
     const Encoding enc = tok->encode(config.prompt_tuning_init_text.value_or(""), true);
     std::vector<std::int64_t> ids(enc.ids.begin(), enc.ids.end());
-    nn::set_data(table->weight, embed_ids(word_embeddings, fit_init_token_ids(std::move(ids), total)));
+    nn::set_data(
+        table->weight, embed_ids(word_embeddings, fit_init_token_ids(std::move(ids), total)));
   }
   set_embedding(std::move(table));
 }
@@ -95,8 +96,8 @@ std::shared_ptr<BaseTuner> make_prompt_tuning_model(nn::ModulePtr model) {
       std::move(model),
       PeftType::PROMPT_TUNING,
       "prompt_tuning_",
-      [](const PromptLearningConfig& c, nn::UnaryModule& word_embeddings)
-          -> std::shared_ptr<prompt_learning::BasePromptEncoder> {
+      [](const PromptLearningConfig& c,
+         nn::UnaryModule& word_embeddings) -> std::shared_ptr<prompt_learning::BasePromptEncoder> {
         return std::make_shared<PromptEmbedding>(c.as<PromptTuningConfig>(), word_embeddings);
       });
 }

@@ -40,9 +40,15 @@ std::vector<std::string> names_of(const nn::Module& m) {
 TEST_CASE("MLP head: Linear(dim, H), ReLU, Linear(H, H), ReLU, Linear(H, dim) by hand") {
   auto enc = std::make_shared<p_tuning::PromptEncoder>(encoder_config("MLP"));
   CHECK(enc->lstm_head() == nullptr);
-  CHECK(names_of(*enc) == std::vector<std::string>{
-      "embedding.weight", "mlp_head.0.weight", "mlp_head.0.bias", "mlp_head.2.weight",
-      "mlp_head.2.bias", "mlp_head.4.weight", "mlp_head.4.bias"});
+  CHECK(
+      names_of(*enc) == std::vector<std::string>{
+                            "embedding.weight",
+                            "mlp_head.0.weight",
+                            "mlp_head.0.bias",
+                            "mlp_head.2.weight",
+                            "mlp_head.2.bias",
+                            "mlp_head.4.weight",
+                            "mlp_head.4.bias"});
   const auto layers = enc->mlp_head()->children();
   REQUIRE(layers.size() == 5);
   CHECK(layers[1]->type_name() == "ReLU");
@@ -57,7 +63,9 @@ TEST_CASE("MLP head: Linear(dim, H), ReLU, Linear(H, H), ReLU, Linear(H, dim) by
   CHECK(names_of(p_tuning::PromptEncoder(c)).size() == 7);
 }
 
-TEST_CASE("LSTM head: bidirectional LSTM(dim -> H, encoder_num_layers), then Linear(2H, 2H), ReLU, Linear(2H, dim)") {
+TEST_CASE(
+    "LSTM head: bidirectional LSTM(dim -> H, encoder_num_layers), then Linear(2H, 2H), ReLU, "
+    "Linear(2H, dim)") {
   PromptEncoderConfig c = encoder_config("LSTM");
   c.encoder_num_layers = 3;
   c.encoder_dropout = 0.25;
@@ -86,8 +94,8 @@ TEST_CASE("inference mode builds only the table; the config checks its fields") 
   CHECK(names_of(*enc) == std::vector<std::string>{"embedding.weight"});
   CHECK_THROWS_AS(enc->forward(arange(4).unsqueeze(0)), ValueError);
   CHECK_THROWS_AS(
-      peft_config_from_json(Json::parse(
-          R"({"peft_type": "P_TUNING", "encoder_reparameterization_type": "GRU"})")),
+      peft_config_from_json(
+          Json::parse(R"({"peft_type": "P_TUNING", "encoder_reparameterization_type": "GRU"})")),
       ConfigError);
   CHECK_THROWS_AS(
       peft_config_from_json(Json::parse(R"({"peft_type": "P_TUNING", "encoder_dropout": 1.5})")),

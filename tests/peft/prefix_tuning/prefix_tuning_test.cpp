@@ -49,8 +49,13 @@ TEST_CASE("PrefixEncoder: the table is the prefix; with projection Linear, Tanh,
   auto proj = std::make_shared<prefix_tuning::PrefixEncoder>(encoder_config(true));
   std::vector<std::string> names;
   for (const auto& [n, p] : proj->named_parameters()) names.push_back(n);
-  CHECK(names == std::vector<std::string>{"embedding.weight", "transform.0.weight", "transform.0.bias",
-                                          "transform.2.weight", "transform.2.bias"});
+  CHECK(
+      names == std::vector<std::string>{
+                   "embedding.weight",
+                   "transform.0.weight",
+                   "transform.0.bias",
+                   "transform.2.weight",
+                   "transform.2.bias"});
   CHECK(proj->embedding()->weight.shape() == Shape{3, 4});
   const Tensor out = proj->forward(all_tokens(3));
   CHECK(out.shape() == Shape{1, 3, 16});
@@ -67,7 +72,8 @@ TEST_CASE("init_weights 'zero' zeroes the table, or the projection's last layer"
   CHECK(max_diff(proj->forward(all_tokens(3)), zeros({1, 3, 16})) == 0.0);
   CHECK(max_diff(proj->embedding()->weight, zeros({3, 4})) > 0.0);
   CHECK_THROWS_AS(
-      peft_config_from_json(Json::parse(R"({"peft_type": "PREFIX_TUNING", "init_weights": "one"})")),
+      peft_config_from_json(
+          Json::parse(R"({"peft_type": "PREFIX_TUNING", "init_weights": "one"})")),
       ConfigError);
 }
 
@@ -93,7 +99,8 @@ TEST_CASE("with projection the adapter file stores the projected prefix; reloadi
   cfg->prefix_projection = true;
   cfg->encoder_hidden_size = 6;
   auto model = get_peft_model(test::tiny_model("llama", "LlamaForCausalLM"), *cfg);
-  auto& enc = dynamic_cast<prefix_tuning::PrefixEncoder&>(test::tuner_of(*model).encoder("default"));
+  auto& enc =
+      dynamic_cast<prefix_tuning::PrefixEncoder&>(test::tuner_of(*model).encoder("default"));
   models::ModelInputs in;
   in.input_ids = test::token_ids(2, 4);
   const Tensor out = model->forward(in).logits;
@@ -102,11 +109,13 @@ TEST_CASE("with projection the adapter file stores the projected prefix; reloadi
   REQUIRE(file.count("prompt_embeddings") == 1);
   CHECK(file.at("prompt_embeddings").shape() == Shape{3, 32});  // 2 layers * 2 * (4 * 2 kv heads)
   CHECK(max_diff(file.at("prompt_embeddings"), projected_by_hand(enc)) < 1e-6);
-  auto reloaded = PeftModel::from_pretrained(test::tiny_model("llama", "LlamaForCausalLM"), dir.path());
+  auto reloaded =
+      PeftModel::from_pretrained(test::tiny_model("llama", "LlamaForCausalLM"), dir.path());
   CHECK(max_diff(reloaded->forward(in).logits, out) < 1e-5);
   model_test::ScratchDir again("prefix_save_again");
   reloaded->save_pretrained(again.path());
-  CHECK(test::same_bytes(dir.path() / "adapter_model.safetensors", again.path() / "adapter_model.safetensors"));
+  CHECK(test::same_bytes(
+      dir.path() / "adapter_model.safetensors", again.path() / "adapter_model.safetensors"));
   CHECK(test::same_bytes(dir.path() / "adapter_config.json", again.path() / "adapter_config.json"));
 }
 
@@ -130,7 +139,8 @@ TEST_CASE("the prefix passes a float64 gradcheck through whole models (projectio
         params.push_back(p);
     }
     CHECK(params.size() == 5);
-    const GradcheckResult r = gradcheck([&](const TensorList&) { return model->forward(in).logits; }, params);
+    const GradcheckResult r =
+        gradcheck([&](const TensorList&) { return model->forward(in).logits; }, params);
     CHECK_MESSAGE(r.ok, r.message);
   }
   {
@@ -142,7 +152,8 @@ TEST_CASE("the prefix passes a float64 gradcheck through whole models (projectio
     in.input_ids = test::token_ids(1, 3);
     in.decoder_input_ids = test::token_ids(1, 2, 4);
     Tensor& table = test::tuner_of(*model).encoder("default").embedding()->weight;
-    const GradcheckResult r = gradcheck([&](const TensorList&) { return model->forward(in).logits; }, {table});
+    const GradcheckResult r =
+        gradcheck([&](const TensorList&) { return model->forward(in).logits; }, {table});
     CHECK_MESSAGE(r.ok, r.message);
   }
 }

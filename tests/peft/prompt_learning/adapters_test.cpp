@@ -4,8 +4,8 @@
 
 #include <set>
 
-#include "peft/tuners/p_tuning/model.h"
 #include "peft/golden/custom_models.h"
+#include "peft/tuners/p_tuning/model.h"
 #include "tests/peft/prompt_learning/prompt_test_util.h"
 
 using namespace peftcpp;
@@ -83,7 +83,8 @@ TEST_CASE("only the prompt encoder and the classification head copy are trainabl
 
 TEST_CASE("several prompt adapters: set_adapter switches the prompt, delete_adapter falls back") {
   models::ModelPtr base = test::tiny_model("llama", "LlamaForCausalLM");
-  auto model = get_peft_model(base, *test::prompt_config<PromptTuningConfig>(3, TaskType::CAUSAL_LM));
+  auto model =
+      get_peft_model(base, *test::prompt_config<PromptTuningConfig>(3, TaskType::CAUSAL_LM));
   model->add_adapter("other", test::prompt_config<PromptTuningConfig>(2, TaskType::CAUSAL_LM));
   auto& tuner = test::tuner_of(*model);
   CHECK(tuner.prompt_encoder()->keys() == std::vector<std::string>{"default", "other"});
@@ -95,10 +96,10 @@ TEST_CASE("several prompt adapters: set_adapter switches the prompt, delete_adap
   const Tensor second = model->forward(in).logits;
   CHECK(second.size(1) == 7);
   models::ModelInputs ref;
-  ref.inputs_embeds = cat(
-      {tuner.encoder("other").embedding()->weight.detach().unsqueeze(0).expand({2, 2, 16}),
-       dynamic_cast<nn::UnaryModule&>(*base->input_embeddings()).forward(in.input_ids)},
-      1);
+  ref.inputs_embeds =
+      cat({tuner.encoder("other").embedding()->weight.detach().unsqueeze(0).expand({2, 2, 16}),
+           dynamic_cast<nn::UnaryModule&>(*base->input_embeddings()).forward(in.input_ids)},
+          1);
   CHECK(max_diff(second, base->forward(ref).logits) < 1e-6);
   CHECK_THROWS_AS(
       model->add_adapter("other", test::prompt_config<PromptTuningConfig>(2, TaskType::CAUSAL_LM)),
@@ -112,7 +113,8 @@ TEST_CASE("several prompt adapters: set_adapter switches the prompt, delete_adap
 TEST_CASE("merging, set_requires_grad, forward(Tensor) and non-transformers models are refused") {
   models::ModelPtr base = test::tiny_model("gpt2", "GPT2LMHeadModel");
   const nn::StateDict before = base->state_dict();
-  auto model = get_peft_model(base, *test::prompt_config<PrefixTuningConfig>(2, TaskType::CAUSAL_LM));
+  auto model =
+      get_peft_model(base, *test::prompt_config<PrefixTuningConfig>(2, TaskType::CAUSAL_LM));
   CHECK_THROWS_WITH_AS(model->merge_and_unload(), doctest::Contains("prompt learning"), ValueError);
   CHECK_THROWS_AS(model->merge_adapter(), ValueError);
   for (const auto& [k, v] : base->state_dict()) CHECK(max_diff(v, before.at(k)) == 0.0);
@@ -141,23 +143,36 @@ TEST_CASE("save_pretrained stores the encoder's output; from_pretrained reproduc
   const TensorMap file = load_safetensors((dir.path() / "adapter_model.safetensors").string());
   REQUIRE(file.size() == 1);
   const Tensor table = enc.embedding()->weight.detach().unsqueeze(0);
-  const Tensor by_hand = enc.mlp_head()->forward(enc.lstm_head()->forward(table).output).select(0, 0);
+  const Tensor by_hand =
+      enc.mlp_head()->forward(enc.lstm_head()->forward(table).output).select(0, 0);
   CHECK(max_diff(file.at("prompt_embeddings"), by_hand) < 1e-6);
   const auto saved = load_peft_config(dir.path());
   CHECK(saved->inference_mode);
 
-  auto reloaded = PeftModel::from_pretrained(test::tiny_model("llama", "LlamaForCausalLM"), dir.path());
+  auto reloaded =
+      PeftModel::from_pretrained(test::tiny_model("llama", "LlamaForCausalLM"), dir.path());
   CHECK(reloaded->type_name() == "PeftModelForCausalLM");
-  auto& loaded_enc = dynamic_cast<p_tuning::PromptEncoder&>(test::tuner_of(*reloaded).encoder("default"));
+  auto& loaded_enc =
+      dynamic_cast<p_tuning::PromptEncoder&>(test::tuner_of(*reloaded).encoder("default"));
   CHECK(loaded_enc.mlp_head() == nullptr);  // inference mode: the table is the prompt
   CHECK(max_diff(reloaded->forward(in).logits, out) < 1e-5);
   model_test::ScratchDir again("prompt_save_again");
   reloaded->save_pretrained(again.path());
-  CHECK(test::same_bytes(dir.path() / "adapter_model.safetensors", again.path() / "adapter_model.safetensors"));
+  CHECK(test::same_bytes(
+      dir.path() / "adapter_model.safetensors", again.path() / "adapter_model.safetensors"));
   CHECK(test::same_bytes(dir.path() / "adapter_config.json", again.path() / "adapter_config.json"));
   CHECK_THROWS_AS(
-      PeftModel::from_pretrained(test::tiny_model("llama", "LlamaForCausalLM"), dir.path(), "default", true),
+      PeftModel::from_pretrained(
+          test::tiny_model("llama", "LlamaForCausalLM"), dir.path(), "default", true),
       ValueError);
+  // load_adapter adds it under another name next to a fresh adapter
+  models::ModelPtr base = test::tiny_model("llama", "LlamaForCausalLM");
+  manual_seed(99);  // another draw of the fresh encoder
+  auto fresh = get_peft_model(base, *cfg);
+  fresh->load_adapter(dir.path(), "trained");
+  CHECK(max_diff(fresh->forward(in).logits, out) > 1e-4);
+  fresh->set_adapter("trained");
+  CHECK(max_diff(fresh->forward(in).logits, out) < 1e-5);
 }
 
 TEST_CASE("a prompt of the wrong shape or a file without prompt_embeddings is refused") {
@@ -166,11 +181,14 @@ TEST_CASE("a prompt of the wrong shape or a file without prompt_embeddings is re
       test::tiny_model("gpt2", "GPT2LMHeadModel"),
       *test::prompt_config<PromptTuningConfig>(3, TaskType::CAUSAL_LM));
   model->save_pretrained(dir.path());
-  save_safetensors((dir.path() / "adapter_model.safetensors").string(), TensorMap{{"prompt_embeddings", zeros({5, 16})}});
+  save_safetensors(
+      (dir.path() / "adapter_model.safetensors").string(),
+      TensorMap{{"prompt_embeddings", zeros({5, 16})}});
   CHECK_THROWS_WITH(
       PeftModel::from_pretrained(test::tiny_model("gpt2", "GPT2LMHeadModel"), dir.path()),
       doctest::Contains("prompt_encoder.default.embedding.weight"));
-  save_safetensors((dir.path() / "adapter_model.safetensors").string(), TensorMap{{"other", zeros({3, 16})}});
+  save_safetensors(
+      (dir.path() / "adapter_model.safetensors").string(), TensorMap{{"other", zeros({3, 16})}});
   CHECK_THROWS_WITH_AS(
       PeftModel::from_pretrained(test::tiny_model("gpt2", "GPT2LMHeadModel"), dir.path()),
       doctest::Contains("prompt_embeddings"),
@@ -180,5 +198,6 @@ TEST_CASE("a prompt of the wrong shape or a file without prompt_embeddings is re
 TEST_CASE("prompt_learning_labels puts -100 in front of causal-LM labels") {
   const Tensor labels = tensor<std::int64_t>({5, 6, 7, 8}, {2, 2});
   const Tensor l = prompt_learning::prompt_learning_labels(labels, 2);
-  CHECK(l.to_vector<std::int64_t>() == std::vector<std::int64_t>{-100, -100, 5, 6, -100, -100, 7, 8});
+  CHECK(
+      l.to_vector<std::int64_t>() == std::vector<std::int64_t>{-100, -100, 5, 6, -100, -100, 7, 8});
 }

@@ -27,7 +27,10 @@ Tensor ones_front(const Tensor& mask, std::int64_t n) {
 // Prefix cache where decoder layer l reads table layer src[l]: key [b, h, p, d] =
 // table[p, 2 * src * dim + h * head_dim + d], value at (2 * src + 1) * dim.
 models::KVCache prefix_cache(
-    const Tensor& table, std::int64_t dim, std::int64_t heads, const std::vector<std::int64_t>& src,
+    const Tensor& table,
+    std::int64_t dim,
+    std::int64_t heads,
+    const std::vector<std::int64_t>& src,
     std::int64_t b) {
   const std::int64_t p = table.size(0);
   models::KVCache c;
@@ -51,12 +54,16 @@ Tensor left_padded_mask() {
 
 }  // namespace
 
-TEST_CASE("prompt tuning on a causal LM: logits cover the virtual positions, base fed [prompt, embeddings]") {
+TEST_CASE(
+    "prompt tuning on a causal LM: logits cover the virtual positions, base fed [prompt, "
+    "embeddings]") {
   for (const auto& [family, arch] :
-       {std::pair<std::string, std::string>{"llama", "LlamaForCausalLM"}, {"gpt2", "GPT2LMHeadModel"}}) {
+       {std::pair<std::string, std::string>{"llama", "LlamaForCausalLM"},
+        {"gpt2", "GPT2LMHeadModel"}}) {
     CAPTURE(family);
     models::ModelPtr base = test::tiny_model(family, arch);
-    auto model = get_peft_model(base, *test::prompt_config<PromptTuningConfig>(3, TaskType::CAUSAL_LM));
+    auto model =
+        get_peft_model(base, *test::prompt_config<PromptTuningConfig>(3, TaskType::CAUSAL_LM));
     const Tensor ids = test::token_ids(2, 5);
     const Tensor mask = left_padded_mask();
     models::ModelInputs in;
@@ -98,7 +105,8 @@ TEST_CASE("prompt tuning for sequence classification prepends zero token_type_id
 
 TEST_CASE("prefix tuning on LLaMA (grouped-query attention): per-layer keys/values of kv_heads") {
   models::ModelPtr base = test::tiny_model("llama", "LlamaForCausalLM");
-  auto model = get_peft_model(base, *test::prompt_config<PrefixTuningConfig>(3, TaskType::CAUSAL_LM));
+  auto model =
+      get_peft_model(base, *test::prompt_config<PrefixTuningConfig>(3, TaskType::CAUSAL_LM));
   const auto& cfg = model->peft_config("default").as<PrefixTuningConfig>();
   CHECK(cfg.token_dim == 8);  // head_dim 4 * 2 kv heads
   CHECK(cfg.num_attention_heads == 2);
@@ -126,8 +134,9 @@ TEST_CASE("prefix tuning on LLaMA (grouped-query attention): per-layer keys/valu
 }
 
 TEST_CASE("prefix tuning on GPT-2 and BERT: keys/values of all heads, mask extended by ones") {
-  for (const auto& [family, arch] : {std::pair<std::string, std::string>{"gpt2", "GPT2LMHeadModel"},
-                                     {"bert", "BertForSequenceClassification"}}) {
+  for (const auto& [family, arch] :
+       {std::pair<std::string, std::string>{"gpt2", "GPT2LMHeadModel"},
+        {"bert", "BertForSequenceClassification"}}) {
     CAPTURE(family);
     models::ModelPtr base = test::tiny_model(family, arch);
     const TaskType task = family == "gpt2" ? TaskType::CAUSAL_LM : TaskType::SEQ_CLS;
@@ -146,7 +155,8 @@ TEST_CASE("prefix tuning on GPT-2 and BERT: keys/values of all heads, mask exten
   }
 }
 
-TEST_CASE("prefix tuning on T5: decoder layer l reads the prefix of layer 2l mod L, cross cache empty") {
+TEST_CASE(
+    "prefix tuning on T5: decoder layer l reads the prefix of layer 2l mod L, cross cache empty") {
   models::ModelPtr base = test::tiny_model("t5", "T5ForConditionalGeneration");
   auto model =
       get_peft_model(base, *test::prompt_config<PrefixTuningConfig>(2, TaskType::SEQ_2_SEQ_LM));
@@ -208,7 +218,8 @@ TEST_CASE("disable_adapter runs the base model; modules_to_save copies stay acti
   auto model = get_peft_model(base, *test::prompt_config<PromptTuningConfig>(3, TaskType::SEQ_CLS));
   {
     NoGradGuard g;
-    model->get_parameter("base_model.classifier.modules_to_save.default.weight").add_(ones({2, 16}), 0.5);
+    model->get_parameter("base_model.classifier.modules_to_save.default.weight")
+        .add_(ones({2, 16}), 0.5);
   }
   const Tensor adapted = model->forward(in).logits;
   {

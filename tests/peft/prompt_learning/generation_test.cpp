@@ -65,7 +65,9 @@ TEST_CASE("greedy generation with prompt tuning / P-tuning equals the argmax of 
   check_decoder_only(
       "gpt2", "GPT2LMHeadModel", test::prompt_config<PromptTuningConfig>(3, TaskType::CAUSAL_LM));
   check_decoder_only(
-      "llama", "LlamaForCausalLM", test::prompt_config<PromptEncoderConfig>(2, TaskType::CAUSAL_LM));
+      "llama",
+      "LlamaForCausalLM",
+      test::prompt_config<PromptEncoderConfig>(2, TaskType::CAUSAL_LM));
 }
 
 TEST_CASE("greedy generation with prefix tuning equals the argmax of full forwards") {
@@ -85,11 +87,14 @@ TEST_CASE("greedy T5 generation with prompt tuning and prefix tuning equals full
       cfg = test::prompt_config<PrefixTuningConfig>(2, TaskType::SEQ_2_SEQ_LM);
     else
       cfg = test::prompt_config<PromptTuningConfig>(3, TaskType::SEQ_2_SEQ_LM);
-    auto model = get_peft_model(test::tiny_model("t5", "T5ForConditionalGeneration"), std::move(cfg));
+    auto model =
+        get_peft_model(test::tiny_model("t5", "T5ForConditionalGeneration"), std::move(cfg));
     model->eval();
     const Tensor got = model->generate(ids, Tensor(), greedy()).sequences;
     CHECK(got.shape() == Shape{2, 1 + kNew});
-    CHECK(got.to_vector<std::int64_t>() == argmax_loop_seq2seq(*model, ids).to_vector<std::int64_t>());
+    CHECK(
+        got.to_vector<std::int64_t>() ==
+        argmax_loop_seq2seq(*model, ids).to_vector<std::int64_t>());
   }
 }
 
@@ -99,7 +104,8 @@ TEST_CASE("generation with the adapter disabled is the base model's") {
   models::GenerationConfig cfg = greedy();
   cfg.output_scores = true;
   const models::GenerateOutput plain = models::generate(*base, ids, Tensor(), cfg);
-  auto model = get_peft_model(base, *test::prompt_config<PromptTuningConfig>(4, TaskType::CAUSAL_LM));
+  auto model =
+      get_peft_model(base, *test::prompt_config<PromptTuningConfig>(4, TaskType::CAUSAL_LM));
   const models::GenerateOutput adapted = model->generate(ids, Tensor(), cfg);
   auto scope = model->disable_adapter();
   const models::GenerateOutput disabled = model->generate(ids, Tensor(), cfg);

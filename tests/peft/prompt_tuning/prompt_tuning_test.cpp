@@ -23,7 +23,8 @@ const char* const kTokenizerJson = R"J({
      "normalized": false, "special": true}],
   "normalizer": null, "pre_tokenizer": {"type": "Whitespace"},
   "post_processor": {"type": "TemplateProcessing",
-    "single": [{"SpecialToken": {"id": "<s>", "type_id": 0}}, {"Sequence": {"id": "A", "type_id": 0}}],
+    "single": [{"SpecialToken": {"id": "<s>", "type_id": 0}},
+               {"Sequence": {"id": "A", "type_id": 0}}],
     "pair": [{"SpecialToken": {"id": "<s>", "type_id": 0}}, {"Sequence": {"id": "A", "type_id": 0}},
              {"Sequence": {"id": "B", "type_id": 1}}],
     "special_tokens": {"<s>": {"id": "<s>", "ids": [1], "tokens": ["<s>"]}}},
@@ -58,7 +59,8 @@ TEST_CASE("prompt tuning config: TEXT needs a tokenizer path and a text, kwargs 
   c.tokenizer_kwargs = Json::object({{"use_fast", true}});
   CHECK_THROWS_WITH_AS(c.validate(), doctest::Contains("tokenizer_kwargs"), ConfigError);
   CHECK_THROWS_AS(
-      peft_config_from_json(Json::parse(R"({"peft_type": "PROMPT_TUNING", "prompt_tuning_init": "WORDS"})")),
+      peft_config_from_json(
+          Json::parse(R"({"peft_type": "PROMPT_TUNING", "prompt_tuning_init": "WORDS"})")),
       ConfigError);
 }
 
@@ -104,11 +106,10 @@ TEST_CASE("SAMPLE_VOCAB init copies rows of the model's word embeddings (not in 
   CHECK_FALSE(any_vocab_row);
 }
 
-TEST_CASE("TEXT init embeds the tokenized text (special tokens included), from a path or an object") {
+TEST_CASE(
+    "TEXT init embeds the tokenized text (special tokens included), from a path or an object") {
   model_test::ScratchDir dir("prompt_tok");
-  {
-    std::ofstream(dir.path() / "tokenizer.json") << kTokenizerJson;
-  }
+  { std::ofstream(dir.path() / "tokenizer.json") << kTokenizerJson; }
   models::ModelPtr base = test::tiny_model("gpt2", "GPT2LMHeadModel");
   auto cfg = test::prompt_config<PromptTuningConfig>(7, TaskType::CAUSAL_LM);
   cfg->prompt_tuning_init = "TEXT";
@@ -142,11 +143,13 @@ TEST_CASE("prompt tuning golden cases pass and their adapter files save back byt
 
 TEST_CASE("the prompt passes a float64 gradcheck through a whole model (LLaMA, BERT, T5)") {
   for (const auto& [family, arch, task] :
-       {std::tuple<std::string, std::string, TaskType>{"llama", "LlamaForCausalLM", TaskType::CAUSAL_LM},
+       {std::tuple<std::string, std::string, TaskType>{
+            "llama", "LlamaForCausalLM", TaskType::CAUSAL_LM},
         {"bert", "BertForSequenceClassification", TaskType::SEQ_CLS},
         {"t5", "T5ForConditionalGeneration", TaskType::SEQ_2_SEQ_LM}}) {
     CAPTURE(family);
-    auto model = get_peft_model(test::tiny_model(family, arch), *test::prompt_config<PromptTuningConfig>(2, task));
+    auto model = get_peft_model(
+        test::tiny_model(family, arch), *test::prompt_config<PromptTuningConfig>(2, task));
     model->to(kFloat64);
     models::ModelInputs in;
     in.input_ids = test::token_ids(2, 3);
