@@ -13,7 +13,8 @@ golden::Verdict check_golden_case(const std::filesystem::path& case_dir) {
   const Json meta = golden::read_meta(case_dir);
   const std::string method = meta.at("method").as_string();
   const std::optional<PeftType> type = peft_type_from_name(method);
-  if (!type || find_tuner(*type) == nullptr) return golden::Verdict::skip(method + " not implemented");
+  if (!type || find_tuner(*type) == nullptr)
+    return golden::Verdict::skip(method + " not implemented");
   const Json& base = meta.at("base_model");
   const Json* kind = base.find("kind");
   if (kind != nullptr && kind->is_string() && kind->as_string() == "transformers") {
@@ -23,10 +24,14 @@ golden::Verdict check_golden_case(const std::filesystem::path& case_dir) {
     }
   }
   GoldenCase c(case_dir, meta);
-  for (auto step : {&GoldenCase::check_base_and_adapter, &GoldenCase::check_merge,
-                    &GoldenCase::check_sgd, &GoldenCase::check_prompt_reload}) {
+  for (auto step :
+       {&GoldenCase::check_base_and_adapter,
+        &GoldenCase::check_merge,
+        &GoldenCase::check_sgd,
+        &GoldenCase::check_prompt_reload}) {
     std::string problem = (c.*step)();
-    if (!problem.empty()) return golden::Verdict::fail(problem);
+    if (!problem.empty())
+      return golden::Verdict::fail(problem);
   }
   return golden::Verdict::pass();
 }

@@ -11,10 +11,12 @@ namespace peftcpp {
 /// Wraps `model` with a new adapter `adapter` built from `config` (the task class follows
 /// config.task_type). `model` is changed in place: its targeted modules are replaced by tuner
 /// layers and its own parameters frozen.
-std::shared_ptr<PeftModel> get_peft_model(nn::ModulePtr model, std::unique_ptr<PeftConfig> config,
-                                          const std::string& adapter = "default");
+std::shared_ptr<PeftModel> get_peft_model(
+    nn::ModulePtr model,
+    std::unique_ptr<PeftConfig> config,
+    const std::string& adapter = "default");
 /// Same with a config that is copied.
-std::shared_ptr<PeftModel> get_peft_model(nn::ModulePtr model, const PeftConfig& config,
-                                          const std::string& adapter = "default");
+std::shared_ptr<PeftModel> get_peft_model(
+    nn::ModulePtr model, const PeftConfig& config, const std::string& adapter = "default");
 
 }  // namespace peftcpp

@@ -67,8 +67,10 @@ class PeftModel : public nn::Module {
   /// Wraps `model` and adds `config` as adapter `adapter` (PEFT's PeftModel.__init__). Throws
   /// ValueError when the method has no tuner. Prompt learning methods keep the model itself as
   /// `base_model` and their encoders as `prompt_encoder` (peft/tuners/prompt_learning/tuner.h).
-  PeftModel(nn::ModulePtr model, std::unique_ptr<PeftConfig> config,
-            const std::string& adapter = "default");
+  PeftModel(
+      nn::ModulePtr model,
+      std::unique_ptr<PeftConfig> config,
+      const std::string& adapter = "default");
   std::string type_name() const override {
     return "PeftModel";
   }
@@ -83,13 +85,21 @@ class PeftModel : public nn::Module {
   /// only; not with merged adapters or DoRA.
   models::ModelOutput forward(const models::ModelInputs& inputs, const AdapterNames& adapter_names);
   Tensor forward(const Tensor& x, const AdapterNames& adapter_names);
+  /// The task loss plus the tuner's regularisation (AdaLoRA's orth_reg_weight * orthogonal
+  /// regularisation; unchanged for other methods). PEFT adds it inside forward when labels are
+  /// given; here the caller computes the task loss and passes it through.
+  Tensor add_regularization(const Tensor& loss) const {
+    return tuner_->add_regularization(loss);
+  }
 
   /// Generation (PEFT's generate) from left-padded `input_ids` [B, T] (models/generation.h):
   /// adapter layers act through the base model; prompt learning puts its virtual tokens in place
   /// (prompt tuning / P-tuning: embeddings before the prompt's, or before the encoder input's;
   /// prefix tuning: the decoder's past keys/values). Not with adapters disabled.
-  models::GenerateOutput generate(const Tensor& input_ids, const Tensor& attention_mask,
-                                  const models::GenerationConfig& config);
+  models::GenerateOutput generate(
+      const Tensor& input_ids,
+      const Tensor& attention_mask,
+      const models::GenerationConfig& config);
 
   /// The task of this PeftModel class (PeftModelForCausalLM: CAUSAL_LM, ...); nullopt for the
   /// plain PeftModel. Prompt learning picks its forward by it.
@@ -125,20 +135,22 @@ class PeftModel : public nn::Module {
   /// Writes adapter_config.json + adapter_model.safetensors for each selected adapter (all by
   /// default): "default" into `dir`, others into `dir/<name>`. Files are written atomically and,
   /// for an adapter loaded from PEFT files, are byte-identical to them.
-  void save_pretrained(const std::filesystem::path& dir,
-                       const std::optional<std::vector<std::string>>& selected_adapters = {},
-                       SaveEmbeddingLayers save_embedding_layers = SaveEmbeddingLayers::Auto) const;
+  void save_pretrained(
+      const std::filesystem::path& dir,
+      const std::optional<std::vector<std::string>>& selected_adapters = {},
+      SaveEmbeddingLayers save_embedding_layers = SaveEmbeddingLayers::Auto) const;
   /// Loads the adapter in `dir` onto `model` (the task class follows the config's task_type).
   /// Not trainable unless `is_trainable` (then the model stays in training mode). On any error
   /// (e.g. a tensor whose shape does not match, named with both shapes) the base model gets its
   /// own layers back.
-  static std::shared_ptr<PeftModel> from_pretrained(nn::ModulePtr model,
-                                                    const std::filesystem::path& dir,
-                                                    const std::string& adapter = "default",
-                                                    bool is_trainable = false);
+  static std::shared_ptr<PeftModel> from_pretrained(
+      nn::ModulePtr model,
+      const std::filesystem::path& dir,
+      const std::string& adapter = "default",
+      bool is_trainable = false);
   /// Loads another adapter from `dir` (not made active). On failure the adapter is removed again.
-  nn::LoadResult load_adapter(const std::filesystem::path& dir, const std::string& adapter,
-                              bool is_trainable = false);
+  nn::LoadResult load_adapter(
+      const std::filesystem::path& dir, const std::string& adapter, bool is_trainable = false);
 
   // ---- adapters (peft_model_adapters.cpp) -------------------------------------------------------
   /// Adds a new (untrained, not active) adapter; its method must be this model's.
@@ -166,11 +178,12 @@ class PeftModel : public nn::Module {
     return DisableAdapterScope(*this);
   }
 
-  void merge_adapter(const std::optional<AdapterNames>& adapter_names = {}, bool safe_merge = false);
+  void merge_adapter(
+      const std::optional<AdapterNames>& adapter_names = {}, bool safe_merge = false);
   void unmerge_adapter();
   /// Merges the adapters into the base weights and returns the base model without PEFT layers.
-  nn::ModulePtr merge_and_unload(bool safe_merge = false,
-                                 const std::optional<AdapterNames>& adapter_names = {});
+  nn::ModulePtr merge_and_unload(
+      bool safe_merge = false, const std::optional<AdapterNames>& adapter_names = {});
   /// Returns the base model without PEFT layers (adapters dropped, nothing merged).
   nn::ModulePtr unload();
 

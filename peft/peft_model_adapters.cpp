@@ -18,7 +18,8 @@ namespace {
 
 std::string with_commas(std::int64_t n) {
   std::string s = std::to_string(n);
-  for (int i = static_cast<int>(s.size()) - 3; i > 0; i -= 3) s.insert(static_cast<std::size_t>(i), ",");
+  for (int i = static_cast<int>(s.size()) - 3; i > 0; i -= 3)
+    s.insert(static_cast<std::size_t>(i), ",");
   return s;
 }
 
@@ -32,10 +33,16 @@ Tristate tristate(const std::vector<bool>& v) {
 
 void PeftModel::add_adapter(const std::string& adapter, std::unique_ptr<PeftConfig> config) {
   PEFTCPP_CHECK(config != nullptr, "[peft] add_adapter('", adapter, "'): null config");
-  PEFTCPP_CHECK(!tuner_->has_adapter(adapter), "[peft] adapter with name '", adapter, "' already exists");
-  PEFTCPP_CHECK(config->peft_type() == peft_type_, "[peft] cannot combine adapters with different "
-                "peft types. Found ", peft_type_name(peft_type_), " and ",
-                peft_type_name(config->peft_type()), ".");
+  PEFTCPP_CHECK(
+      !tuner_->has_adapter(adapter), "[peft] adapter with name '", adapter, "' already exists");
+  PEFTCPP_CHECK(
+      config->peft_type() == peft_type_,
+      "[peft] cannot combine adapters with different "
+      "peft types. Found ",
+      peft_type_name(peft_type_),
+      " and ",
+      peft_type_name(config->peft_type()),
+      ".");
   const TunerEntry* entry = find_tuner(peft_type_);
   if (entry != nullptr && std::string(entry->prefix).find(adapter) != std::string::npos) {
     std::cerr << "[peft] warning: adapter name '" << adapter << "' should not be contained in the "
@@ -62,12 +69,17 @@ void PeftModel::set_adapters(const AdapterNames& adapters, bool inference_mode) 
 void PeftModel::delete_adapter(const std::string& adapter) {
   PEFTCPP_CHECK(tuner_->has_adapter(adapter), "[peft] adapter ", adapter, " does not exist");
   tuner_->delete_adapter(adapter);
-  if (tuner_->active_adapters().size() == 1) active_adapter_ = tuner_->active_adapters().front();
+  if (tuner_->active_adapters().size() == 1)
+    active_adapter_ = tuner_->active_adapters().front();
 }
 
 void PeftModel::set_requires_grad(const AdapterNames& adapters, bool requires_grad) {
-  PEFTCPP_CHECK(!active_peft_config().is_prompt_learning(), "[peft] setting `requires_grad` is not "
-                "supported for prompt learning methods like ", peft_type_name(peft_type_), ".");
+  PEFTCPP_CHECK(
+      !active_peft_config().is_prompt_learning(),
+      "[peft] setting `requires_grad` is not "
+      "supported for prompt learning methods like ",
+      peft_type_name(peft_type_),
+      ".");
   tuner_->set_requires_grad(adapters, requires_grad);
 }
 
@@ -89,7 +101,8 @@ PeftModel::DisableAdapterScope::DisableAdapterScope(PeftModel& model) : model_(m
 }
 
 PeftModel::DisableAdapterScope::~DisableAdapterScope() {
-  if (reenable_) model_.tuner_->enable_adapter_layers();
+  if (reenable_)
+    model_.tuner_->enable_adapter_layers();
   model_.adapters_disabled_ = false;
 }
 
@@ -101,7 +114,8 @@ void PeftModel::unmerge_adapter() {
   tuner_->unmerge_adapter();
 }
 
-nn::ModulePtr PeftModel::merge_and_unload(bool safe_merge, const std::optional<AdapterNames>& names) {
+nn::ModulePtr PeftModel::merge_and_unload(
+    bool safe_merge, const std::optional<AdapterNames>& names) {
   return tuner_->merge_and_unload(safe_merge, names);
 }
 
@@ -113,7 +127,8 @@ std::pair<std::int64_t, std::int64_t> PeftModel::get_nb_trainable_parameters() c
   std::int64_t trainable = 0, all = 0;
   for (const auto& [n, p] : named_parameters()) {
     all += p.numel();
-    if (p.requires_grad()) trainable += p.numel();
+    if (p.requires_grad())
+      trainable += p.numel();
   }
   return {trainable, all};
 }
@@ -124,7 +139,8 @@ std::string PeftModel::trainable_parameters_text() const {
   os.setf(std::ios::fixed);
   os.precision(4);
   os << "trainable params: " << with_commas(trainable) << " || all params: " << with_commas(all)
-     << " || trainable%: " << (all > 0 ? 100.0 * static_cast<double>(trainable) / static_cast<double>(all) : 0.0);
+     << " || trainable%: "
+     << (all > 0 ? 100.0 * static_cast<double>(trainable) / static_cast<double>(all) : 0.0);
   return os.str();
 }
 
@@ -162,7 +178,8 @@ std::vector<TunerLayerStatus> PeftModel::get_layer_status() const {
   for (const auto& [name, m] : tuner_->named_modules()) {
     auto* layer = dynamic_cast<BaseTunerLayer*>(m.get());
     auto* aux = dynamic_cast<AuxiliaryTrainingWrapper*>(m.get());
-    if ((layer == nullptr && aux == nullptr) || dynamic_cast<TrainableTokensWrapper*>(m.get())) continue;
+    if ((layer == nullptr && aux == nullptr) || dynamic_cast<TrainableTokensWrapper*>(m.get()))
+      continue;
     TunerLayerStatus s;
     s.name = name;
     s.module_type = m->type_name();
@@ -173,7 +190,8 @@ std::vector<TunerLayerStatus> PeftModel::get_layer_status() const {
       s.merged_adapters = layer->merged_adapters();
       for (const std::string& n : layer->adapter_layer_names()) {
         nn::ModulePtr c = layer->find_child(n);
-        if (!c) continue;
+        if (!c)
+          continue;
         for (const std::string& k : adapter_dict::keys(*c)) {
           if (auto* md = dynamic_cast<nn::ModuleDict*>(c.get())) {
             for (const Tensor& p : md->at(k)->parameters()) grads[k].push_back(p.requires_grad());
@@ -190,7 +208,8 @@ std::vector<TunerLayerStatus> PeftModel::get_layer_status() const {
       s.active_adapters = aux->active_adapters();
       if (mts != nullptr) {
         for (const std::string& k : mts->modules_to_save()->keys()) {
-          for (const Tensor& p : mts->modules_to_save()->at(k)->parameters()) grads[k].push_back(p.requires_grad());
+          for (const Tensor& p : mts->modules_to_save()->at(k)->parameters())
+            grads[k].push_back(p.requires_grad());
         }
       }
       s.available_adapters.assign(aux->adapters().begin(), aux->adapters().end());
@@ -224,12 +243,17 @@ TunerModelStatus PeftModel::get_model_status() const {
     available.insert(l.available_adapters.begin(), l.available_adapters.end());
   }
   s.enabled = tristate(enabled);
-  if (active.size() == 1) s.active_adapters = *active.begin();
-  if (merged.size() == 1) s.merged_adapters = *merged.begin();
+  if (active.size() == 1)
+    s.active_adapters = *active.begin();
+  if (merged.size() == 1)
+    s.merged_adapters = *merged.begin();
   for (const auto& [k, v] : grads) {
-    const bool all_true = std::all_of(v.begin(), v.end(), [](Tristate t) { return t == Tristate::True; });
-    const bool all_false = std::all_of(v.begin(), v.end(), [](Tristate t) { return t == Tristate::False; });
-    s.requires_grad[k] = all_true ? Tristate::True : (all_false ? Tristate::False : Tristate::Irregular);
+    const bool all_true =
+        std::all_of(v.begin(), v.end(), [](Tristate t) { return t == Tristate::True; });
+    const bool all_false =
+        std::all_of(v.begin(), v.end(), [](Tristate t) { return t == Tristate::False; });
+    s.requires_grad[k] =
+        all_true ? Tristate::True : (all_false ? Tristate::False : Tristate::Irregular);
   }
   s.available_adapters.assign(available.begin(), available.end());
   return s;

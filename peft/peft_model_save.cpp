@@ -22,16 +22,24 @@ Json auto_mapping_of(const nn::Module& base) {
 
 }  // namespace
 
-void PeftModel::save_pretrained(const std::filesystem::path& dir,
-                                const std::optional<std::vector<std::string>>& selected,
-                                SaveEmbeddingLayers save_embedding_layers) const {
-  PEFTCPP_CHECK(!std::filesystem::is_regular_file(dir), "[peft] save_pretrained: '", dir.string(),
-                "' should be a directory, not a file");
+void PeftModel::save_pretrained(
+    const std::filesystem::path& dir,
+    const std::optional<std::vector<std::string>>& selected,
+    SaveEmbeddingLayers save_embedding_layers) const {
+  PEFTCPP_CHECK(
+      !std::filesystem::is_regular_file(dir),
+      "[peft] save_pretrained: '",
+      dir.string(),
+      "' should be a directory, not a file");
   const std::vector<std::string> all = tuner_->adapter_names();
   std::vector<std::string> names = selected.value_or(all);
   for (const std::string& n : names) {
-    PEFTCPP_CHECK(std::find(all.begin(), all.end(), n) != all.end(), "[peft] save_pretrained: "
-                  "unknown adapter '", n, "' in selected_adapters");
+    PEFTCPP_CHECK(
+        std::find(all.begin(), all.end(), n) != all.end(),
+        "[peft] save_pretrained: "
+        "unknown adapter '",
+        n,
+        "' in selected_adapters");
   }
   std::filesystem::create_directories(dir);
   auto& self = const_cast<PeftModel&>(*this);
@@ -47,18 +55,23 @@ void PeftModel::save_pretrained(const std::filesystem::path& dir,
     cfg->inference_mode = true;
     if (!cfg->task_type) {
       // keep the mapping of a loaded PEFT config (its class names are Python's)
-      if (!cfg->auto_mapping.is_object()) cfg->auto_mapping = auto_mapping_of(*get_base_model());
+      if (!cfg->auto_mapping.is_object())
+        cfg->auto_mapping = auto_mapping_of(*get_base_model());
     }
     cfg->save_pretrained(out);
   }
 }
 
-std::shared_ptr<PeftModel> PeftModel::from_pretrained(nn::ModulePtr model,
-                                                      const std::filesystem::path& dir,
-                                                      const std::string& adapter, bool is_trainable) {
+std::shared_ptr<PeftModel> PeftModel::from_pretrained(
+    nn::ModulePtr model,
+    const std::filesystem::path& dir,
+    const std::string& adapter,
+    bool is_trainable) {
   std::unique_ptr<PeftConfig> config = load_peft_config(dir);
-  PEFTCPP_CHECK(!(config->is_prompt_learning() && is_trainable), "[peft] cannot set a prompt "
-                "learning adapter to trainable when loading pretrained adapter");
+  PEFTCPP_CHECK(
+      !(config->is_prompt_learning() && is_trainable),
+      "[peft] cannot set a prompt "
+      "learning adapter to trainable when loading pretrained adapter");
   config->inference_mode = !is_trainable;
   std::shared_ptr<PeftModel> peft = make_peft_model(model, std::move(config), adapter);
   try {
@@ -70,20 +83,24 @@ std::shared_ptr<PeftModel> PeftModel::from_pretrained(nn::ModulePtr model,
   return peft;
 }
 
-nn::LoadResult PeftModel::load_adapter(const std::filesystem::path& dir, const std::string& adapter,
-                                       bool is_trainable) {
+nn::LoadResult PeftModel::load_adapter(
+    const std::filesystem::path& dir, const std::string& adapter, bool is_trainable) {
   bool created = false;
   if (!tuner_->has_adapter(adapter)) {
     std::unique_ptr<PeftConfig> config = load_peft_config(dir);
-    PEFTCPP_CHECK(!(config->is_prompt_learning() && is_trainable), "[peft] cannot set a prompt "
-                  "learning adapter to trainable when loading pretrained adapter");
+    PEFTCPP_CHECK(
+        !(config->is_prompt_learning() && is_trainable),
+        "[peft] cannot set a prompt "
+        "learning adapter to trainable when loading pretrained adapter");
     const auto& init = [&]() -> std::string {
       const Json j = config->to_json();
       const Json* w = j.find("init_lora_weights");
       return w != nullptr && w->is_string() ? w->as_string() : "";
     }();
-    if (!tuner_->adapter_names().empty() && (init == "pissa" || init == "corda" || init == "olora")) {
-      std::cerr << "[peft] warning: " << init << " changes the base weights of the model and should "
+    if (!tuner_->adapter_names().empty() &&
+        (init == "pissa" || init == "corda" || init == "olora")) {
+      std::cerr << "[peft] warning: " << init
+                << " changes the base weights of the model and should "
                 << "thus not be used with other adapters\n";
     }
     config->inference_mode = !is_trainable;
@@ -94,14 +111,16 @@ nn::LoadResult PeftModel::load_adapter(const std::filesystem::path& dir, const s
   try {
     result = set_peft_model_state_dict(*this, load_peft_weights(dir), adapter);
   } catch (...) {
-    if (created) delete_adapter(adapter);
+    if (created)
+      delete_adapter(adapter);
     throw;
   }
   const TunerEntry* entry = find_tuner(peft_type_);
   const std::string prefix = entry != nullptr ? entry->prefix : "";
   std::vector<std::string> missing;
   for (const std::string& k : result.missing_keys) {
-    if (k.find(prefix) != std::string::npos && k.find(adapter) != std::string::npos) missing.push_back(k);
+    if (k.find(prefix) != std::string::npos && k.find(adapter) != std::string::npos)
+      missing.push_back(k);
   }
   result.missing_keys = missing;
   if (!missing.empty()) {
@@ -115,7 +134,8 @@ nn::LoadResult PeftModel::load_adapter(const std::filesystem::path& dir, const s
     for (const std::string& k : result.unexpected_keys) std::cerr << ' ' << k;
     std::cerr << '\n';
   }
-  if (!is_trainable) eval();
+  if (!is_trainable)
+    eval();
   return result;
 }
 

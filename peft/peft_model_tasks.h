@@ -47,14 +47,16 @@ class PeftModelForFeatureExtraction : public PeftModel {
 
 /// Adds `heads` to the config's modules_to_save (PEFT extends the list; names already listed are
 /// not repeated here, so a reloaded config saves back unchanged).
-std::unique_ptr<PeftConfig> with_heads_to_save(std::unique_ptr<PeftConfig> config,
-                                               const std::vector<std::string>& heads);
+std::unique_ptr<PeftConfig> with_heads_to_save(
+    std::unique_ptr<PeftConfig> config, const std::vector<std::string>& heads);
 
 /// Heads "classifier" / "score" are trained fully (modules_to_save).
 class PeftModelForSequenceClassification : public PeftModel {
  public:
-  PeftModelForSequenceClassification(nn::ModulePtr model, std::unique_ptr<PeftConfig> config,
-                                     const std::string& adapter = "default");
+  PeftModelForSequenceClassification(
+      nn::ModulePtr model,
+      std::unique_ptr<PeftConfig> config,
+      const std::string& adapter = "default");
   std::string type_name() const override {
     return "PeftModelForSequenceClassification";
   }
@@ -66,8 +68,10 @@ class PeftModelForSequenceClassification : public PeftModel {
 
 class PeftModelForTokenClassification : public PeftModel {
  public:
-  PeftModelForTokenClassification(nn::ModulePtr model, std::unique_ptr<PeftConfig> config,
-                                  const std::string& adapter = "default");
+  PeftModelForTokenClassification(
+      nn::ModulePtr model,
+      std::unique_ptr<PeftConfig> config,
+      const std::string& adapter = "default");
   std::string type_name() const override {
     return "PeftModelForTokenClassification";
   }
@@ -80,8 +84,10 @@ class PeftModelForTokenClassification : public PeftModel {
 /// Head "qa_outputs" is trained fully.
 class PeftModelForQuestionAnswering : public PeftModel {
  public:
-  PeftModelForQuestionAnswering(nn::ModulePtr model, std::unique_ptr<PeftConfig> config,
-                                const std::string& adapter = "default");
+  PeftModelForQuestionAnswering(
+      nn::ModulePtr model,
+      std::unique_ptr<PeftConfig> config,
+      const std::string& adapter = "default");
   std::string type_name() const override {
     return "PeftModelForQuestionAnswering";
   }
@@ -93,7 +99,9 @@ class PeftModelForQuestionAnswering : public PeftModel {
 
 /// The PeftModel class for `config.task_type` (PeftModel itself when none), PEFT's
 /// MODEL_TYPE_TO_PEFT_MODEL_MAPPING.
-std::shared_ptr<PeftModel> make_peft_model(nn::ModulePtr model, std::unique_ptr<PeftConfig> config,
-                                           const std::string& adapter = "default");
+std::shared_ptr<PeftModel> make_peft_model(
+    nn::ModulePtr model,
+    std::unique_ptr<PeftConfig> config,
+    const std::string& adapter = "default");
 
 }  // namespace peftcpp

@@ -26,5 +26,5 @@ echo "corpus: $(wc -c < "$WORK/corpus.txt") bytes"
 
 [ -f "$BUILD/build.ninja" ] || meson setup "$BUILD" "$ROOT" --buildtype=release
 ninja -C "$BUILD" demos/pretrain/pretrain
-OMP_WAIT_POLICY=passive "$BUILD/demos/pretrain/pretrain" --corpus "$WORK/corpus.txt" --output "$OUT" "$@"
+OMP_WAIT_POLICY=passive "$BUILD/demos/pretrain/pretrain" --corpus "$WORK/corpus.txt" --output "$OUT" --epochs 1 --warmup 30 --seed 0 "$@"
 rm -rf "$OUT/training"

@@ -26,7 +26,7 @@ class CustomModel : public nn::UnaryModule {
 
  private:
   struct Call {
-    std::string fn;               // module or builtin name; empty = the input
+    std::string fn;  // module or builtin name; empty = the input
     std::unique_ptr<Call> arg;
   };
   Tensor eval(const Call& call, const Tensor& x);

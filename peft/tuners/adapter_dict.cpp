@@ -15,14 +15,14 @@ Tensor& BufferDict::insert(const std::string& key, Tensor value) {
     *existing = std::move(value);
     return *existing;
   }
+  order_.push_back(key);
   return register_buffer(key, std::move(value), persistent_);
 }
 
 bool BufferDict::contains(const std::string& key) const {
-  for (const auto& [name, t] : named_buffers("", false)) {
-    if (name == key) return true;
-  }
-  return false;
+  // find_buffer is non-const (it hands out a mutable slot); looking is harmless
+  const Tensor* t = const_cast<BufferDict*>(this)->find_buffer(key);
+  return t != nullptr && t->defined();
 }
 
 Tensor& BufferDict::at(const std::string& key) {
@@ -30,20 +30,27 @@ Tensor& BufferDict::at(const std::string& key) {
   if (t == nullptr || !t->defined()) {
     std::string known;
     for (const std::string& k : keys()) known += (known.empty() ? "'" : ", '") + k + "'";
-    throw ValueError(detail::concat("[peft] BufferDict has no adapter '", key, "' (has ",
-                                    known.empty() ? std::string("none") : known, ")"));
+    throw ValueError(detail::concat(
+        "[peft] BufferDict has no adapter '",
+        key,
+        "' (has ",
+        known.empty() ? std::string("none") : known,
+        ")"));
   }
   return *t;
 }
 
 std::vector<std::string> BufferDict::keys() const {
   std::vector<std::string> out;
-  for (const auto& [name, t] : named_buffers("", false)) out.push_back(name);
+  for (const std::string& k : order_) {
+    if (contains(k)) out.push_back(k);
+  }
   return out;
 }
 
 void BufferDict::pop(const std::string& key) {
-  if (Tensor* t = find_buffer(key)) *t = Tensor();
+  if (Tensor* t = find_buffer(key))
+    *t = Tensor();
 }
 
 namespace adapter_dict {
@@ -55,21 +62,26 @@ bool is_adapter_dict(const nn::Module& m) {
 }
 
 std::vector<std::string> keys(const nn::Module& dict) {
-  if (const auto* md = dynamic_cast<const nn::ModuleDict*>(&dict)) return md->keys();
-  if (const auto* pd = dynamic_cast<const nn::ParameterDict*>(&dict)) return pd->keys();
-  if (const auto* bd = dynamic_cast<const BufferDict*>(&dict)) return bd->keys();
+  if (const auto* md = dynamic_cast<const nn::ModuleDict*>(&dict))
+    return md->keys();
+  if (const auto* pd = dynamic_cast<const nn::ParameterDict*>(&dict))
+    return pd->keys();
+  if (const auto* bd = dynamic_cast<const BufferDict*>(&dict))
+    return bd->keys();
   return {};
 }
 
 bool contains(const nn::Module& dict, const std::string& key) {
   for (const std::string& k : keys(dict)) {
-    if (k == key) return true;
+    if (k == key)
+      return true;
   }
   return false;
 }
 
 void erase(nn::Module& dict, const std::string& key) {
-  if (!contains(dict, key)) return;
+  if (!contains(dict, key))
+    return;
   if (auto* md = dynamic_cast<nn::ModuleDict*>(&dict)) {
     md->pop(key);
   } else if (auto* pd = dynamic_cast<AdapterParameterDict*>(&dict)) {
@@ -77,18 +89,24 @@ void erase(nn::Module& dict, const std::string& key) {
   } else if (auto* bd = dynamic_cast<BufferDict*>(&dict)) {
     bd->pop(key);
   } else {
-    throw ValueError(detail::concat("[peft] cannot remove adapter '", key, "' from a ",
-                                    dict.type_name(), " (use AdapterParameterDict)"));
+    throw ValueError(detail::concat(
+        "[peft] cannot remove adapter '",
+        key,
+        "' from a ",
+        dict.type_name(),
+        " (use AdapterParameterDict)"));
   }
 }
 
 void set_requires_grad(nn::Module& dict, const std::string& key, bool requires_grad) {
-  if (!contains(dict, key)) return;
+  if (!contains(dict, key))
+    return;
   if (auto* md = dynamic_cast<nn::ModuleDict*>(&dict)) {
     md->at(key)->requires_grad_(requires_grad);
   } else if (auto* pd = dynamic_cast<nn::ParameterDict*>(&dict)) {
     Tensor& t = pd->at(key);
-    if (t.defined() && t.is_leaf() && is_floating_point(t.dtype())) t.requires_grad_(requires_grad);
+    if (t.defined() && t.is_leaf() && is_floating_point(t.dtype()))
+      t.requires_grad_(requires_grad);
   }
   // BufferDict entries are never trainable.
 }

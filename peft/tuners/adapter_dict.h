@@ -34,6 +34,8 @@ class BufferDict : public nn::Module {
   bool contains(const std::string& key) const;
   /// Throws ValueError naming the key and the existing keys when absent.
   Tensor& at(const std::string& key);
+  /// Keys with a value, in insertion order; entries sharing one tensor (PEFT's VeRA projections)
+  /// are each listed (named_buffers() would list a shared tensor once).
   std::vector<std::string> keys() const;
   /// Removes `key` (nn::Module cannot unregister a buffer, so the slot stays, empty: it is left
   /// out of keys(), named_buffers() and state_dict() and is reused by a later insert).
@@ -41,6 +43,7 @@ class BufferDict : public nn::Module {
 
  private:
   bool persistent_;
+  std::vector<std::string> order_;  // every key ever inserted (slots are never unregistered)
 };
 
 namespace adapter_dict {

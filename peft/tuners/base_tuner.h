@@ -43,7 +43,8 @@ class BaseTuner : public nn::Module {
   /// Registers `config` under `adapter` and injects its layers (PEFT's BaseTuner.__init__ for the
   /// first adapter, PeftModel.add_adapter for later ones). On any error the config is removed
   /// again and the model is left unchanged.
-  void add_adapter(const std::string& adapter, std::unique_ptr<PeftConfig> config);
+  virtual void add_adapter(const std::string& adapter,
+                           std::unique_ptr<PeftConfig> config);
   /// Creates the layers of the registered `adapter` (PEFT's inject_adapter; prompt learning
   /// builds its encoder instead).
   virtual void inject_adapter(const std::string& adapter);
@@ -57,11 +58,12 @@ class BaseTuner : public nn::Module {
   void set_requires_grad(const AdapterNames& names, bool requires_grad);
 
   /// Merges the given adapters (nullopt = active ones) into the base weights of every layer.
-  void merge_adapter(const std::optional<AdapterNames>& adapter_names = {}, bool safe_merge = false);
+  void merge_adapter(
+      const std::optional<AdapterNames>& adapter_names = {}, bool safe_merge = false);
   void unmerge_adapter();
   /// Merges, then puts every base layer back in place of its tuner layer; returns the model.
-  nn::ModulePtr merge_and_unload(bool safe_merge = false,
-                                 const std::optional<AdapterNames>& adapter_names = {});
+  nn::ModulePtr merge_and_unload(
+      bool safe_merge = false, const std::optional<AdapterNames>& adapter_names = {});
   /// Puts every base layer back without merging; returns the model.
   nn::ModulePtr unload();
 
@@ -93,9 +95,12 @@ class BaseTuner : public nn::Module {
   virtual TargetMatch check_target_module_exists(PeftConfig& config, const std::string& key) const;
   /// Creates (or updates) the tuner layer for `target` at `current_key`; `parameter_name` is set
   /// when an nn.Parameter is targeted (target_parameters).
-  virtual void create_and_replace(PeftConfig& config, const std::string& adapter,
-                                  const nn::ModulePtr& target, const std::string& current_key,
-                                  const std::optional<std::string>& parameter_name) = 0;
+  virtual void create_and_replace(
+      PeftConfig& config,
+      const std::string& adapter,
+      const nn::ModulePtr& target,
+      const std::string& current_key,
+      const std::optional<std::string>& parameter_name) = 0;
   /// The config's `bias` setting ("none", "all" or "<prefix>only"); "none" for methods without.
   virtual std::string bias_of(const PeftConfig& /*config*/) const {
     return "none";
@@ -105,21 +110,31 @@ class BaseTuner : public nn::Module {
   virtual void check_merge_allowed() const {}
   /// Checks the per-sample adapter names of a mixed batch (throws on unknown names).
   virtual void check_forward_adapter_names(const AdapterNames& /*names*/) const {}
+  /// The training loss with the method's regularisation terms added (PEFT adds them to
+  /// outputs.loss in the tuner's forward, e.g. AdaLoRA's orthogonal regularisation); default:
+  /// `loss` unchanged.
+  virtual Tensor add_regularization(const Tensor& loss) const {
+    return loss;
+  }
   /// Whether `adapter`'s config targets parameters (target_parameters).
   bool uses_target_parameters(PeftConfig& config) const;
 
   // ---- state dict hooks (see peft/utils/save_and_load.h) --------------------------------------
   /// Entries of `state` (keys of the module `root`) that belong to `adapter`, keys unchanged.
-  virtual nn::StateDict adapter_state_dict(nn::Module& root, const PeftConfig& config,
-                                           const std::string& adapter,
-                                           const nn::StateDict& state) const;
+  virtual nn::StateDict adapter_state_dict(
+      nn::Module& root,
+      const PeftConfig& config,
+      const std::string& adapter,
+      const nn::StateDict& state) const;
   /// Model key -> checkpoint key (the adapter name removed).
-  virtual std::string remove_adapter_name_from_key(const std::string& key,
-                                                   const std::string& adapter) const;
+  virtual std::string remove_adapter_name_from_key(
+      const std::string& key, const std::string& adapter) const;
   /// Checkpoint keys -> model keys of `root` (inverse of remove_adapter_name_from_key).
-  virtual nn::StateDict remap_adapter_state_dict_for_load(nn::Module& root, const PeftConfig& config,
-                                                          const std::string& adapter,
-                                                          const nn::StateDict& state) const;
+  virtual nn::StateDict remap_adapter_state_dict_for_load(
+      nn::Module& root,
+      const PeftConfig& config,
+      const std::string& adapter,
+      const nn::StateDict& state) const;
 
  protected:
   explicit BaseTuner(nn::ModulePtr model);
@@ -136,8 +151,8 @@ class BaseTuner : public nn::Module {
   }
   /// Injects the layers for target_parameters (returns the targeted parameter names).
   std::vector<std::string> inject_parameters(PeftConfig& config, const std::string& adapter);
-  nn::ModulePtr unload_and_optionally_merge(bool merge, bool safe_merge,
-                                            const std::optional<AdapterNames>& adapter_names);
+  nn::ModulePtr unload_and_optionally_merge(
+      bool merge, bool safe_merge, const std::optional<AdapterNames>& adapter_names);
 
   nn::ModulePtr model_;
   std::vector<std::pair<std::string, std::unique_ptr<PeftConfig>>> configs_;
@@ -149,12 +164,11 @@ class BaseTuner : public nn::Module {
   // Rollback record of one inject_adapter call.
   struct Injection {
     std::vector<std::pair<std::string, nn::ModulePtr>> replaced;  // key -> original module
-    std::vector<BaseTunerLayer*> updated;                          // existing layers given the adapter
+    std::vector<BaseTunerLayer*> updated;  // existing layers given the adapter
   };
   void inject_adapter_impl(const std::string& adapter, Injection& record);
   void roll_back(const std::string& adapter, Injection& record);
   Injection* current_injection_ = nullptr;
-  friend class BaseTunerAccess;
 };
 
 }  // namespace peftcpp

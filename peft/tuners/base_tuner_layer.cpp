@@ -26,8 +26,13 @@ nn::ModulePtr BaseTunerLayer::get_base_layer() const {
 Tensor& BaseTunerLayer::base_weight() const {
   nn::ModulePtr base = get_base_layer();
   Tensor* w = base->find_parameter("weight");
-  PEFTCPP_CHECK(w != nullptr && w->defined(), "[peft] the base layer (", base->type_name(),
-                ") of ", type_name(), " has no weight");
+  PEFTCPP_CHECK(
+      w != nullptr && w->defined(),
+      "[peft] the base layer (",
+      base->type_name(),
+      ") of ",
+      type_name(),
+      " has no weight");
   return *w;
 }
 
@@ -59,7 +64,8 @@ bool BaseTunerLayer::has_adapter(const std::string& adapter) const {
 
 void BaseTunerLayer::merge(bool safe_merge, const std::optional<AdapterNames>& adapter_names) {
   for (const std::string& a : adapters_to_merge(*this, adapter_names)) {
-    if (!has_adapter(a)) continue;
+    if (!has_adapter(a))
+      continue;
     merge_adapter(a, safe_merge);
     merged_adapters_.push_back(a);
   }
@@ -73,7 +79,8 @@ void BaseTunerLayer::unmerge() {
   while (!merged_adapters_.empty()) {
     const std::string a = merged_adapters_.back();
     merged_adapters_.pop_back();
-    if (has_adapter(a)) unmerge_adapter(a);
+    if (has_adapter(a))
+      unmerge_adapter(a);
   }
 }
 
@@ -85,8 +92,10 @@ void BaseTunerLayer::enable_adapters(bool enabled) {
   }
   for (const std::string& n : adapter_layer_names_) {
     nn::Module* c = container(n);
-    if (c == nullptr) continue;
-    for (const std::string& k : adapter_dict::keys(*c)) adapter_dict::set_requires_grad(*c, k, false);
+    if (c == nullptr)
+      continue;
+    for (const std::string& k : adapter_dict::keys(*c))
+      adapter_dict::set_requires_grad(*c, k, false);
   }
   disable_adapters_ = true;
 }
@@ -94,7 +103,8 @@ void BaseTunerLayer::enable_adapters(bool enabled) {
 void BaseTunerLayer::set_adapter(const AdapterNames& names, bool inference_mode) {
   for (const std::string& n : adapter_layer_names_) {
     nn::Module* c = container(n);
-    if (c == nullptr) continue;
+    if (c == nullptr)
+      continue;
     for (const std::string& k : adapter_dict::keys(*c)) {
       const bool on = std::find(names.begin(), names.end(), k) != names.end() && !inference_mode;
       adapter_dict::set_requires_grad(*c, k, on);
@@ -106,17 +116,19 @@ void BaseTunerLayer::set_adapter(const AdapterNames& names, bool inference_mode)
 
 void BaseTunerLayer::freeze_non_trainable_peft_weights(const AdapterNames& adapters) {
   for (const auto& [adapter, containers] : frozen_peft_weight_names_) {
-    if (!adapters.empty() && std::find(adapters.begin(), adapters.end(), adapter) == adapters.end()) {
+    if (!adapters.empty() &&
+        std::find(adapters.begin(), adapters.end(), adapter) == adapters.end()) {
       continue;
     }
     for (const std::string& name : containers) {
-      if (nn::Module* c = container(name)) adapter_dict::set_requires_grad(*c, adapter, false);
+      if (nn::Module* c = container(name))
+        adapter_dict::set_requires_grad(*c, adapter, false);
     }
   }
 }
 
-void BaseTunerLayer::register_frozen_weight(const std::string& adapter,
-                                            const std::string& container_name) {
+void BaseTunerLayer::register_frozen_weight(
+    const std::string& adapter, const std::string& container_name) {
   auto& list = frozen_peft_weight_names_[adapter];
   if (std::find(list.begin(), list.end(), container_name) == list.end()) {
     list.push_back(container_name);
@@ -127,10 +139,12 @@ void BaseTunerLayer::register_frozen_weight(const std::string& adapter,
 void BaseTunerLayer::set_requires_grad(const AdapterNames& names, bool requires_grad) {
   for (const std::string& n : adapter_layer_names_) {
     nn::Module* c = container(n);
-    if (c == nullptr) continue;
+    if (c == nullptr)
+      continue;
     for (const std::string& a : names) adapter_dict::set_requires_grad(*c, a, requires_grad);
   }
-  if (requires_grad) freeze_non_trainable_peft_weights(names);
+  if (requires_grad)
+    freeze_non_trainable_peft_weights(names);
 }
 
 std::set<std::string> BaseTunerLayer::available_adapters() const {
@@ -150,13 +164,16 @@ std::vector<std::string> BaseTunerLayer::all_adapter_names() const {
 
 void BaseTunerLayer::delete_adapter(const std::string& name) {
   for (const auto& [child_name, child] : named_children()) {
-    if (child_name == "base_layer" || !child) continue;
-    if (adapter_dict::is_adapter_dict(*child)) adapter_dict::erase(*child, name);
+    if (child_name == "base_layer" || !child)
+      continue;
+    if (adapter_dict::is_adapter_dict(*child))
+      adapter_dict::erase(*child, name);
   }
   erase_adapter_settings(name);
   frozen_peft_weight_names_.erase(name);
   auto it = std::find(active_adapters_.begin(), active_adapters_.end(), name);
-  if (it == active_adapters_.end()) return;
+  if (it == active_adapters_.end())
+    return;
   AdapterNames remaining = active_adapters_;
   remaining.erase(remaining.begin() + (it - active_adapters_.begin()));
   if (!remaining.empty()) {
@@ -176,26 +193,31 @@ void BaseTunerLayer::delete_adapter(const std::string& name) {
 
 nn::ModulePtr BaseTunerLayer::unload_and_optionally_merge_module(
     bool merge_first, bool safe_merge, const std::optional<AdapterNames>& adapter_names) {
-  if (merge_first) merge(safe_merge, adapter_names);
+  if (merge_first)
+    merge(safe_merge, adapter_names);
   return get_base_layer();
 }
 
-AdapterNames adapters_to_merge(const BaseTunerLayer& layer, const std::optional<AdapterNames>& names) {
+AdapterNames adapters_to_merge(
+    const BaseTunerLayer& layer, const std::optional<AdapterNames>& names) {
   AdapterNames out = names ? *names : layer.active_adapters();
   if (layer.merged()) {
     const AdapterNames& done = layer.merged_adapters();
     std::erase_if(out, [&](const std::string& n) {
       return std::find(done.begin(), done.end(), n) != done.end();
     });
-    if (out.empty()) std::cerr << "[peft] warning: all adapters are already merged, nothing to do\n";
+    if (out.empty())
+      std::cerr << "[peft] warning: all adapters are already merged, nothing to do\n";
   }
   return out;
 }
 
 void check_finite_merge(const Tensor& t, const std::string& adapter) {
   if (!all(isfinite(t.detach())).item<bool>()) {
-    throw ValueError(detail::concat("[peft] NaNs detected in the merged weights. The adapter ",
-                                    adapter, " seems to be broken"));
+    throw ValueError(detail::concat(
+        "[peft] NaNs detected in the merged weights. The adapter ",
+        adapter,
+        " seems to be broken"));
   }
 }
 

@@ -62,7 +62,8 @@ class BaseTunerLayer : public nn::UnaryModule {
   /// Merges the given adapters (nullopt = the active ones) into the base weights; adapters already
   /// merged are skipped. safe_merge computes on a copy and throws on non-finite results without
   /// touching the weights.
-  virtual void merge(bool safe_merge = false, const std::optional<AdapterNames>& adapter_names = {});
+  virtual void merge(
+      bool safe_merge = false, const std::optional<AdapterNames>& adapter_names = {});
   /// Removes every merged adapter from the base weights (last merged first).
   virtual void unmerge();
   /// Enables or disables every adapter of this layer (disabling freezes them).
@@ -125,7 +126,8 @@ class BaseTunerLayer : public nn::UnaryModule {
 
 /// PEFT's check_adapters_to_merge: `names` (nullopt = the layer's active adapters) minus the ones
 /// already merged.
-AdapterNames adapters_to_merge(const BaseTunerLayer& layer, const std::optional<AdapterNames>& names);
+AdapterNames adapters_to_merge(
+    const BaseTunerLayer& layer, const std::optional<AdapterNames>& names);
 
 /// Throws ValueError "[peft] NaNs detected in the merged weights ..." when `t` has a non-finite
 /// element (safe_merge).

@@ -39,6 +39,8 @@ struct TargetFields {
   ModuleNames* layers_pattern = nullptr;
   /// null, [ids] or {module: [ids]} (LoRA's trainable_token_indices).
   Json* trainable_token_indices = nullptr;
+  /// LoRA's ensure_weight_tying.
+  bool* ensure_weight_tying = nullptr;
 };
 
 /// PEFT's check_target_module_exists for the module named `key` (dotted, relative to the model).
@@ -50,6 +52,11 @@ TargetMatch check_target_module_exists(const TargetFields& fields, const std::st
 /// (models::PreTrainedModel::output_embeddings(), else for SEQ_CLS a `score` / `classifier`
 /// child) and minus modules inside tuner layers. Custom models keep every linear layer, as PEFT.
 void expand_all_linear(TargetFields& fields, nn::Module& model, bool seq_cls_task);
+
+/// PEFT's _find_minimal_target_modules: the fewest dotted suffixes that still match every name of
+/// `targets` and none of `others` (sorted); applied when a list has 20 or more entries.
+std::vector<std::string> find_minimal_target_modules(
+    const std::vector<std::string>& targets, const std::vector<std::string>& others);
 
 /// PEFT's get_pattern_key: the first key k of `pattern_keys` with re.match(rf"(.*\.)?({k})$",
 /// name), else `name` itself.

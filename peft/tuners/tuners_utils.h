@@ -23,18 +23,19 @@ namespace peftcpp {
 /// auxiliary wrapper) and every BaseTuner, the name of each child / parameter / buffer except the
 /// wrapped `base_layer` / `model`; with `adapter`, adapter containers contribute
 /// "<name>.<adapter>" only when they hold it.
-std::set<std::string> tuner_state_dict_key_prefixes(nn::Module& root,
-                                                    const std::optional<std::string>& adapter = {});
+std::set<std::string> tuner_state_dict_key_prefixes(
+    nn::Module& root, const std::optional<std::string>& adapter = {});
 
 /// Whether `key` equals or lies below one of `prefixes` (on '.' boundaries).
 bool is_key_under_prefixes(const std::string& key, const std::set<std::string>& prefixes);
 
 /// Entries of `state` under `prefixes`.
-nn::StateDict filter_state_dict_by_prefixes(const nn::StateDict& state,
-                                            const std::set<std::string>& prefixes);
+nn::StateDict filter_state_dict_by_prefixes(
+    const nn::StateDict& state, const std::set<std::string>& prefixes);
 
 /// "x.lora_A.default.weight" -> "x.lora_A.weight"; "x.lora_embedding_A.default" ->
 /// "x.lora_embedding_A" (PEFT's _remove_adapter_name_from_state_dict_key).
-std::string remove_adapter_name_from_state_dict_key(const std::string& key, const std::string& adapter);
+std::string remove_adapter_name_from_state_dict_key(
+    const std::string& key, const std::string& adapter);
 
 }  // namespace peftcpp

@@ -121,8 +121,13 @@ class ModulesToSaveWrapper : public AuxiliaryTrainingWrapper {
 
 class TrainableTokensWrapper : public AuxiliaryTrainingWrapper {
  public:
-  TrainableTokensWrapper(std::shared_ptr<nn::UnaryModule> module, const std::string& adapter,
-                         std::vector<std::int64_t> token_indices);
+  /// With `tied`, the wrapper follows the token adapter of the (input) embedding its weight is
+  /// tied to, stores nothing itself and saves nothing (PEFT's tied_adapter).
+  TrainableTokensWrapper(
+      std::shared_ptr<nn::UnaryModule> module,
+      const std::string& adapter,
+      std::vector<std::int64_t> token_indices,
+      std::shared_ptr<TrainableTokensLayer> tied = nullptr);
   std::string type_name() const override {
     return "TrainableTokensWrapper";
   }

@@ -15,7 +15,8 @@ namespace {
 struct Compiled {
   OnigRegex regex = nullptr;
   ~Compiled() {
-    if (regex != nullptr) onig_free(regex);
+    if (regex != nullptr)
+      onig_free(regex);
   }
 };
 
@@ -42,45 +43,64 @@ OnigRegex compiled(const std::string& pattern, std::string_view what) {
   static std::map<std::string, std::unique_ptr<Compiled>> cache;
   std::lock_guard<std::mutex> lock(cache_mutex());
   auto it = cache.find(pattern);
-  if (it != cache.end()) return it->second->regex;
+  if (it != cache.end())
+    return it->second->regex;
   auto c = std::make_unique<Compiled>();
   OnigErrorInfo einfo;
   const auto* p = reinterpret_cast<const OnigUChar*>(pattern.data());
-  const int rc = onig_new(&c->regex, p, p + pattern.size(), ONIG_OPTION_NONE, ONIG_ENCODING_UTF8,
-                          ONIG_SYNTAX_PYTHON, &einfo);
+  const int rc = onig_new(
+      &c->regex,
+      p,
+      p + pattern.size(),
+      ONIG_OPTION_NONE,
+      ONIG_ENCODING_UTF8,
+      ONIG_SYNTAX_PYTHON,
+      &einfo);
   if (rc != ONIG_NORMAL) {
     OnigUChar msg[ONIG_MAX_ERROR_MESSAGE_LEN];
     onig_error_code_to_str(msg, rc, &einfo);
     c->regex = nullptr;
-    throw ConfigError(detail::concat("[peft] invalid regex in ", what, ": '", pattern, "': ",
-                                     reinterpret_cast<const char*>(msg)));
+    throw ConfigError(detail::concat(
+        "[peft] invalid regex in ",
+        what,
+        ": '",
+        pattern,
+        "': ",
+        reinterpret_cast<const char*>(msg)));
   }
   OnigRegex out = c->regex;
   cache.emplace(pattern, std::move(c));
   return out;
 }
 
-std::optional<std::vector<std::string>> run(const std::string& pattern, std::string_view text,
-                                            std::string_view what) {
+std::optional<std::vector<std::string>> run(
+    const std::string& pattern, std::string_view text, std::string_view what) {
   OnigRegex re = compiled(pattern, what);
   std::unique_ptr<OnigRegion, RegionDeleter> region(onig_region_new());
   const auto* begin = reinterpret_cast<const OnigUChar*>(text.data());
   const auto* end = begin + text.size();
   const int r = onig_match(re, begin, end, begin, region.get(), ONIG_OPTION_NONE);
-  if (r == ONIG_MISMATCH) return std::nullopt;
+  if (r == ONIG_MISMATCH)
+    return std::nullopt;
   if (r < 0) {
     OnigUChar msg[ONIG_MAX_ERROR_MESSAGE_LEN];
     onig_error_code_to_str(msg, r);
-    throw ValueError(detail::concat("[peft] regex '", pattern, "' failed on '", text, "': ",
-                                    reinterpret_cast<const char*>(msg)));
+    throw ValueError(detail::concat(
+        "[peft] regex '",
+        pattern,
+        "' failed on '",
+        text,
+        "': ",
+        reinterpret_cast<const char*>(msg)));
   }
   std::vector<std::string> groups;
   for (int i = 0; i < region->num_regs; ++i) {
     if (region->beg[i] < 0) {
       groups.emplace_back();
     } else {
-      groups.emplace_back(text.substr(static_cast<std::size_t>(region->beg[i]),
-                                      static_cast<std::size_t>(region->end[i] - region->beg[i])));
+      groups.emplace_back(text.substr(
+          static_cast<std::size_t>(region->beg[i]),
+          static_cast<std::size_t>(region->end[i] - region->beg[i])));
     }
   }
   return groups;
@@ -92,8 +112,8 @@ bool fullmatch(std::string_view pattern, std::string_view text, std::string_view
   return run("(?:" + std::string(pattern) + ")\\Z", text, what).has_value();
 }
 
-std::optional<std::vector<std::string>> match(std::string_view pattern, std::string_view text,
-                                              std::string_view what) {
+std::optional<std::vector<std::string>> match(
+    std::string_view pattern, std::string_view text, std::string_view what) {
   return run(std::string(pattern), text, what);
 }
 
@@ -103,7 +123,8 @@ std::string escape(std::string_view text) {
     const auto u = static_cast<unsigned char>(c);
     const bool plain = (u >= '0' && u <= '9') || (u >= 'a' && u <= 'z') || (u >= 'A' && u <= 'Z') ||
                        c == '_' || u >= 0x80;
-    if (!plain) out += '\\';
+    if (!plain)
+      out += '\\';
     out += c;
   }
   return out;

@@ -18,20 +18,25 @@ const std::vector<std::string> kEmbeddingLayerNames = {"embed_tokens", "lm_head"
 
 bool embedding_is_targeted(PeftModel& model, PeftConfig& config) {
   const TargetFields f = model.base_model().target_fields(config);
-  if (f.target_modules == nullptr) return false;
+  if (f.target_modules == nullptr)
+    return false;
   const ModuleNames& t = *f.target_modules;
   if (t.is_string()) {
-    if (t.pattern() == "all-linear") return false;
+    if (t.pattern() == "all-linear")
+      return false;
     for (const auto& [k, m] : model.get_base_model()->named_modules()) {
       bool emb = false;
-      for (const std::string& e : kEmbeddingLayerNames) emb = emb || pyre::match("(.*\\.)?" + e + "$", k);
-      if (emb && pyre::fullmatch(t.pattern(), k)) return true;
+      for (const std::string& e : kEmbeddingLayerNames)
+        emb = emb || pyre::match("(.*\\.)?" + e + "$", k);
+      if (emb && pyre::fullmatch(t.pattern(), k))
+        return true;
     }
     return false;
   }
   for (const std::string& e : kEmbeddingLayerNames) {
     for (const std::string& n : t.names()) {
-      if (n == e) return true;
+      if (n == e)
+        return true;
     }
   }
   return false;
@@ -40,23 +45,26 @@ bool embedding_is_targeted(PeftModel& model, PeftConfig& config) {
 // The module of `model` (a PeftModel root) that is `layer`, or its base_layer when targeted.
 std::string embedding_layer_name(PeftModel& model, const nn::ModulePtr& layer, bool targeted) {
   nn::ModulePtr base;
-  if (auto* t = dynamic_cast<BaseTunerLayer*>(layer.get())) base = t->base_layer();
+  if (auto* t = dynamic_cast<BaseTunerLayer*>(layer.get()))
+    base = t->base_layer();
   for (const auto& [name, m] : model.named_modules()) {
-    if ((!targeted && m == layer) || (base && m == base)) return name;
+    if ((!targeted && m == layer) || (base && m == base))
+      return name;
   }
   return "";
 }
 
 }  // namespace
 
-nn::StateDict get_peft_model_state_dict(PeftModel& model, const std::string& adapter,
-                                        SaveEmbeddingLayers save_embedding_layers) {
+nn::StateDict get_peft_model_state_dict(
+    PeftModel& model, const std::string& adapter, SaveEmbeddingLayers save_embedding_layers) {
   PeftConfig& config = model.peft_config(adapter);
   BaseTuner& tuner = model.base_model();
   nn::StateDict state = model.state_dict();
   std::vector<std::string> unwanted;
   for (const std::string& n : tuner.adapter_names()) {
-    if (n != adapter) unwanted.push_back(n);
+    if (n != adapter)
+      unwanted.push_back(n);
   }
   nn::StateDict filtered;
   for (const auto& [k, v] : state) {
@@ -64,15 +72,18 @@ nn::StateDict get_peft_model_state_dict(PeftModel& model, const std::string& ada
     for (const std::string& u : unwanted) {
       other = other || k.find("." + u + ".") != std::string::npos || k.ends_with("." + u);
     }
-    if (!other) filtered.emplace(k, v);
+    if (!other)
+      filtered.emplace(k, v);
   }
-  if (!filtered.empty()) state = std::move(filtered);
+  if (!filtered.empty())
+    state = std::move(filtered);
 
   nn::StateDict out = tuner.adapter_state_dict(model, config, adapter, state);
 
   for (const auto& [name, m] : model.named_modules()) {
     auto* w = dynamic_cast<AuxiliaryTrainingWrapper*>(m.get());
-    if (w == nullptr) continue;
+    if (w == nullptr)
+      continue;
     for (const auto& [saved, inmem] : w->adapter_state_dict_load_map(adapter)) {
       auto it = state.find(name + "." + inmem);
       PEFTCPP_CHECK(it != state.end(), "[peft] state of '", name, "' has no '", inmem, "'");
@@ -82,9 +93,11 @@ nn::StateDict get_peft_model_state_dict(PeftModel& model, const std::string& ada
 
   const bool targeted = embedding_is_targeted(model, config);
   const TargetFields f = tuner.target_fields(config);
-  const bool trainable_tokens = f.trainable_token_indices != nullptr && !f.trainable_token_indices->is_null();
+  const bool trainable_tokens =
+      f.trainable_token_indices != nullptr && !f.trainable_token_indices->is_null();
   bool save = save_embedding_layers == SaveEmbeddingLayers::Yes;
-  if (save_embedding_layers == SaveEmbeddingLayers::Auto) save = targeted && !trainable_tokens;
+  if (save_embedding_layers == SaveEmbeddingLayers::Auto)
+    save = targeted && !trainable_tokens;
   if (save) {
     auto* pm = dynamic_cast<models::PreTrainedModel*>(model.get_base_model().get());
     if (pm == nullptr) {
@@ -92,14 +105,18 @@ nn::StateDict get_peft_model_state_dict(PeftModel& model, const std::string& ada
                    "a transformers model\n";
     } else {
       for (const nn::ModulePtr& layer : {pm->input_embeddings(), pm->output_embeddings()}) {
-        if (!layer) continue;
+        if (!layer)
+          continue;
         auto* t = dynamic_cast<BaseTunerLayer*>(layer.get());
         const bool valid_base = t != nullptr && t->base_layer() != nullptr;
-        if (targeted && !valid_base) continue;
+        if (targeted && !valid_base)
+          continue;
         const std::string name = embedding_layer_name(model, layer, targeted);
-        if (name.empty()) continue;
+        if (name.empty())
+          continue;
         for (const auto& [k, v] : state) {
-          if (k.starts_with(name + ".")) out[k] = v;
+          if (k.starts_with(name + "."))
+            out[k] = v;
         }
       }
     }
@@ -110,16 +127,18 @@ nn::StateDict get_peft_model_state_dict(PeftModel& model, const std::string& ada
   return result;
 }
 
-nn::LoadResult set_peft_model_state_dict(PeftModel& model, const nn::StateDict& checkpoint,
-                                         const std::string& adapter) {
+nn::LoadResult set_peft_model_state_dict(
+    PeftModel& model, const nn::StateDict& checkpoint, const std::string& adapter) {
   PeftConfig& config = model.peft_config(adapter);
   nn::StateDict state = checkpoint;
   for (const auto& [name, m] : model.named_modules()) {
     auto* w = dynamic_cast<AuxiliaryTrainingWrapper*>(m.get());
-    if (w == nullptr) continue;
+    if (w == nullptr)
+      continue;
     for (const auto& [saved, inmem] : w->adapter_state_dict_load_map(adapter)) {
       auto it = state.find(name + "." + saved);
-      if (it == state.end()) continue;
+      if (it == state.end())
+        continue;
       Tensor v = it->second;
       state.erase(it);
       state[name + "." + inmem] = v;

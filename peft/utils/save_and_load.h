@@ -26,14 +26,16 @@ inline constexpr const char* kAdapterWeightsName = "adapter_model.safetensors";
 enum class SaveEmbeddingLayers { Auto, Yes, No };
 
 /// The tensors of `adapter` as they are written to adapter_model.safetensors.
-nn::StateDict get_peft_model_state_dict(PeftModel& model, const std::string& adapter = "default",
-                                        SaveEmbeddingLayers save_embedding_layers = SaveEmbeddingLayers::Auto);
+nn::StateDict get_peft_model_state_dict(
+    PeftModel& model,
+    const std::string& adapter = "default",
+    SaveEmbeddingLayers save_embedding_layers = SaveEmbeddingLayers::Auto);
 
 /// Loads `state` (file keys) into `adapter` of `model`: keys are mapped to the model's, then
 /// loaded non-strictly (missing base-model keys are expected). Throws ValueError naming every
 /// tensor whose shape differs (with both shapes) before anything is copied.
-nn::LoadResult set_peft_model_state_dict(PeftModel& model, const nn::StateDict& state,
-                                         const std::string& adapter = "default");
+nn::LoadResult set_peft_model_state_dict(
+    PeftModel& model, const nn::StateDict& state, const std::string& adapter = "default");
 
 /// `dir/adapter_model.safetensors` (throws IoError naming the path when absent).
 nn::StateDict load_peft_weights(const std::filesystem::path& dir);

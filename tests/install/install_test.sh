@@ -24,7 +24,18 @@ if grep -rEl '#include <(Eigen|cuda|cublas|cudnn|nlohmann|omp\.h)' "$STAGED/incl
 fi
 
 cp -r "$SRC/tests/install/downstream" "$TMP/downstream"
+# The README's C++ quick start, compiled and run as a second downstream program.
+python3 - "$SRC/README.md" "$TMP/downstream/quickstart.cpp" <<'PY'
+import re, sys
+text = open(sys.argv[1]).read()
+m = re.search(r"<!-- quickstart -->\s*```cpp\n(.*?)```\s*<!-- /quickstart -->", text, re.S)
+if not m:
+    sys.exit("install_test: README.md has no quickstart block")
+open(sys.argv[2], "w").write(m.group(1))
+PY
 export PKG_CONFIG_PATH="$(dirname "$PC")"
 meson setup "$TMP/downstream/build" "$TMP/downstream" >/dev/null
 ninja -C "$TMP/downstream/build" >/dev/null
 LD_LIBRARY_PATH="$LIBDIR" "$TMP/downstream/build/downstream"
+(cd "$TMP" && LD_LIBRARY_PATH="$LIBDIR" OMP_WAIT_POLICY=passive "$TMP/downstream/build/quickstart")
+[ -f "$TMP/my-adapter/adapter_model.safetensors" ] || { echo "install_test: the quick start wrote no adapter" >&2; exit 1; }

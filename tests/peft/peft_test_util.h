@@ -25,7 +25,8 @@ inline std::shared_ptr<peft::CustomModel> make_mlp(std::uint64_t seed = 0) {
 }
 
 /// A model with every layer type LoRA supports: emb -> conv1d (transformers Conv1D) -> lin0.
-inline std::shared_ptr<peft::CustomModel> make_model(const std::string& json, std::uint64_t seed = 0) {
+inline std::shared_ptr<peft::CustomModel> make_model(
+    const std::string& json, std::uint64_t seed = 0) {
   manual_seed(seed);
   return std::make_shared<peft::CustomModel>(Json::parse(json));
 }

@@ -16,5 +16,13 @@ struct Command {
 
 int run_info(const std::vector<std::string>& args);
 int run_tokenizer(const std::vector<std::string>& args);
+int run_finetune(const std::vector<std::string>& args);
+int run_generate(const std::vector<std::string>& args);
+int run_forward(const std::vector<std::string>& args);
+int run_eval(const std::vector<std::string>& args);
+int run_merge(const std::vector<std::string>& args);
+int run_methods(const std::vector<std::string>& args);
+/// The Markdown table `peftcpp methods` prints.
+std::string methods_table();
 
 }  // namespace peftcpp::cli

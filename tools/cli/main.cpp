@@ -12,8 +12,15 @@ namespace {
 using peftcpp::cli::Command;
 
 const Command kCommands[] = {
+    {"finetune", "train an adapter (any implemented PEFT method) on a causal LM",
+     peftcpp::cli::run_finetune},
+    {"generate", "continue prompts with a model and optional adapters", peftcpp::cli::run_generate},
+    {"eval", "mean token loss and perplexity on a text file", peftcpp::cli::run_eval},
+    {"forward", "logits of input_ids from a safetensors file", peftcpp::cli::run_forward},
+    {"merge", "merge an adapter into its base and write a full checkpoint", peftcpp::cli::run_merge},
     {"info", "what a safetensors file, a model directory or an adapter directory holds",
      peftcpp::cli::run_info},
+    {"methods", "the PEFT methods and which ones peftcpp implements", peftcpp::cli::run_methods},
     {"tokenizer", "train a byte-level BPE tokenizer.json (train), or encode text (encode)",
      peftcpp::cli::run_tokenizer},
 };

@@ -10,8 +10,9 @@ using json_detail::FieldVisitor;
 
 void AdaLoraConfig::visit_fields(FieldVisitor& v) {
   LoraConfig::visit_fields(v);
-  v("target_r", target_r, json_detail::positive());
-  v("init_r", init_r, json_detail::positive());
+  // r = 0 is allowed for AdaLoRA layers (PEFT #1539): a budget or initial rank of 0 is valid
+  v("target_r", target_r, json_detail::non_negative());
+  v("init_r", init_r, json_detail::non_negative());
   v("tinit", tinit, json_detail::non_negative());
   v("tfinal", tfinal, json_detail::non_negative());
   v("deltaT", deltaT, json_detail::positive());

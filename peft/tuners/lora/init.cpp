@@ -39,7 +39,8 @@ std::tuple<Tensor, Tensor, Tensor> svd_lowrank(const Tensor& a, std::int64_t q, 
 }  // namespace
 
 void LoraLayer::reset_lora_parameters(const std::string& adapter, const InitWeights& init) {
-  if (init == false) return;
+  if (init == false)
+    return;
   NoGradGuard g;
   if (lora_A_->contains(adapter)) {
     Tensor& a = A_weight(adapter);
@@ -48,8 +49,8 @@ void LoraLayer::reset_lora_parameters(const std::string& adapter, const InitWeig
     } else if (init.is_string()) {
       std::string n = init.name();
       for (char& c : n) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-      PEFTCPP_CHECK(n == "gaussian", "[lora] unknown initialization init_lora_weights='",
-                    init.name(), "'");
+      PEFTCPP_CHECK(
+          n == "gaussian", "[lora] unknown initialization init_lora_weights='", init.name(), "'");
       normal_(a, 0.0, 1.0 / r.at(adapter));
     }
     B_weight(adapter).zero_();
@@ -67,8 +68,9 @@ void LoraLayer::pissa_init(const std::string& adapter, const std::string& init) 
   NoGradGuard g;
   Tensor& base = base_weight();
   const DType dtype = base.dtype();
-  PEFTCPP_CHECK(dtype == kFloat32 || dtype == kFloat16 || dtype == kBFloat16 || dtype == kFloat64,
-                "[lora] please initialize PiSSA under float32, float16, or bfloat16");
+  PEFTCPP_CHECK(
+      dtype == kFloat32 || dtype == kFloat16 || dtype == kBFloat16 || dtype == kFloat64,
+      "[lora] please initialize PiSSA under float32, float16, or bfloat16");
   const Tensor w = transpose_if(base.detach().to(kFloat32), fan_in_fan_out);
   const int rk = r.at(adapter);
   const double s = scaling.at(adapter);
@@ -85,8 +87,11 @@ void LoraLayer::pissa_init(const std::string& adapter, const std::string& init) 
     sr = sv / s;
     uhr = v.t();
   } else {
-    throw ValueError(detail::concat("[lora] init_lora_weights should be 'pissa' or "
-                                    "'pissa_niter_[number of iters]', got ", init, " instead"));
+    throw ValueError(detail::concat(
+        "[lora] init_lora_weights should be 'pissa' or "
+        "'pissa_niter_[number of iters]', got ",
+        init,
+        " instead"));
   }
   const Tensor root = sqrt(sr);
   const Tensor a = peftcpp::diag(root).matmul(uhr);
@@ -114,8 +119,12 @@ void LoraLayer::olora_init(const std::string& adapter) {
 void LoraLayer::orthogonal_init(const std::string& adapter) {
   NoGradGuard g;
   const int rk = r.at(adapter);
-  PEFTCPP_CHECK(rk % 2 == 0, "[lora] orthogonal initialization requires the LoRA rank to be even, "
-                "got ", rk, " instead");
+  PEFTCPP_CHECK(
+      rk % 2 == 0,
+      "[lora] orthogonal initialization requires the LoRA rank to be even, "
+      "got ",
+      rk,
+      " instead");
   const Tensor q = qr(randn({rk, rk})).first;
   const Tensor q_odd = q.slice(0, 0, rk, 2);
   const Tensor q_even = q.slice(0, 1, rk, 2);
@@ -130,9 +139,17 @@ void LoraLayer::mica_init(const std::string& adapter) {
   const Tensor w = transpose_if(base_weight().detach().to(kFloat32), fan_in_fan_out);
   const int rk = r.at(adapter);
   const std::int64_t max_r = std::min(w.size(0), w.size(1));
-  PEFTCPP_CHECK(rk <= max_r, "[lora] MiCA requires `r` <= min(in_features, out_features) but got r=",
-                rk, " for a layer with weight shape [", w.size(0), ", ", w.size(1),
-                "] (max usable r is ", max_r, ")");
+  PEFTCPP_CHECK(
+      rk <= max_r,
+      "[lora] MiCA requires `r` <= min(in_features, out_features) but got r=",
+      rk,
+      " for a layer with weight shape [",
+      w.size(0),
+      ", ",
+      w.size(1),
+      "] (max usable r is ",
+      max_r,
+      ")");
   const Tensor u = std::get<0>(svd(w, false));
   assign(B_weight(adapter), u.narrow(1, u.size(1) - rk, rk));
   assign(A_weight(adapter), zeros({rk, w.size(1)}));
@@ -143,8 +160,14 @@ void Embedding::mica_init(const std::string& adapter) {
   const Tensor w = base_weight().detach().to(kFloat32).t();  // [dim, num]
   const int rk = r.at(adapter);
   const std::int64_t max_r = std::min(w.size(0), w.size(1));
-  PEFTCPP_CHECK(rk <= max_r, "[lora] MiCA requires `r` <= min(num_embeddings, embedding_dim) but "
-                "got r=", rk, " (max usable r is ", max_r, ")");
+  PEFTCPP_CHECK(
+      rk <= max_r,
+      "[lora] MiCA requires `r` <= min(num_embeddings, embedding_dim) but "
+      "got r=",
+      rk,
+      " (max usable r is ",
+      max_r,
+      ")");
   const Tensor u = std::get<0>(svd(w, false));
   Tensor& b = lora_embedding_B_->at(adapter);
   Tensor& a = lora_embedding_A_->at(adapter);

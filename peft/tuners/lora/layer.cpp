@@ -42,8 +42,8 @@ LoraLayer::LoraLayer(std::shared_ptr<nn::UnaryModule> base_layer, const std::str
   register_module("lora_embedding_A", lora_embedding_A_);
   register_module("lora_embedding_B", lora_embedding_B_);
   register_module("lora_magnitude_vector", lora_magnitude_vector_);
-  adapter_layer_names_ = {"lora_A", "lora_B", "lora_embedding_A", "lora_embedding_B",
-                          "lora_magnitude_vector"};
+  adapter_layer_names_ = {
+      "lora_A", "lora_B", "lora_embedding_A", "lora_embedding_B", "lora_magnitude_vector"};
   active_adapters_ = {adapter};
 }
 
@@ -71,10 +71,19 @@ std::shared_ptr<LoraVariant> LoraLayer::resolve_variant(const LoraConfig& /*conf
   return nullptr;
 }
 
-void LoraLayer::update_layer(const std::string& adapter, int rank, double alpha,
-                             const LoraConfig& config, const std::string& target_name) {
-  PEFTCPP_CHECK(rank > 0, "[lora] `r` should be a positive integer value but the value passed is ",
-                rank, " (", target_name, ")");
+void LoraLayer::update_layer(
+    const std::string& adapter,
+    int rank,
+    double alpha,
+    const LoraConfig& config,
+    const std::string& target_name) {
+  PEFTCPP_CHECK(
+      rank > 0,
+      "[lora] `r` should be a positive integer value but the value passed is ",
+      rank,
+      " (",
+      target_name,
+      ")");
   if (config.lora_bias && !base_bias().defined()) {
     std::cerr << "[lora] warning: lora_bias=True was passed but the targeted layer of type "
               << get_base_layer()->type_name()
@@ -95,7 +104,8 @@ void LoraLayer::update_layer(const std::string& adapter, int rank, double alpha,
   }
   create_adapter_modules(adapter, rank, config.lora_bias);
   lora_bias[adapter] = config.lora_bias;
-  scaling[adapter] = config.use_rslora ? alpha / std::sqrt(static_cast<double>(rank)) : alpha / rank;
+  scaling[adapter] =
+      config.use_rslora ? alpha / std::sqrt(static_cast<double>(rank)) : alpha / rank;
   use_rslora[adapter] = config.use_rslora;
   use_dora[adapter] = config.use_dora;
 
@@ -104,8 +114,9 @@ void LoraLayer::update_layer(const std::string& adapter, int rank, double alpha,
   if (init.is_string() && name.starts_with("pissa")) {
     pissa_init(adapter, name);
   } else if (init.is_string() && name.starts_with("corda")) {
-    throw ValueError("[lora] init_lora_weights='corda' needs preprocess_corda's covariance "
-                           "data, which peftcpp does not implement");
+    throw ValueError(
+        "[lora] init_lora_weights='corda' needs preprocess_corda's covariance "
+        "data, which peftcpp does not implement");
   } else if (init.is_string() && lower(name) == "olora") {
     olora_init(adapter);
   } else if (init.is_string() && lower(name) == "mica") {
@@ -123,32 +134,38 @@ void LoraLayer::update_layer(const std::string& adapter, int rank, double alpha,
   } else if (!(init == false)) {
     reset_lora_parameters(adapter, init);
   }
-  if (variant) variant->init(*this, adapter, config, target_name);
+  if (variant)
+    variant->init(*this, adapter, config, target_name);
   set_adapter(active_adapters_, config.inference_mode);
 }
 
 void LoraLayer::set_scale(const std::string& adapter, double scale) {
-  if (!scaling.count(adapter)) return;
+  if (!scaling.count(adapter))
+    return;
   scaling[adapter] = scale * initial_scaling(adapter);
 }
 
 double LoraLayer::initial_scaling(const std::string& adapter) const {
   const double a = lora_alpha.at(adapter);
   const int rk = r.at(adapter);
-  return use_rslora.count(adapter) && use_rslora.at(adapter) ? a / std::sqrt(static_cast<double>(rk))
-                                                             : a / rk;
+  return use_rslora.count(adapter) && use_rslora.at(adapter)
+             ? a / std::sqrt(static_cast<double>(rk))
+             : a / rk;
 }
 
 void LoraLayer::scale_layer(double scale) {
-  if (scale == 1.0) return;
+  if (scale == 1.0)
+    return;
   for (const std::string& a : active_adapters_) {
-    if (has_adapter(a)) scaling[a] *= scale;
+    if (has_adapter(a))
+      scaling[a] *= scale;
   }
 }
 
 void LoraLayer::unscale_layer(std::optional<double> scale) {
   for (const std::string& a : active_adapters_) {
-    if (!has_adapter(a)) continue;
+    if (!has_adapter(a))
+      continue;
     scaling[a] = scale ? scaling[a] / *scale : initial_scaling(a);
   }
 }
@@ -168,22 +185,33 @@ void LoraLayer::erase_adapter_settings(const std::string& name) {
   use_dora.erase(name);
   lora_bias.erase(name);
   lora_variant.erase(name);
-  if (lora_dropout_->contains(name)) lora_dropout_->pop(name);
+  if (lora_dropout_->contains(name))
+    lora_dropout_->pop(name);
 }
 
 void LoraLayer::check_forward_args(const Tensor& x) const {
-  if (forward_adapter_names_ == nullptr) return;
+  if (forward_adapter_names_ == nullptr)
+    return;
   const AdapterNames& names = *forward_adapter_names_;
-  PEFTCPP_CHECK(static_cast<std::int64_t>(names.size()) == x.size(0),
-                "[lora] length of `adapter_names` should be the same as the number of inputs, but "
-                "got ", names.size(), " and ", x.size(0), " respectively");
-  PEFTCPP_CHECK(!merged(), "[lora] cannot pass `adapter_names` when there are merged adapters, "
-                "please call `unmerge_adapter` first");
+  PEFTCPP_CHECK(
+      static_cast<std::int64_t>(names.size()) == x.size(0),
+      "[lora] length of `adapter_names` should be the same as the number of inputs, but "
+      "got ",
+      names.size(),
+      " and ",
+      x.size(0),
+      " respectively");
+  PEFTCPP_CHECK(
+      !merged(),
+      "[lora] cannot pass `adapter_names` when there are merged adapters, "
+      "please call `unmerge_adapter` first");
   for (const std::string& a : names) {
-    if (a == "__base__") continue;
+    if (a == "__base__")
+      continue;
     auto it = use_dora.find(a);
-    PEFTCPP_CHECK(it == use_dora.end() || !it->second,
-                  "[lora] cannot pass `adapter_names` when DoRA is enabled");
+    PEFTCPP_CHECK(
+        it == use_dora.end() || !it->second,
+        "[lora] cannot pass `adapter_names` when DoRA is enabled");
   }
 }
 
@@ -192,17 +220,21 @@ Tensor LoraLayer::mixed_batch_forward(const Tensor& x, const Tensor& base_result
   Tensor result = base_result;
   std::vector<std::string> unique;
   for (const std::string& n : names) {
-    if (std::find(unique.begin(), unique.end(), n) == unique.end()) unique.push_back(n);
+    if (std::find(unique.begin(), unique.end(), n) == unique.end())
+      unique.push_back(n);
   }
   for (const std::string& a : unique) {
-    if (a == "__base__" || !has_adapter(a)) continue;
+    if (a == "__base__" || !has_adapter(a))
+      continue;
     std::vector<std::int64_t> rows;
     for (std::size_t i = 0; i < names.size(); ++i) {
-      if (names[i] == a) rows.push_back(static_cast<std::int64_t>(i));
+      if (names[i] == a)
+        rows.push_back(static_cast<std::int64_t>(i));
     }
     const Tensor idx = tensor<std::int64_t>(rows, {static_cast<std::int64_t>(rows.size())});
     Tensor sub = index_select(x, 0, idx);
-    if (lora_A_->contains(a)) sub = sub.to(A_weight(a).dtype());
+    if (lora_A_->contains(a))
+      sub = sub.to(A_weight(a).dtype());
     Tensor delta;
     if (auto it = lora_variant.find(a); it != lora_variant.end()) {
       const Tensor sub_result = index_select(result, 0, idx);
@@ -218,17 +250,22 @@ Tensor LoraLayer::mixed_batch_forward(const Tensor& x, const Tensor& base_result
 Tensor LoraLayer::lora_forward(const Tensor& x) {
   check_forward_args(x);
   if (disable_adapters_) {
-    if (merged()) unmerge();
+    if (merged())
+      unmerge();
     return base_layer_->forward(x);
   }
-  if (forward_adapter_names_ != nullptr) return mixed_batch_forward(x, base_layer_->forward(x));
-  if (merged()) return base_layer_->forward(x);
+  if (forward_adapter_names_ != nullptr)
+    return mixed_batch_forward(x, base_layer_->forward(x));
+  if (merged())
+    return base_layer_->forward(x);
   Tensor result = base_layer_->forward(x);
   const DType result_dtype = result.dtype();
   Tensor xa = x;
   for (const std::string& a : active_adapters_) {
-    if (!has_adapter(a)) continue;
-    if (lora_A_->contains(a) && is_floating_point(xa.dtype())) xa = xa.to(A_weight(a).dtype());
+    if (!has_adapter(a))
+      continue;
+    if (lora_A_->contains(a) && is_floating_point(xa.dtype()))
+      xa = xa.to(A_weight(a).dtype());
     if (auto it = lora_variant.find(a); it != lora_variant.end()) {
       result = it->second->forward(*this, a, xa, result);
     } else {
@@ -246,8 +283,10 @@ void LoraLayer::merge_adapter(const std::string& adapter, bool safe_merge) {
   const bool bias = lora_bias.count(adapter) && lora_bias.at(adapter);
   Tensor b_bias;
   if (bias) {
-    PEFTCPP_CHECK(base_bias().defined(), "[lora] impossible to merge LoRA with `lora_bias=True` "
-                  "because the base layer has no bias");
+    PEFTCPP_CHECK(
+        base_bias().defined(),
+        "[lora] impossible to merge LoRA with `lora_bias=True` "
+        "because the base layer has no bias");
     b_bias = lora_B_->at(adapter)->get_parameter("bias");
   }
   if (safe_merge) {
@@ -288,7 +327,8 @@ void LoraLayer::unmerge_adapter(const std::string& adapter) {
   if (auto variant = lora_variant.find(adapter); variant == lora_variant.end()) {
     nn::set_data(weight, (weight.detach() - get_delta_weight(adapter).to(dtype)).contiguous());
   } else {
-    nn::set_data(weight, variant->second->unmerge(*this, adapter, weight.detach()).to(dtype).contiguous());
+    nn::set_data(
+        weight, variant->second->unmerge(*this, adapter, weight.detach()).to(dtype).contiguous());
   }
   if (lora_bias.count(adapter) && lora_bias.at(adapter)) {
     Tensor bb = base_bias();

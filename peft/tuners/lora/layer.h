@@ -73,8 +73,12 @@ class LoraLayer : public BaseTunerLayer {
   Tensor& B_weight(const std::string& adapter) const;
 
   /// Adds (or re-creates) `adapter` with rank `r` and `alpha` (PEFT's update_layer).
-  virtual void update_layer(const std::string& adapter, int rank, double alpha,
-                            const LoraConfig& config, const std::string& target_name);
+  virtual void update_layer(
+      const std::string& adapter,
+      int rank,
+      double alpha,
+      const LoraConfig& config,
+      const std::string& target_name);
   /// scaling * B @ A in the base weight's layout.
   virtual Tensor get_delta_weight(const std::string& adapter) const = 0;
 
@@ -130,9 +134,14 @@ class LoraLayer : public BaseTunerLayer {
 /// LoRA on nn::Linear, or on transformers' nn::Conv1D (weight [in, out], fan_in_fan_out).
 class Linear : public LoraLayer {
  public:
-  Linear(std::shared_ptr<nn::UnaryModule> base_layer, const std::string& adapter,
-         const LoraConfig& config, int rank, double alpha, const std::string& target_name,
-         bool is_target_conv_1d_layer = false);
+  Linear(
+      std::shared_ptr<nn::UnaryModule> base_layer,
+      const std::string& adapter,
+      const LoraConfig& config,
+      int rank,
+      double alpha,
+      const std::string& target_name,
+      bool is_target_conv_1d_layer = false);
   std::string type_name() const override {
     return "lora.Linear";
   }
@@ -149,15 +158,24 @@ class Linear : public LoraLayer {
 /// LoRA on nn::Embedding: y = emb(x) + (embedding(x, A^T) @ B^T) * scaling.
 class Embedding : public LoraLayer {
  public:
-  Embedding(std::shared_ptr<nn::UnaryModule> base_layer, const std::string& adapter,
-            const LoraConfig& config, int rank, double alpha, const std::string& target_name);
+  Embedding(
+      std::shared_ptr<nn::UnaryModule> base_layer,
+      const std::string& adapter,
+      const LoraConfig& config,
+      int rank,
+      double alpha,
+      const std::string& target_name);
   std::string type_name() const override {
     return "lora.Embedding";
   }
   Tensor forward(const Tensor& x) override;
   Tensor get_delta_weight(const std::string& adapter) const override;
-  void update_layer(const std::string& adapter, int rank, double alpha, const LoraConfig& config,
-                    const std::string& target_name) override;
+  void update_layer(
+      const std::string& adapter,
+      int rank,
+      double alpha,
+      const LoraConfig& config,
+      const std::string& target_name) override;
   void mica_init(const std::string& adapter) override;
   /// F.embedding(ids, weight) with the base layer's padding_idx.
   Tensor embed(const Tensor& ids, const Tensor& weight) const;
@@ -173,8 +191,13 @@ class Embedding : public LoraLayer {
 /// 1x1 conv with the base groups (rank must be divisible by groups; merging needs groups == 1).
 class ConvNd : public LoraLayer {
  public:
-  ConvNd(std::shared_ptr<nn::UnaryModule> base_layer, const std::string& adapter,
-         const LoraConfig& config, int rank, double alpha, const std::string& target_name);
+  ConvNd(
+      std::shared_ptr<nn::UnaryModule> base_layer,
+      const std::string& adapter,
+      const LoraConfig& config,
+      int rank,
+      double alpha,
+      const std::string& target_name);
   std::string type_name() const override {
     return kernel_dim_ == 3 ? "lora.Conv1d" : "lora.Conv2d";
   }
@@ -203,16 +226,25 @@ class ConvNd : public LoraLayer {
 /// Several parameters of one module nest wrappers.
 class ParamWrapper : public LoraLayer {
  public:
-  ParamWrapper(std::shared_ptr<nn::UnaryModule> base_layer, const std::string& adapter,
-               const std::string& parameter_name, const LoraConfig& config, int rank, double alpha,
-               const std::string& target_name);
+  ParamWrapper(
+      std::shared_ptr<nn::UnaryModule> base_layer,
+      const std::string& adapter,
+      const std::string& parameter_name,
+      const LoraConfig& config,
+      int rank,
+      double alpha,
+      const std::string& target_name);
   std::string type_name() const override {
     return "lora.ParamWrapper";
   }
   Tensor forward(const Tensor& x) override;
   Tensor get_delta_weight(const std::string& adapter) const override;
-  void update_layer(const std::string& adapter, int rank, double alpha, const LoraConfig& config,
-                    const std::string& target_name) override;
+  void update_layer(
+      const std::string& adapter,
+      int rank,
+      double alpha,
+      const LoraConfig& config,
+      const std::string& target_name) override;
   std::optional<std::string> wrapped_parameter_name() const override {
     return parameter_name_;
   }

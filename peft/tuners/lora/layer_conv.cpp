@@ -11,8 +11,13 @@
 
 namespace peftcpp::lora {
 
-ConvNd::ConvNd(std::shared_ptr<nn::UnaryModule> base_layer, const std::string& adapter,
-               const LoraConfig& config, int rank, double alpha, const std::string& target_name)
+ConvNd::ConvNd(
+    std::shared_ptr<nn::UnaryModule> base_layer,
+    const std::string& adapter,
+    const LoraConfig& config,
+    int rank,
+    double alpha,
+    const std::string& target_name)
     : LoraLayer(std::move(base_layer), adapter) {
   nn::ModulePtr base = get_base_layer();
   if (auto* c1 = dynamic_cast<nn::Conv1d*>(base.get())) {
@@ -24,17 +29,30 @@ ConvNd::ConvNd(std::shared_ptr<nn::UnaryModule> base_layer, const std::string& a
   } else {
     throw ValueError(detail::concat("[lora] lora conv layers cannot wrap a ", base->type_name()));
   }
-  PEFTCPP_CHECK(config.velora_config.is_null(), "[lora] VeLoRA does not support adapting conv "
-                "layers (", target_name, ")");
+  PEFTCPP_CHECK(
+      config.velora_config.is_null(),
+      "[lora] VeLoRA does not support adapting conv "
+      "layers (",
+      target_name,
+      ")");
   const std::int64_t g = groups();
   if (g > 1) {
     std::cerr << "[lora] warning: LoRA adapter added to ConvNd layer with groups > 1. Merging is "
                  "not supported.\n";
   }
-  PEFTCPP_CHECK(rank % g == 0, "[lora] targeting a ", base->type_name(), " with groups=", g,
-                " and rank ", rank, ". Currently, support is limited to conv layers where the rank "
-                "is divisible by groups. Either choose a different rank or do not target this "
-                "specific layer (", target_name, ")");
+  PEFTCPP_CHECK(
+      rank % g == 0,
+      "[lora] targeting a ",
+      base->type_name(),
+      " with groups=",
+      g,
+      " and rank ",
+      rank,
+      ". Currently, support is limited to conv layers where the rank "
+      "is divisible by groups. Either choose a different rank or do not target this "
+      "specific layer (",
+      target_name,
+      ")");
   kernel_dim_ = base_weight().dim();
   fan_in_fan_out = config.fan_in_fan_out;
   update_layer(adapter, rank, alpha, config, target_name);
@@ -42,7 +60,8 @@ ConvNd::ConvNd(std::shared_ptr<nn::UnaryModule> base_layer, const std::string& a
 
 std::int64_t ConvNd::groups() const {
   nn::ModulePtr base = get_base_layer();
-  if (auto* c1 = dynamic_cast<nn::Conv1d*>(base.get())) return c1->options.groups;
+  if (auto* c1 = dynamic_cast<nn::Conv1d*>(base.get()))
+    return c1->options.groups;
   return dynamic_cast<nn::Conv2d*>(base.get())->options.groups;
 }
 
@@ -85,16 +104,29 @@ void ConvNd::create_adapter_modules(const std::string& adapter, int rank, bool b
 Tensor ConvNd::base_conv(const Tensor& x, const Tensor& weight) const {
   nn::ModulePtr base = get_base_layer();
   if (auto* c1 = dynamic_cast<nn::Conv1d*>(base.get())) {
-    return nn::functional::conv1d(x, weight, Tensor(), c1->options.stride, c1->options.padding,
-                                  c1->options.dilation, c1->options.groups);
+    return nn::functional::conv1d(
+        x,
+        weight,
+        Tensor(),
+        c1->options.stride,
+        c1->options.padding,
+        c1->options.dilation,
+        c1->options.groups);
   }
   auto* c2 = dynamic_cast<nn::Conv2d*>(base.get());
-  return nn::functional::conv2d(x, weight, Tensor(), c2->options.stride, c2->options.padding,
-                                c2->options.dilation, c2->options.groups);
+  return nn::functional::conv2d(
+      x,
+      weight,
+      Tensor(),
+      c2->options.stride,
+      c2->options.padding,
+      c2->options.dilation,
+      c2->options.groups);
 }
 
 Tensor ConvNd::lora_update(const std::string& adapter, const Tensor& x) {
-  return B(adapter)->forward(A(adapter)->forward(dropout(adapter)->forward(x))) * scaling.at(adapter);
+  return B(adapter)->forward(A(adapter)->forward(dropout(adapter)->forward(x))) *
+         scaling.at(adapter);
 }
 
 Tensor ConvNd::get_delta_weight(const std::string& adapter) const {
@@ -114,7 +146,8 @@ Tensor ConvNd::get_delta_weight(const std::string& adapter) const {
     out = matmul(wb.squeeze(3).squeeze(2), wa.squeeze(3).squeeze(2)).unsqueeze(2).unsqueeze(3) * s;
   } else {
     const Tensor at = wa.transpose(0, 1);
-    const Tensor conv = kernel_dim_ == 3 ? nn::functional::conv1d(at, wb) : nn::functional::conv2d(at, wb);
+    const Tensor conv =
+        kernel_dim_ == 3 ? nn::functional::conv1d(at, wb) : nn::functional::conv2d(at, wb);
     out = groups() > 1 ? conv * s : conv.transpose(0, 1) * s;
   }
   return upcast ? out.to(dt) : out;

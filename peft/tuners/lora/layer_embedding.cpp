@@ -13,13 +13,22 @@
 
 namespace peftcpp::lora {
 
-Embedding::Embedding(std::shared_ptr<nn::UnaryModule> base_layer, const std::string& adapter,
-                     const LoraConfig& config, int rank, double alpha, const std::string& target_name)
+Embedding::Embedding(
+    std::shared_ptr<nn::UnaryModule> base_layer,
+    const std::string& adapter,
+    const LoraConfig& config,
+    int rank,
+    double alpha,
+    const std::string& target_name)
     : LoraLayer(std::move(base_layer), adapter) {
-  PEFTCPP_CHECK(!config.lora_bias, "[lora] lora_bias=True is not supported for lora.Embedding (",
-                target_name, ")");
+  PEFTCPP_CHECK(
+      !config.lora_bias,
+      "[lora] lora_bias=True is not supported for lora.Embedding (",
+      target_name,
+      ")");
   auto* e = dynamic_cast<nn::Embedding*>(get_base_layer().get());
-  PEFTCPP_CHECK(e != nullptr, "[lora] lora.Embedding cannot wrap a ", get_base_layer()->type_name());
+  PEFTCPP_CHECK(
+      e != nullptr, "[lora] lora.Embedding cannot wrap a ", get_base_layer()->type_name());
   in_features = e->num_embeddings;
   out_features = e->embedding_dim;
   fan_in_fan_out = config.fan_in_fan_out;
@@ -40,10 +49,19 @@ void Embedding::create_adapter_modules(const std::string& adapter, int rank, boo
   lora_embedding_B_->insert(adapter, randn({out_features, rank}).to(dt), true);
 }
 
-void Embedding::update_layer(const std::string& adapter, int rank, double alpha,
-                             const LoraConfig& config, const std::string& target_name) {
-  PEFTCPP_CHECK(rank > 0, "[lora] `r` should be a positive integer value but the value passed is ",
-                rank, " (", target_name, ")");
+void Embedding::update_layer(
+    const std::string& adapter,
+    int rank,
+    double alpha,
+    const LoraConfig& config,
+    const std::string& target_name) {
+  PEFTCPP_CHECK(
+      rank > 0,
+      "[lora] `r` should be a positive integer value but the value passed is ",
+      rank,
+      " (",
+      target_name,
+      ")");
   std::shared_ptr<LoraVariant> variant = resolve_variant(config);
   if (variant) {
     lora_variant[adapter] = variant;
@@ -59,7 +77,8 @@ void Embedding::update_layer(const std::string& adapter, int rank, double alpha,
   }
   create_adapter_modules(adapter, rank, false);
   lora_bias[adapter] = false;
-  scaling[adapter] = config.use_rslora ? alpha / std::sqrt(static_cast<double>(rank)) : alpha / rank;
+  scaling[adapter] =
+      config.use_rslora ? alpha / std::sqrt(static_cast<double>(rank)) : alpha / rank;
   use_rslora[adapter] = config.use_rslora;
   use_dora[adapter] = config.use_dora;
   const InitWeights& init = config.init_lora_weights;
@@ -74,7 +93,8 @@ void Embedding::update_layer(const std::string& adapter, int rank, double alpha,
   } else if (!(init == false)) {
     reset_lora_parameters(adapter, init);
   }
-  if (variant) variant->init(*this, adapter, config, target_name);
+  if (variant)
+    variant->init(*this, adapter, config, target_name);
   set_adapter(active_adapters_, config.inference_mode);
 }
 

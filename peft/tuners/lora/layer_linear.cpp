@@ -1,8 +1,7 @@
 // lora.Linear: LoRA on nn::Linear and on transformers' Conv1D (port of Linear and the Linear /
 // Conv1D branches of dispatch_default in peft/tuners/lora/layer.py @5d602fd).
-#include "peft/tuners/lora/layer.h"
-
 #include "nn/layers/linear.h"
+#include "peft/tuners/lora/layer.h"
 #include "peft/tuners/lora/variants/variants.h"
 #include "tensor/error.h"
 #include "tensor/ops.h"
@@ -19,9 +18,14 @@ DType adapter_dtype(const Tensor& base_weight) {
 
 }  // namespace
 
-Linear::Linear(std::shared_ptr<nn::UnaryModule> base_layer, const std::string& adapter,
-               const LoraConfig& config, int rank, double alpha, const std::string& target_name,
-               bool is_conv1d)
+Linear::Linear(
+    std::shared_ptr<nn::UnaryModule> base_layer,
+    const std::string& adapter,
+    const LoraConfig& config,
+    int rank,
+    double alpha,
+    const std::string& target_name,
+    bool is_conv1d)
     : LoraLayer(std::move(base_layer), adapter), is_target_conv_1d_layer(is_conv1d) {
   nn::ModulePtr base = get_base_layer();
   if (auto* l = dynamic_cast<nn::Linear*>(base.get())) {
@@ -52,7 +56,8 @@ std::shared_ptr<LoraVariant> Linear::resolve_variant(const LoraConfig& config) c
 }
 
 Tensor Linear::lora_update(const std::string& adapter, const Tensor& x) {
-  return B(adapter)->forward(A(adapter)->forward(dropout(adapter)->forward(x))) * scaling.at(adapter);
+  return B(adapter)->forward(A(adapter)->forward(dropout(adapter)->forward(x))) *
+         scaling.at(adapter);
 }
 
 Tensor Linear::get_delta_weight(const std::string& adapter) const {

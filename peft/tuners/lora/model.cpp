@@ -2,6 +2,8 @@
 // peft/tuners/lora/layer.py @5d602fd).
 #include "peft/tuners/lora/model.h"
 
+#include "peft/utils/constants.h"
+
 #include <algorithm>
 #include <iostream>
 #include <map>
@@ -17,7 +19,8 @@ namespace {
 
 std::vector<std::string> object_keys(const Json& j) {
   std::vector<std::string> out;
-  if (!j.is_object()) return out;
+  if (!j.is_object())
+    return out;
   for (const auto& [k, v] : j.as_object()) out.push_back(k);
   return out;
 }
@@ -34,6 +37,7 @@ TargetFields LoraModel::target_fields(PeftConfig& config) const {
   f.layers_to_transform = &c.layers_to_transform;
   f.layers_pattern = &c.layers_pattern;
   f.trainable_token_indices = &c.trainable_token_indices;
+  f.ensure_weight_tying = &c.ensure_weight_tying;
   return f;
 }
 
@@ -42,25 +46,15 @@ std::string LoraModel::bias_of(const PeftConfig& config) const {
 }
 
 std::vector<std::string> LoraModel::default_target_modules(const std::string& model_type) const {
-  // TRANSFORMERS_MODELS_TO_LORA_TARGET_MODULES_MAPPING (utils/constants.py) for the families of
-  // models/, plus the common ones with the same module names.
-  static const std::map<std::string, std::vector<std::string>> kDefaults = {
-      {"t5", {"q", "v"}},           {"mt5", {"q", "v"}},
-      {"gpt2", {"c_attn"}},         {"bert", {"query", "value"}},
-      {"roberta", {"query", "value"}}, {"llama", {"q_proj", "v_proj"}},
-      {"mistral", {"q_proj", "v_proj"}}, {"qwen2", {"q_proj", "v_proj"}},
-      {"gemma", {"q_proj", "v_proj"}}, {"opt", {"q_proj", "v_proj"}},
-      {"phi", {"q_proj", "v_proj", "fc1", "fc2"}},
-  };
-  auto it = kDefaults.find(model_type);
-  return it == kDefaults.end() ? std::vector<std::string>{} : it->second;
+  return lora_default_target_modules(model_type);
 }
 
 void LoraModel::prepare_model(PeftConfig& config, nn::Module& /*model*/) {
   const auto& c = config.as<LoraConfig>();
   if (c.layer_replication && !c.layer_replication->empty()) {
-    throw ValueError("[lora] layer_replication is not implemented in peftcpp (it needs weight-sharing "
-                     "copies of decoder layers)");
+    throw ValueError(
+        "[lora] layer_replication is not implemented in peftcpp (it needs weight-sharing "
+        "copies of decoder layers)");
   }
 }
 
@@ -69,18 +63,29 @@ void LoraModel::check_new_adapter_config(const PeftConfig& config) const {
   const auto& c = config.as<LoraConfig>();
   const bool kasa = !c.kasa_config.is_null();
   for (const auto& [name, other] : configs_) {
-    if (other.get() == &config) continue;
+    if (other.get() == &config)
+      continue;
     const auto& o = other->as<LoraConfig>();
-    PEFTCPP_CHECK(kasa == !o.kasa_config.is_null(), "[lora] KaSA cannot be combined with adapters "
-                  "that don't use KaSA, since KaSA modifies the base weights: the new adapter ",
-                  kasa ? "uses" : "does not use", " KaSA but adapter '", name, "' ",
-                  kasa ? "does not" : "does", ".");
+    PEFTCPP_CHECK(
+        kasa == !o.kasa_config.is_null(),
+        "[lora] KaSA cannot be combined with adapters "
+        "that don't use KaSA, since KaSA modifies the base weights: the new adapter ",
+        kasa ? "uses" : "does not use",
+        " KaSA but adapter '",
+        name,
+        "' ",
+        kasa ? "does not" : "does",
+        ".");
     if (c.target_parameters && !c.target_parameters->empty() && o.target_parameters &&
         !o.target_parameters->empty()) {
       const std::set<std::string> a(c.target_parameters->begin(), c.target_parameters->end());
       const std::set<std::string> b(o.target_parameters->begin(), o.target_parameters->end());
-      PEFTCPP_CHECK(a == b, "[lora] when using multiple adapters with `target_parameters`, all "
-                    "adapters must target the same set of parameters (adapter '", name, "' differs)");
+      PEFTCPP_CHECK(
+          a == b,
+          "[lora] when using multiple adapters with `target_parameters`, all "
+          "adapters must target the same set of parameters (adapter '",
+          name,
+          "' differs)");
     }
   }
 }
@@ -88,27 +93,35 @@ void LoraModel::check_new_adapter_config(const PeftConfig& config) const {
 void LoraModel::check_merge_allowed() const {
   for (const auto& [name, cfg] : configs_) {
     const auto& c = cfg->as<LoraConfig>();
-    PEFTCPP_CHECK(!c.layer_replication || c.layer_replication->empty(),
-                  "[lora] cannot merge LORA layers when base model layers are replicated");
+    PEFTCPP_CHECK(
+        !c.layer_replication || c.layer_replication->empty(),
+        "[lora] cannot merge LORA layers when base model layers are replicated");
   }
 }
 
-std::shared_ptr<LoraLayer> create_new_module(LoraConfig& config, const std::string& adapter,
-                                             const nn::ModulePtr& target, int rank, double alpha,
-                                             const std::string& target_name,
-                                             const std::optional<std::string>& parameter_name) {
+std::shared_ptr<LoraLayer> create_new_module(
+    LoraConfig& config,
+    const std::string& adapter,
+    const nn::ModulePtr& target,
+    int rank,
+    double alpha,
+    const std::string& target_name,
+    const std::optional<std::string>& parameter_name) {
   nn::ModulePtr base = target;
-  if (auto* t = dynamic_cast<BaseTunerLayer*>(target.get())) base = t->get_base_layer();
+  if (auto* t = dynamic_cast<BaseTunerLayer*>(target.get()))
+    base = t->get_base_layer();
   auto unary = std::dynamic_pointer_cast<nn::UnaryModule>(target);
   if (parameter_name) {
     PEFTCPP_CHECK(unary != nullptr, "[lora] cannot wrap a parameter of ", target->type_name());
-    return std::make_shared<ParamWrapper>(unary, adapter, *parameter_name, config, rank, alpha, target_name);
+    return std::make_shared<ParamWrapper>(
+        unary, adapter, *parameter_name, config, rank, alpha, target_name);
   }
   if (unary != nullptr) {
     if (dynamic_cast<nn::Embedding*>(base.get()) != nullptr) {
       return std::make_shared<Embedding>(unary, adapter, config, rank, alpha, target_name);
     }
-    if (dynamic_cast<nn::Conv2d*>(base.get()) != nullptr || dynamic_cast<nn::Conv1d*>(base.get()) != nullptr) {
+    if (dynamic_cast<nn::Conv2d*>(base.get()) != nullptr ||
+        dynamic_cast<nn::Conv1d*>(base.get()) != nullptr) {
       return std::make_shared<ConvNd>(unary, adapter, config, rank, alpha, target_name);
     }
     if (dynamic_cast<nn::Linear*>(base.get()) != nullptr) {
@@ -129,15 +142,21 @@ std::shared_ptr<LoraLayer> create_new_module(LoraConfig& config, const std::stri
     }
   }
   throw ValueError(detail::concat(
-      "[lora] target module ", target_name, " (", base->type_name(),
+      "[lora] target module ",
+      target_name,
+      " (",
+      base->type_name(),
       ") is not supported. Currently, only the following modules are supported: `torch.nn.Linear`, "
       "`torch.nn.Embedding`, `torch.nn.Conv1d`, `torch.nn.Conv2d`, "
       "`transformers.pytorch_utils.Conv1D`."));
 }
 
-void LoraModel::create_and_replace(PeftConfig& config, const std::string& adapter,
-                                   const nn::ModulePtr& target, const std::string& current_key,
-                                   const std::optional<std::string>& parameter_name) {
+void LoraModel::create_and_replace(
+    PeftConfig& config,
+    const std::string& adapter,
+    const nn::ModulePtr& target,
+    const std::string& current_key,
+    const std::optional<std::string>& parameter_name) {
   auto& c = config.as<LoraConfig>();
   const std::string r_key = get_pattern_key(object_keys(c.rank_pattern), current_key);
   const std::string a_key = get_pattern_key(object_keys(c.alpha_pattern), current_key);
@@ -154,20 +173,27 @@ void LoraModel::create_and_replace(PeftConfig& config, const std::string& adapte
     record_updated_layer(existing);
     return;
   }
-  PEFTCPP_CHECK(!(pw != nullptr && parameter_name && *parameter_name == *pw->wrapped_parameter_name()),
-                "[lora] trying to target the same nn.Parameter twice (", current_key, ")");
+  PEFTCPP_CHECK(
+      !(pw != nullptr && parameter_name && *parameter_name == *pw->wrapped_parameter_name()),
+      "[lora] trying to target the same nn.Parameter twice (",
+      current_key,
+      ")");
   std::shared_ptr<LoraLayer> layer =
       create_new_module(c, adapter, target, rank, alpha, current_key, parameter_name);
   const AdapterNames& active = active_adapters();
-  if (std::find(active.begin(), active.end(), adapter) == active.end()) layer->requires_grad_(false);
+  if (std::find(active.begin(), active.end(), adapter) == active.end())
+    layer->requires_grad_(false);
   replace_module(current_key, layer);
 }
 
-nn::StateDict LoraModel::adapter_state_dict(nn::Module& root, const PeftConfig& config,
-                                            const std::string& adapter,
-                                            const nn::StateDict& state) const {
+nn::StateDict LoraModel::adapter_state_dict(
+    nn::Module& root,
+    const PeftConfig& config,
+    const std::string& adapter,
+    const nn::StateDict& state) const {
   nn::StateDict out = BaseTuner::adapter_state_dict(root, config, adapter, state);
-  if (!config.as<LoraConfig>().use_dora) return out;
+  if (!config.as<LoraConfig>().use_dora)
+    return out;
   const std::string suffix = "lora_magnitude_vector." + adapter + ".weight";
   nn::StateDict renamed;
   for (auto& [k, v] : out) {
@@ -176,9 +202,11 @@ nn::StateDict LoraModel::adapter_state_dict(nn::Module& root, const PeftConfig& 
   return renamed;
 }
 
-nn::StateDict LoraModel::remap_adapter_state_dict_for_load(nn::Module& root, const PeftConfig& config,
-                                                           const std::string& adapter,
-                                                           const nn::StateDict& state) const {
+nn::StateDict LoraModel::remap_adapter_state_dict_for_load(
+    nn::Module& root,
+    const PeftConfig& config,
+    const std::string& adapter,
+    const nn::StateDict& state) const {
   nn::StateDict renamed;
   for (const auto& [k, v] : state) {
     renamed[k.ends_with("lora_magnitude_vector") ? k + ".weight" : k] = v;
@@ -196,7 +224,8 @@ void LoraModel::check_forward_adapter_names(const AdapterNames& names) const {
   }
   std::set<std::string> unknown;
   for (const std::string& n : names) {
-    if (n != "__base__" && !known.count(n)) unknown.insert(n);
+    if (n != "__base__" && !known.count(n))
+      unknown.insert(n);
   }
   if (!unknown.empty()) {
     std::string s;

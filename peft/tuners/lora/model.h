@@ -35,15 +35,23 @@ class LoraModel : public BaseTuner {
   void prepare_model(PeftConfig& config, nn::Module& model) override;
   void check_new_adapter_config(const PeftConfig& config) const override;
   void check_merge_allowed() const override;
-  void create_and_replace(PeftConfig& config, const std::string& adapter, const nn::ModulePtr& target,
-                          const std::string& current_key,
-                          const std::optional<std::string>& parameter_name) override;
+  void create_and_replace(
+      PeftConfig& config,
+      const std::string& adapter,
+      const nn::ModulePtr& target,
+      const std::string& current_key,
+      const std::optional<std::string>& parameter_name) override;
 
-  nn::StateDict adapter_state_dict(nn::Module& root, const PeftConfig& config, const std::string& adapter,
-                                   const nn::StateDict& state) const override;
-  nn::StateDict remap_adapter_state_dict_for_load(nn::Module& root, const PeftConfig& config,
-                                                  const std::string& adapter,
-                                                  const nn::StateDict& state) const override;
+  nn::StateDict adapter_state_dict(
+      nn::Module& root,
+      const PeftConfig& config,
+      const std::string& adapter,
+      const nn::StateDict& state) const override;
+  nn::StateDict remap_adapter_state_dict_for_load(
+      nn::Module& root,
+      const PeftConfig& config,
+      const std::string& adapter,
+      const nn::StateDict& state) const override;
 
   /// PEFT's _enable_peft_forward_hooks check: every name of a mixed batch must be "__base__" or
   /// an adapter that some LoRA layer has.
@@ -55,10 +63,14 @@ class LoraModel : public BaseTuner {
 
 /// The LoRA layer for `target` (PEFT's dispatch_default); may flip config.fan_in_fan_out to
 /// match the base layer type, as PEFT does (with a warning).
-std::shared_ptr<LoraLayer> create_new_module(LoraConfig& config, const std::string& adapter,
-                                             const nn::ModulePtr& target, int rank, double alpha,
-                                             const std::string& target_name,
-                                             const std::optional<std::string>& parameter_name);
+std::shared_ptr<LoraLayer> create_new_module(
+    LoraConfig& config,
+    const std::string& adapter,
+    const nn::ModulePtr& target,
+    int rank,
+    double alpha,
+    const std::string& target_name,
+    const std::optional<std::string>& parameter_name);
 
 /// Factory for the tuner registry.
 std::shared_ptr<BaseTuner> make_lora_model(nn::ModulePtr model);

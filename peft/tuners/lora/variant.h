@@ -26,8 +26,11 @@ class LoraVariant {
     return true;
   }
   /// Called at the end of update_layer, after the vanilla A/B were created and initialised.
-  virtual void init(LoraLayer& layer, const std::string& adapter, const LoraConfig& config,
-                    const std::string& target_name) = 0;
+  virtual void init(
+      LoraLayer& layer,
+      const std::string& adapter,
+      const LoraConfig& config,
+      const std::string& target_name) = 0;
   /// `weight` with the adapter merged (a new tensor; `weight` is not changed).
   virtual Tensor merge_safe(LoraLayer& layer, const std::string& adapter, const Tensor& weight) = 0;
   /// Merges the adapter into `weight` in place (nn::set_data).
@@ -36,8 +39,8 @@ class LoraVariant {
   virtual Tensor unmerge(LoraLayer& layer, const std::string& adapter, const Tensor& weight) = 0;
   /// The layer output with this adapter applied, given the base output (or the output of the
   /// adapters before it) `result`.
-  virtual Tensor forward(LoraLayer& layer, const std::string& adapter, const Tensor& x,
-                         const Tensor& result) = 0;
+  virtual Tensor forward(
+      LoraLayer& layer, const std::string& adapter, const Tensor& x, const Tensor& result) = 0;
 };
 
 }  // namespace peftcpp::lora

@@ -20,27 +20,38 @@ namespace peftcpp {
 
 class TrainableTokensLayer : public BaseTunerLayer {
  public:
-  TrainableTokensLayer(std::shared_ptr<nn::UnaryModule> base_layer, const std::string& adapter);
+  /// With `tied`, the layer follows that layer's adapters (a weight tied to the embedding, e.g. an
+  /// LM head): it owns no tensors and update_layer does nothing.
+  TrainableTokensLayer(
+      std::shared_ptr<nn::UnaryModule> base_layer,
+      const std::string& adapter,
+      std::shared_ptr<TrainableTokensLayer> tied = nullptr);
   std::string type_name() const override {
     return "trainable_tokens.TrainableTokensLayer";
   }
   /// Adds `adapter` for `token_indices`, initialised from the current rows (init_weights) or
   /// randomly.
-  void update_layer(const std::string& adapter, std::vector<std::int64_t> token_indices,
-                    bool init_weights = true);
+  void update_layer(
+      const std::string& adapter,
+      std::vector<std::int64_t> token_indices,
+      bool init_weights = true);
   /// The weight with the rows of `adapters` replaced (differentiable w.r.t. the deltas).
   Tensor get_merged_weights(const AdapterNames& adapters) const;
   /// Forward with the given adapters (the base layer's when disabled or none).
   Tensor forward_adapters(const Tensor& x, const AdapterNames& adapters);
   Tensor forward(const Tensor& x) override;
 
-  void merge(bool safe_merge = false, const std::optional<AdapterNames>& adapter_names = {}) override;
+  void merge(
+      bool safe_merge = false, const std::optional<AdapterNames>& adapter_names = {}) override;
   void unmerge() override;
   std::vector<std::string> all_adapter_names() const override;
 
   const std::vector<std::int64_t>& token_indices(const std::string& adapter) const;
   const std::shared_ptr<AdapterParameterDict>& trainable_tokens_delta() const {
-    return trainable_tokens_delta_;
+    return tied_ ? tied_->trainable_tokens_delta() : trainable_tokens_delta_;
+  }
+  const std::shared_ptr<TrainableTokensLayer>& tied_adapter() const {
+    return tied_;
   }
 
  protected:
@@ -52,6 +63,10 @@ class TrainableTokensLayer : public BaseTunerLayer {
 
  private:
   void check_overlapping_tokens(const AdapterNames& adapters) const;
+  BufferDict& originals() const {
+    return tied_ ? tied_->originals() : *trainable_tokens_original_;
+  }
+  std::shared_ptr<TrainableTokensLayer> tied_;
   std::shared_ptr<AdapterParameterDict> trainable_tokens_delta_;
   std::shared_ptr<BufferDict> trainable_tokens_original_;
   std::map<std::string, std::vector<std::int64_t>> token_indices_;

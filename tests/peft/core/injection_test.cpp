@@ -15,7 +15,8 @@ namespace {
 std::set<std::string> trainable(const nn::Module& m) {
   std::set<std::string> out;
   for (const auto& [n, p] : m.named_parameters()) {
-    if (p.requires_grad()) out.insert(n);
+    if (p.requires_grad())
+      out.insert(n);
   }
   return out;
 }
@@ -24,11 +25,12 @@ std::set<std::string> trainable(const nn::Module& m) {
 
 TEST_CASE("lora parameters get PEFT's names and only they train") {
   auto model = get_peft_model(test::make_mlp(), test::lora_config({"lin0", "lin1"}));
-  CHECK(trainable(*model) == std::set<std::string>{
-                                 "base_model.model.lin0.lora_A.default.weight",
-                                 "base_model.model.lin0.lora_B.default.weight",
-                                 "base_model.model.lin1.lora_A.default.weight",
-                                 "base_model.model.lin1.lora_B.default.weight"});
+  CHECK(
+      trainable(*model) == std::set<std::string>{
+                               "base_model.model.lin0.lora_A.default.weight",
+                               "base_model.model.lin0.lora_B.default.weight",
+                               "base_model.model.lin1.lora_A.default.weight",
+                               "base_model.model.lin1.lora_B.default.weight"});
   std::set<std::string> all;
   for (const auto& [n, p] : model->named_parameters()) all.insert(n);
   CHECK(all.count("base_model.model.lin0.base_layer.weight") == 1);
@@ -36,7 +38,8 @@ TEST_CASE("lora parameters get PEFT's names and only they train") {
   const auto [t, total] = model->get_nb_trainable_parameters();
   CHECK(t == 4 * 16 + 32 * 4 + 4 * 32 + 8 * 4);
   CHECK(total == t + 16 * 32 + 32 + 32 * 8 + 8);
-  CHECK(model->trainable_parameters_text().starts_with("trainable params: 352 || all params: 1,160"));
+  CHECK(
+      model->trainable_parameters_text().starts_with("trainable params: 352 || all params: 1,160"));
 }
 
 TEST_CASE("a rank or alpha pattern overrides r and lora_alpha per module") {
@@ -64,8 +67,10 @@ TEST_CASE("an unsupported target leaves the model unchanged") {
   auto model = test::make_mlp();
   auto before = model->find_child("lin0");
   // lin0 can be adapted, relu cannot: the lin0 replacement must be undone
-  CHECK_THROWS_WITH_AS(get_peft_model(model, test::lora_config({"lin0", "relu"})),
-                       doctest::Contains("is not supported"), ValueError);
+  CHECK_THROWS_WITH_AS(
+      get_peft_model(model, test::lora_config({"lin0", "relu"})),
+      doctest::Contains("is not supported"),
+      ValueError);
   CHECK(model->find_child("lin0") == before);
   CHECK(model->find_child("lin0")->type_name() == "Linear");
 }
@@ -117,8 +122,10 @@ TEST_CASE("adding an adapter that matches nothing rolls back its config") {
   auto model = get_peft_model(test::make_mlp(), test::lora_config({"lin0"}));
   CHECK_THROWS_AS(model->add_adapter("bad", test::lora_config({"nope"})), ValueError);
   CHECK(!model->base_model().has_adapter("bad"));
-  CHECK_THROWS_WITH_AS(model->add_adapter("default", test::lora_config({"lin0"})),
-                       doctest::Contains("already exists"), ValueError);
+  CHECK_THROWS_WITH_AS(
+      model->add_adapter("default", test::lora_config({"lin0"})),
+      doctest::Contains("already exists"),
+      ValueError);
 }
 
 TEST_CASE("delete_adapter removes its tensors and picks the remaining adapter") {
@@ -149,4 +156,21 @@ TEST_CASE("layer and model status report adapters") {
     CHECK(model->get_model_status().enabled == Tristate::False);
   }
   CHECK(model->get_model_status().enabled == Tristate::True);
+}
+
+TEST_CASE("a sequence-classification adapter trains the classifier head") {
+  auto base = test::make_model(R"J({"forward": "out = classifier(relu(lin0(X)))", "modules": {
+      "lin0": {"type": "Linear", "in_features": 16, "out_features": 8, "bias": true},
+      "relu": {"type": "ReLU"},
+      "classifier": {"type": "Linear", "in_features": 8, "out_features": 3, "bias": true}}})J");
+  auto cfg = test::lora_config({"lin0"});
+  cfg->task_type = TaskType::SEQ_CLS;
+  auto model = get_peft_model(base, std::move(cfg));
+  CHECK(model->type_name() == "PeftModelForSequenceClassification");
+  CHECK(
+      model->peft_config("default").as<LoraConfig>().modules_to_save ==
+      std::vector<std::string>{"classifier", "score"});
+  const auto t = trainable(*model);
+  CHECK(t.count("base_model.model.classifier.modules_to_save.default.weight") == 1);
+  CHECK(t.count("base_model.model.lin0.lora_A.default.weight") == 1);
 }

@@ -138,14 +138,17 @@ TEST_CASE("all-linear expands to every Linear and Conv1D of a custom model") {
   TargetFields tf = f.get();
   expand_all_linear(tf, *model, false);
   REQUIRE(f.targets.is_list());
-  // custom models keep their last linear layer, as in PEFT (only transformers' output layer is dropped)
+  // custom models keep their last linear layer, as in PEFT (only transformers' output layer is
+  // dropped)
   CHECK(f.targets.names() == std::vector<std::string>{"conv1d", "lin0"});
 }
 
 TEST_CASE("get_pattern_key matches a pattern at the end of the name") {
   CHECK(get_pattern_key({"lin1"}, "block.lin1") == "lin1");
   CHECK(get_pattern_key({"lin1"}, "block.lin10") == "block.lin10");
-  CHECK(get_pattern_key({"layers\\.0\\..*proj", "q_proj"}, "layers.0.q_proj") == "layers\\.0\\..*proj");
+  CHECK(
+      get_pattern_key({"layers\\.0\\..*proj", "q_proj"}, "layers.0.q_proj") ==
+      "layers\\.0\\..*proj");
   CHECK(get_pattern_key({}, "x") == "x");
 }
 
@@ -167,6 +170,24 @@ TEST_CASE("injection fails when every match is excluded") {
   auto model = test::make_mlp();
   auto cfg = test::lora_config({"lin0"});
   cfg->exclude_modules = ".*";
-  CHECK_THROWS_WITH_AS(get_peft_model(model, std::move(cfg)),
-                       doctest::Contains("All modules were excluded"), ValueError);
+  CHECK_THROWS_WITH_AS(
+      get_peft_model(model, std::move(cfg)),
+      doctest::Contains("All modules were excluded"),
+      ValueError);
+}
+
+TEST_CASE("long target lists are condensed to distinguishing suffixes") {
+  std::vector<std::string> targets, others;
+  for (int i = 0; i < 12; ++i) {
+    targets.push_back("model.decoder.layers." + std::to_string(i) + ".self_attn.q_proj");
+    targets.push_back("model.decoder.layers." + std::to_string(i) + ".self_attn.v_proj");
+    others.push_back("model.encoder.layers." + std::to_string(i) + ".self_attn.k_proj");
+  }
+  CHECK(
+      find_minimal_target_modules(targets, others) == std::vector<std::string>{"q_proj", "v_proj"});
+  // a suffix shared with another module is not enough
+  others.push_back("model.encoder.q_proj");
+  const auto m = find_minimal_target_modules(targets, others);
+  CHECK(std::find(m.begin(), m.end(), "q_proj") == m.end());
+  CHECK(std::find(m.begin(), m.end(), "self_attn.q_proj") != m.end());
 }

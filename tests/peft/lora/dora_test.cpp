@@ -33,9 +33,9 @@ TEST_CASE("dora linear matches the hand-computed weight decomposition") {
   const Tensor a = l0->A_weight("default").detach();
   const Tensor bb = l0->B_weight("default").detach();
   const double s = l0->scaling.at("default");
-  const Tensor v = w + matmul(bb, a) * s;                       // [32, 16]
-  const Tensor n = sqrt(sum(v * v, {1}));                       // row norms
-  CHECK(test::max_diff(magnitude(*l0), n) < 1e-5);             // init: m = ||W + sBA||
+  const Tensor v = w + matmul(bb, a) * s;           // [32, 16]
+  const Tensor n = sqrt(sum(v * v, {1}));           // row norms
+  CHECK(test::max_diff(magnitude(*l0), n) < 1e-5);  // init: m = ||W + sBA||
   // a trained magnitude
   Tensor& m = magnitude(*l0);
   {
@@ -50,24 +50,26 @@ TEST_CASE("dora linear matches the hand-computed weight decomposition") {
   // gradients: the norm is a constant
   const Tensor gout = randn({5, 32});
   sum(got * gout).backward();
-  const Tensor xv = matmul(x, v.t());                                   // [5, 32]
+  const Tensor xv = matmul(x, v.t());  // [5, 32]
   CHECK(test::max_diff(m.grad(), sum(gout * xv / n, {0})) < 1e-4);
-  const Tensor gs = gout * (m.detach() / n);                            // [5, 32]
-  const Tensor db = matmul(gs.t(), matmul(x, a.t())) * s;               // [32, 4]
+  const Tensor gs = gout * (m.detach() / n);               // [5, 32]
+  const Tensor db = matmul(gs.t(), matmul(x, a.t())) * s;  // [32, 4]
   CHECK(test::max_diff(l0->B_weight("default").grad(), db) < 1e-4);
 }
 
 TEST_CASE("dora embedding scales the columns of the adapted table") {
-  auto model = get_peft_model(test::make_model(R"J({"forward": "out = emb(X)", "modules": {
+  auto model = get_peft_model(
+      test::make_model(R"J({"forward": "out = emb(X)", "modules": {
       "emb": {"type": "Embedding", "num_embeddings": 12, "embedding_dim": 5}}})J"),
-                              dora_config({"emb"}));
+      dora_config({"emb"}));
   auto e = model->get_base_model()->get_submodule_as<lora::LoraLayer>("emb");
   NoGradGuard g;
-  const Tensor w = e->base_weight();                                        // [12, 5]
-  const Tensor delta = matmul(e->lora_embedding_B().at("default"), e->lora_embedding_A().at("default"))
-                           .t() * e->scaling.at("default");                 // [12, 5]
+  const Tensor w = e->base_weight();  // [12, 5]
+  const Tensor delta =
+      matmul(e->lora_embedding_B().at("default"), e->lora_embedding_A().at("default")).t() *
+      e->scaling.at("default");  // [12, 5]
   const Tensor v = w + delta;
-  const Tensor n = sqrt(sum(v * v, {0}));                                   // per embedding dim
+  const Tensor n = sqrt(sum(v * v, {0}));  // per embedding dim
   CHECK(test::max_diff(magnitude(*e), n) < 1e-5);
   magnitude(*e).copy_(n * 1.7);
   const Tensor ids = tensor<std::int64_t>({0, 3, 11, 3}, {2, 2});
@@ -76,15 +78,16 @@ TEST_CASE("dora embedding scales the columns of the adapted table") {
 }
 
 TEST_CASE("dora conv2d scales each output channel of the adapted kernel") {
-  auto model = get_peft_model(test::make_model(R"J({"forward": "out = conv(X)", "modules": {
+  auto model = get_peft_model(
+      test::make_model(R"J({"forward": "out = conv(X)", "modules": {
       "conv": {"type": "Conv2d", "in_channels": 3, "out_channels": 4, "kernel_size": [3, 3],
                "stride": [1, 1], "padding": [1, 1], "groups": 1, "bias": true}}})J"),
-                              dora_config({"conv"}));
+      dora_config({"conv"}));
   auto c = model->get_base_model()->get_submodule_as<lora::ConvNd>("conv");
   NoGradGuard g;
-  const Tensor w = c->base_weight();                                        // [4, 3, 3, 3]
+  const Tensor w = c->base_weight();  // [4, 3, 3, 3]
   const Tensor v = w + c->get_delta_weight("default");
-  const Tensor n = sqrt(sum(v * v, {1, 2, 3}));                             // [4]
+  const Tensor n = sqrt(sum(v * v, {1, 2, 3}));  // [4]
   CHECK(test::max_diff(magnitude(*c).reshape({4}), n) < 1e-5);
   CHECK(magnitude(*c).shape() == Shape{1, 4, 1, 1});
   magnitude(*c).copy_((n * 0.6).reshape({1, 4, 1, 1}));

@@ -11,7 +11,8 @@ TEST_CASE("every golden LORA case passes or is skipped for a missing base model"
   int passed = 0, skipped = 0, total = 0;
   for (const std::filesystem::path& meta : test::golden_files("peft", "meta.json")) {
     const Json m = Json::parse_file(meta);
-    if (m.at("method").as_string() != "LORA") continue;
+    if (m.at("method").as_string() != "LORA")
+      continue;
     ++total;
     const std::string name = meta.parent_path().filename().string();
     CAPTURE(name);
@@ -22,12 +23,14 @@ TEST_CASE("every golden LORA case passes or is skipped for a missing base model"
       v = golden::Verdict::fail(e.what());
     }
     CHECK_MESSAGE(v.status != golden::Verdict::Status::Fail, v.message);
-    if (v.status == golden::Verdict::Status::Pass) ++passed;
+    if (v.status == golden::Verdict::Status::Pass)
+      ++passed;
     if (v.status == golden::Verdict::Status::Skip) {
       ++skipped;
       CHECK_MESSAGE(v.message.find("model not implemented") != std::string::npos, v.message);
     }
   }
   MESSAGE(passed << " passed, " << skipped << " skipped of " << total << " LORA cases");
-  if (total > 0) CHECK(passed > 0);
+  if (total > 0)
+    CHECK(passed > 0);
 }

@@ -11,9 +11,10 @@ using namespace peftcpp;
 
 namespace {
 
-std::shared_ptr<lora::LoraLayer> layer_with(const InitWeights& init, int r = 4,
-                                            std::shared_ptr<peft::CustomModel> base = nullptr) {
-  if (!base) base = test::make_mlp(11);
+std::shared_ptr<lora::LoraLayer> layer_with(
+    const InitWeights& init, int r = 4, std::shared_ptr<peft::CustomModel> base = nullptr) {
+  if (!base)
+    base = test::make_mlp(11);
   auto cfg = test::lora_config({"lin0"}, r, 8);
   cfg->init_lora_weights = init;
   auto model = get_peft_model(base, std::move(cfg));
@@ -54,7 +55,8 @@ TEST_CASE("pissa moves the principal components into the adapter and W is recons
     const auto [u, s, vh] = svd(w);
     const auto [ur, sr, vhr] = svd(l->base_weight());
     CHECK(sr[0].item<float>() < s[0].item<float>());
-    if (std::string(init) == "pissa") CHECK(sr[0].item<float>() == doctest::Approx(s[4].item<float>()).epsilon(1e-3));
+    if (std::string(init) == "pissa")
+      CHECK(sr[0].item<float>() == doctest::Approx(s[4].item<float>()).epsilon(1e-3));
   }
 }
 

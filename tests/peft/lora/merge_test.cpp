@@ -50,7 +50,9 @@ TEST_CASE("merge_and_unload gives the adapted output for every layer type") {
       const Tensor adapted = model->forward(c.x);
       nn::ModulePtr merged = model->merge_and_unload();
       CHECK(merged->find_child("lin0")->type_name() == "Linear");
-      CHECK(test::max_diff(std::dynamic_pointer_cast<nn::UnaryModule>(merged)->forward(c.x), adapted) < 1e-4);
+      CHECK(
+          test::max_diff(
+              std::dynamic_pointer_cast<nn::UnaryModule>(merged)->forward(c.x), adapted) < 1e-4);
     }
   }
 }
@@ -84,7 +86,8 @@ TEST_CASE("safe_merge refuses a broken adapter and leaves the weights untouched"
   auto l0 = model->get_base_model()->get_submodule_as<lora::LoraLayer>("lin0");
   const Tensor w = l0->base_weight().clone();
   l0->A_weight("default").fill_(std::numeric_limits<double>::quiet_NaN());
-  CHECK_THROWS_WITH_AS(model->merge_adapter({}, true), doctest::Contains("NaNs detected"), ValueError);
+  CHECK_THROWS_WITH_AS(
+      model->merge_adapter({}, true), doctest::Contains("NaNs detected"), ValueError);
   CHECK(test::max_diff(l0->base_weight(), w) == 0.0);
   CHECK_FALSE(l0->merged());
 }
@@ -115,7 +118,8 @@ TEST_CASE("rescale scope multiplies the LoRA update and set_scale rescales one a
     auto off = model->disable_adapter();
     y_base = model->forward(x);
   }
-  const Tensor delta = model->forward(x) - y_base;  // lin1 is the last layer: output is linear in the update
+  const Tensor delta =
+      model->forward(x) - y_base;  // lin1 is the last layer: output is linear in the update
   {
     auto scope = model->rescale_adapter_scale(0.5);
     CHECK(l1->scaling.at("default") == doctest::Approx(1.0));
@@ -150,7 +154,8 @@ TEST_CASE("a mixed-adapter batch equals per-sample runs") {
     const bool emb = json == kEmbModel;
     const Tensor x = emb ? tensor<std::int64_t>({1, 5, 7, 19, 0, 3, 3, 12, 4, 4, 8, 9}, {3, 4})
                          : randn({3, 3, 5, 5});
-    const ModuleNames targets = emb ? ModuleNames{"emb", "conv1d", "lin0"} : ModuleNames{"conv2d", "lin0"};
+    const ModuleNames targets =
+        emb ? ModuleNames{"emb", "conv1d", "lin0"} : ModuleNames{"conv2d", "lin0"};
     auto model = get_peft_model(test::make_model(json), test::lora_config(targets));
     model->add_adapter("other", test::lora_config(targets, 2));
     model->eval();
@@ -168,8 +173,10 @@ TEST_CASE("a mixed-adapter batch equals per-sample runs") {
       }
       CHECK(test::max_diff(mixed.narrow(0, i, 1), yi) < 1e-5);
     }
-    CHECK_THROWS_WITH_AS(model->forward(x, {"default", "nope", "default"}),
-                         doctest::Contains("non-existing adapter"), ValueError);
+    CHECK_THROWS_WITH_AS(
+        model->forward(x, {"default", "nope", "default"}),
+        doctest::Contains("non-existing adapter"),
+        ValueError);
     model->train();
     CHECK_THROWS_WITH_AS(model->forward(x, names), doctest::Contains("training mode"), ValueError);
   }

@@ -5,6 +5,8 @@
 #include <filesystem>
 
 #include "io/golden/golden_case.h"
+#include "io/json/hf_config.h"
+#include "models/registry.h"
 #include "nn/module.h"
 #include "peft/golden/custom_models.h"
 #include "peft/peft_model.h"
@@ -17,21 +19,33 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// Golden LoRA cases on custom models (their base models can be rebuilt from meta.json).
-std::vector<fs::path> custom_lora_cases() {
+bool is_transformers(const Json& meta) {
+  const Json* kind = meta.at("base_model").find("kind");
+  return kind != nullptr && kind->as_string() == "transformers";
+}
+
+// Golden LoRA cases whose base model can be built: custom models from meta.json, transformers
+// models when their family is implemented.
+std::vector<fs::path> buildable_lora_cases() {
   std::vector<fs::path> out;
   for (const fs::path& meta : test::golden_files("peft", "meta.json")) {
     const Json m = Json::parse_file(meta);
-    const Json* kind = m.at("base_model").find("kind");
-    if (m.at("method").as_string() == "LORA" && kind != nullptr && kind->as_string() != "transformers") {
-      out.push_back(meta.parent_path());
+    if (m.at("method").as_string() != "LORA")
+      continue;
+    if (is_transformers(m)) {
+      const auto cfg = load_hf_config(meta.parent_path() / "config.json");
+      if (models::find_model_family(cfg->model_type()) == nullptr)
+        continue;
     }
+    out.push_back(meta.parent_path());
   }
   return out;
 }
 
 nn::ModulePtr base_of(const fs::path& dir) {
   const Json meta = golden::read_meta(dir);
+  if (is_transformers(meta))
+    return models::from_pretrained(dir);
   auto model = std::make_shared<peft::CustomModel>(meta.at("base_model"));
   nn::StateDict state;
   for (auto& [k, v] : load_safetensors((dir / "model.safetensors").string())) state.emplace(k, v);
@@ -42,7 +56,7 @@ nn::ModulePtr base_of(const fs::path& dir) {
 }  // namespace
 
 TEST_CASE("golden LoRA adapters save back byte for byte") {
-  const auto cases = custom_lora_cases();
+  const auto cases = buildable_lora_cases();
   if (cases.empty()) {
     MESSAGE("golden data not found; skipped");
     return;
@@ -52,9 +66,12 @@ TEST_CASE("golden LoRA adapters save back byte for byte") {
     auto model = PeftModel::from_pretrained(base_of(dir), dir);
     test::TmpDir tmp;
     model->save_pretrained(tmp.path());
-    CHECK(test::read_text(tmp.path() / "adapter_model.safetensors") ==
-          test::read_text(dir / "adapter_model.safetensors"));
-    CHECK(test::read_text(tmp.path() / "adapter_config.json") == test::read_text(dir / "adapter_config.json"));
+    CHECK(
+        test::read_text(tmp.path() / "adapter_model.safetensors") ==
+        test::read_text(dir / "adapter_model.safetensors"));
+    CHECK(
+        test::read_text(tmp.path() / "adapter_config.json") ==
+        test::read_text(dir / "adapter_config.json"));
   }
 }
 
@@ -81,7 +98,8 @@ TEST_CASE("non-default adapters are saved in a sub folder and load under another
   model->save_pretrained(tmp.path());
   CHECK(fs::exists(tmp.path() / "adapter_model.safetensors"));
   CHECK(fs::exists(tmp.path() / "second" / "adapter_model.safetensors"));
-  const TensorMap saved = load_safetensors((tmp.path() / "second" / "adapter_model.safetensors").string());
+  const TensorMap saved =
+      load_safetensors((tmp.path() / "second" / "adapter_model.safetensors").string());
   CHECK(saved.count("base_model.model.lin1.lora_A.weight") == 1);
   CHECK(saved.count("base_model.model.lin0.lora_A.weight") == 0);
   auto again = PeftModel::from_pretrained(test::make_mlp(0), tmp.path());
@@ -89,7 +107,8 @@ TEST_CASE("non-default adapters are saved in a sub folder and load under another
   std::set<std::string> names;
   for (const auto& [n, p] : again->named_parameters()) names.insert(n);
   CHECK(names.count("base_model.model.lin1.lora_B.renamed.weight") == 1);
-  const Tensor& got = again->get_base_model()->get_submodule("lin1.lora_A.renamed")->get_parameter("weight");
+  const Tensor& got =
+      again->get_base_model()->get_submodule("lin1.lora_A.renamed")->get_parameter("weight");
   CHECK(test::max_diff(got, saved.at("base_model.model.lin1.lora_A.weight")) == 0.0);
 }
 
@@ -123,8 +142,8 @@ TEST_CASE("a failed load_adapter removes the new adapter again") {
   auto cfg = load_peft_config(tmp.path());
   cfg->as<LoraConfig>().r = 8;
   cfg->save_pretrained(tmp.path());
-  CHECK_THROWS_WITH_AS(model->load_adapter(tmp.path(), "other"), doctest::Contains("size mismatch"),
-                       ValueError);
+  CHECK_THROWS_WITH_AS(
+      model->load_adapter(tmp.path(), "other"), doctest::Contains("size mismatch"), ValueError);
   CHECK(!model->base_model().has_adapter("other"));
   CHECK_FALSE(model->get_base_model()->get_submodule("lin0.lora_A")->has_child("other"));
 }
@@ -134,5 +153,6 @@ TEST_CASE("a missing adapter file is an IoError naming the folder") {
   test::TmpDir tmp;
   model->peft_config("default").save_pretrained(tmp.path());
   const std::string where = tmp.path().string();
-  CHECK_THROWS_WITH_AS(model->load_adapter(tmp.path(), "x"), doctest::Contains(where.c_str()), IoError);
+  CHECK_THROWS_WITH_AS(
+      model->load_adapter(tmp.path(), "x"), doctest::Contains(where.c_str()), IoError);
 }

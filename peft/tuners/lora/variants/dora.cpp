@@ -54,7 +54,8 @@ Tensor conv_weight_norm(const Tensor& weight, const Tensor& lora_weight, double 
 }
 
 bool uses_base_result(LoraLayer& layer, const std::string& adapter) {
-  return dynamic_cast<nn::Identity*>(layer.dropout(adapter).get()) != nullptr || !layer.is_training();
+  return dynamic_cast<nn::Identity*>(layer.dropout(adapter).get()) != nullptr ||
+         !layer.is_training();
 }
 
 // ---- Linear (and transformers Conv1D) ---------------------------------------------------------
@@ -64,7 +65,8 @@ class DoraLinearVariant : public LoraVariant {
   const char* name() const override {
     return "DoRA";
   }
-  void init(LoraLayer& layer, const std::string& adapter, const LoraConfig&, const std::string&) override {
+  void init(LoraLayer& layer, const std::string& adapter, const LoraConfig&, const std::string&)
+      override {
     NoGradGuard g;
     const Tensor lw = matmul(layer.B_weight(adapter), layer.A_weight(adapter));
     const Tensor base = layer.base_weight().detach().to(lw.dtype());
@@ -75,27 +77,33 @@ class DoraLinearVariant : public LoraVariant {
   Tensor merge_safe(LoraLayer& layer, const std::string& adapter, const Tensor& weight) override {
     NoGradGuard g;
     const Tensor delta = layer.get_delta_weight(adapter);
-    const Tensor wn = linear_weight_norm(weight, transpose_if(delta, layer.fan_in_fan_out), 1.0,
-                                         layer.fan_in_fan_out);
+    const Tensor wn = linear_weight_norm(
+        weight, transpose_if(delta, layer.fan_in_fan_out), 1.0, layer.fan_in_fan_out);
     layer.cache[adapter + "-weight_norm"] = wn;
-    const Tensor factor = transpose_if((magnitude(layer, adapter).detach() / wn).view({-1, 1}),
-                                       layer.fan_in_fan_out);
+    const Tensor factor =
+        transpose_if((magnitude(layer, adapter).detach() / wn).view({-1, 1}), layer.fan_in_fan_out);
     return (factor * (weight + delta)).to(weight.dtype());
   }
   Tensor unmerge(LoraLayer& layer, const std::string& adapter, const Tensor& weight) override {
     NoGradGuard g;
     const Tensor delta = layer.get_delta_weight(adapter);
     auto it = layer.cache.find(adapter + "-weight_norm");
-    PEFTCPP_CHECK(it != layer.cache.end(), "[lora] DoRA unmerge of '", adapter,
-                  "' without a preceding merge");
+    PEFTCPP_CHECK(
+        it != layer.cache.end(),
+        "[lora] DoRA unmerge of '",
+        adapter,
+        "' without a preceding merge");
     const Tensor wn = it->second;
     layer.cache.erase(it);
-    const Tensor factor = transpose_if((magnitude(layer, adapter).detach() / wn).view({-1, 1}),
-                                       layer.fan_in_fan_out);
+    const Tensor factor =
+        transpose_if((magnitude(layer, adapter).detach() / wn).view({-1, 1}), layer.fan_in_fan_out);
     return (weight / factor - delta).to(weight.dtype());
   }
-  Tensor forward(LoraLayer& layer, const std::string& adapter, const Tensor& x_in,
-                 const Tensor& result) override {
+  Tensor forward(
+      LoraLayer& layer,
+      const std::string& adapter,
+      const Tensor& x_in,
+      const Tensor& result) override {
     const double s = layer.scaling.at(adapter);
     Tensor x = x_in;
     Tensor base_result;
@@ -104,13 +112,16 @@ class DoraLinearVariant : public LoraVariant {
     } else {
       x = layer.dropout(adapter)->forward(x);
     }
-    const Tensor lora_weight = matmul(layer.B_weight(adapter), layer.A_weight(adapter)).to(x.dtype());
+    const Tensor lora_weight =
+        matmul(layer.B_weight(adapter), layer.A_weight(adapter)).to(x.dtype());
     const Tensor weight = layer.base_weight().to(x.dtype());
-    const Tensor wn = linear_weight_norm(weight, lora_weight.detach(), s, layer.fan_in_fan_out).detach();
+    const Tensor wn =
+        linear_weight_norm(weight, lora_weight.detach(), s, layer.fan_in_fan_out).detach();
     const Tensor scale = (magnitude(layer, adapter) / wn).view({1, -1});
     const Tensor lora_result = layer.B(adapter)->forward(layer.A(adapter)->forward(x));
     if (base_result.defined()) {
-      if (Tensor bias = layer.base_bias(); bias.defined()) base_result = base_result - bias;
+      if (Tensor bias = layer.base_bias(); bias.defined())
+        base_result = base_result - bias;
     } else {
       base_result = nn::functional::linear(x, transpose_if(weight, layer.fan_in_fan_out));
     }
@@ -125,9 +136,11 @@ class DoraEmbeddingVariant : public LoraVariant {
   const char* name() const override {
     return "DoRA";
   }
-  void init(LoraLayer& layer, const std::string& adapter, const LoraConfig&, const std::string&) override {
+  void init(LoraLayer& layer, const std::string& adapter, const LoraConfig&, const std::string&)
+      override {
     NoGradGuard g;
-    const Tensor lw = matmul(layer.lora_embedding_B().at(adapter), layer.lora_embedding_A().at(adapter));
+    const Tensor lw =
+        matmul(layer.lora_embedding_B().at(adapter), layer.lora_embedding_A().at(adapter));
     const Tensor base = layer.base_weight().detach().to(lw.dtype());
     const Tensor m = linear_weight_norm(base, lw, layer.scaling.at(adapter), true);
     layer.lora_magnitude_vector().insert(
@@ -145,27 +158,35 @@ class DoraEmbeddingVariant : public LoraVariant {
     NoGradGuard g;
     const Tensor delta = layer.get_delta_weight(adapter);
     auto it = layer.cache.find(adapter + "-weight_norm");
-    PEFTCPP_CHECK(it != layer.cache.end(), "[lora] DoRA unmerge of '", adapter,
-                  "' without a preceding merge");
+    PEFTCPP_CHECK(
+        it != layer.cache.end(),
+        "[lora] DoRA unmerge of '",
+        adapter,
+        "' without a preceding merge");
     const Tensor factor = (magnitude(layer, adapter).detach() / it->second).view({1, -1});
     layer.cache.erase(it);
     return (weight / factor - delta).to(weight.dtype());
   }
-  Tensor forward(LoraLayer& layer, const std::string& adapter, const Tensor& x,
-                 const Tensor& result) override {
+  Tensor forward(
+      LoraLayer& layer,
+      const std::string& adapter,
+      const Tensor& x,
+      const Tensor& result) override {
     auto& emb = static_cast<Embedding&>(layer);
     const double s = layer.scaling.at(adapter);
     const Tensor a = layer.lora_embedding_A().at(adapter).t();  // [num, r]
     const Tensor b = layer.lora_embedding_B().at(adapter).t();  // [r, dim]
     const Tensor lora_weight = matmul(a, b).t();                // [dim, num]
-    const Tensor wn = linear_weight_norm(layer.base_weight(), lora_weight.detach(), s, true).detach();
+    const Tensor wn =
+        linear_weight_norm(layer.base_weight(), lora_weight.detach(), s, true).detach();
     const Tensor scale = magnitude(layer, adapter) / wn;
     const Tensor dora = scale * matmul(emb.embed(x, a), b) * s;
     return scale * result + dora;
   }
 };
 
-// ---- Conv1d / Conv2d ------------------------------------------------------------------------------
+// ---- Conv1d / Conv2d
+// ------------------------------------------------------------------------------
 
 class DoraConvVariant : public LoraVariant {
  public:
@@ -183,11 +204,12 @@ class DoraConvVariant : public LoraVariant {
     s[0] = -1;
     return s;
   }
-  void init(LoraLayer& layer, const std::string& adapter, const LoraConfig&, const std::string&) override {
+  void init(LoraLayer& layer, const std::string& adapter, const LoraConfig&, const std::string&)
+      override {
     NoGradGuard g;
     const Tensor lw = lora_weight(layer, adapter);
-    const Tensor m = conv_weight_norm(layer.base_weight().detach().to(lw.dtype()), lw,
-                                      layer.scaling.at(adapter));
+    const Tensor m = conv_weight_norm(
+        layer.base_weight().detach().to(lw.dtype()), lw, layer.scaling.at(adapter));
     layer.lora_magnitude_vector().insert(
         adapter, std::make_shared<DoraMagnitude>("lora.dora.DoraConvNdLayer", m.contiguous()));
   }
@@ -203,14 +225,21 @@ class DoraConvVariant : public LoraVariant {
     NoGradGuard g;
     const Tensor delta = layer.get_delta_weight(adapter);
     auto it = layer.cache.find(adapter + "-weight_norm");
-    PEFTCPP_CHECK(it != layer.cache.end(), "[lora] DoRA unmerge of '", adapter,
-                  "' without a preceding merge");
-    const Tensor factor = (magnitude(layer, adapter).detach() / it->second).reshape(factor_view(weight));
+    PEFTCPP_CHECK(
+        it != layer.cache.end(),
+        "[lora] DoRA unmerge of '",
+        adapter,
+        "' without a preceding merge");
+    const Tensor factor =
+        (magnitude(layer, adapter).detach() / it->second).reshape(factor_view(weight));
     layer.cache.erase(it);
     return (weight / factor - delta).to(weight.dtype());
   }
-  Tensor forward(LoraLayer& layer, const std::string& adapter, const Tensor& x_in,
-                 const Tensor& result) override {
+  Tensor forward(
+      LoraLayer& layer,
+      const std::string& adapter,
+      const Tensor& x_in,
+      const Tensor& result) override {
     auto& conv = static_cast<ConvNd&>(layer);
     const double s = layer.scaling.at(adapter);
     Tensor x = x_in;

@@ -29,10 +29,17 @@ class KasaVariant : public LoraVariant {
   bool supports_lora_conversion() const override {
     return false;
   }
-  void init(LoraLayer& layer, const std::string& adapter, const LoraConfig&,
-            const std::string& target_name) override {
-    PEFTCPP_CHECK(!layer.fan_in_fan_out, "[lora] KaSA does not support `fan_in_fan_out=True` layers "
-                  "(e.g. Conv1D); target nn.Linear layers (", target_name, ")");
+  void init(
+      LoraLayer& layer,
+      const std::string& adapter,
+      const LoraConfig&,
+      const std::string& target_name) override {
+    PEFTCPP_CHECK(
+        !layer.fan_in_fan_out,
+        "[lora] KaSA does not support `fan_in_fan_out=True` layers "
+        "(e.g. Conv1D); target nn.Linear layers (",
+        target_name,
+        ")");
     if (layer.find_child("lora_diag") == nullptr) {
       layer.register_module("lora_diag", std::make_shared<AdapterParameterDict>());
       layer.add_adapter_layer_name("lora_diag");
@@ -45,16 +52,26 @@ class KasaVariant : public LoraVariant {
     Tensor& weight = layer.base_weight();
     const std::int64_t out = weight.size(0), in = weight.size(1);
     const std::int64_t k = std::min(in, out);
-    PEFTCPP_CHECK(r < k, "[lora] KaSA requires `r` (", r, ") to be smaller than "
-                  "min(in_features, out_features) (", k, ") so that at least one singular component "
-                  "of the base weight is preserved after truncation (", target_name, ")");
+    PEFTCPP_CHECK(
+        r < k,
+        "[lora] KaSA requires `r` (",
+        r,
+        ") to be smaller than "
+        "min(in_features, out_features) (",
+        k,
+        ") so that at least one singular component "
+        "of the base weight is preserved after truncation (",
+        target_name,
+        ")");
     const auto [u, s, vh] = svd(weight.detach().to(kFloat32), false);
     const std::int64_t keep = k - r;
-    const Tensor truncated = matmul(u.narrow(1, 0, keep) * s.narrow(0, 0, keep), vh.narrow(0, 0, keep));
+    const Tensor truncated =
+        matmul(u.narrow(1, 0, keep) * s.narrow(0, 0, keep), vh.narrow(0, 0, keep));
     nn::set_data(weight, truncated.to(weight.dtype()).contiguous());
   }
   static Tensor delta(LoraLayer& layer, const std::string& adapter) {
-    const Tensor d = matmul(layer.B_weight(adapter) * diag_dict(layer).at(adapter), layer.A_weight(adapter));
+    const Tensor d =
+        matmul(layer.B_weight(adapter) * diag_dict(layer).at(adapter), layer.A_weight(adapter));
     return transpose_if(d, layer.fan_in_fan_out) * layer.scaling.at(adapter);
   }
   Tensor merge_safe(LoraLayer& layer, const std::string& adapter, const Tensor& weight) override {
@@ -65,8 +82,11 @@ class KasaVariant : public LoraVariant {
     NoGradGuard g;
     return weight - delta(layer, adapter).to(weight.dtype());
   }
-  Tensor forward(LoraLayer& layer, const std::string& adapter, const Tensor& x,
-                 const Tensor& result) override {
+  Tensor forward(
+      LoraLayer& layer,
+      const std::string& adapter,
+      const Tensor& x,
+      const Tensor& result) override {
     const Tensor after_a = layer.A(adapter)->forward(layer.dropout(adapter)->forward(x));
     return result + layer.B(adapter)->forward(after_a * diag_dict(layer).at(adapter)) *
                         layer.scaling.at(adapter);

@@ -15,7 +15,8 @@ class MiCAVariant : public LoraVariant {
   const char* name() const override {
     return "MiCA";
   }
-  void init(LoraLayer& layer, const std::string& adapter, const LoraConfig&, const std::string&) override {
+  void init(LoraLayer& layer, const std::string& adapter, const LoraConfig&, const std::string&)
+      override {
     layer.register_frozen_weight(adapter, embedding_ ? "lora_embedding_B" : "lora_B");
   }
   Tensor merge_safe(LoraLayer& layer, const std::string& adapter, const Tensor& weight) override {
@@ -24,14 +25,19 @@ class MiCAVariant : public LoraVariant {
   Tensor unmerge(LoraLayer& layer, const std::string& adapter, const Tensor& weight) override {
     return weight - layer.get_delta_weight(adapter).to(weight.dtype());
   }
-  Tensor forward(LoraLayer& layer, const std::string& adapter, const Tensor& x,
-                 const Tensor& result) override {
+  Tensor forward(
+      LoraLayer& layer,
+      const std::string& adapter,
+      const Tensor& x,
+      const Tensor& result) override {
     if (embedding_) {
       auto& emb = static_cast<Embedding&>(layer);
       const Tensor after_a = emb.embed(x, layer.lora_embedding_A().at(adapter).t());
-      return result + matmul(after_a, layer.lora_embedding_B().at(adapter).t()) * layer.scaling.at(adapter);
+      return result +
+             matmul(after_a, layer.lora_embedding_B().at(adapter).t()) * layer.scaling.at(adapter);
     }
-    return result + layer.B(adapter)->forward(layer.A(adapter)->forward(layer.dropout(adapter)->forward(x))) *
+    return result + layer.B(adapter)->forward(
+                        layer.A(adapter)->forward(layer.dropout(adapter)->forward(x))) *
                         layer.scaling.at(adapter);
   }
 

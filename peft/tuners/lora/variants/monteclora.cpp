@@ -110,15 +110,20 @@ class MontecloraVariant : public LoraVariant {
   const char* name() const override {
     return "MonteCLoRA";
   }
-  void init(LoraLayer& layer, const std::string& adapter, const LoraConfig& config,
-            const std::string&) override {
+  void init(
+      LoraLayer& layer,
+      const std::string& adapter,
+      const LoraConfig& config,
+      const std::string&) override {
     if (layer.find_child("lora_monteclora_sampler") == nullptr) {
       layer.register_module("lora_monteclora_sampler", std::make_shared<nn::ModuleDict>());
       layer.add_adapter_layer_name("lora_monteclora_sampler");
     }
     const Tensor& a = layer.A_weight(adapter);
-    samplers(layer).insert(adapter, std::make_shared<MontecloraSampler>(
-                                        layer.in_features, a.size(0), config.monteclora_config, a.dtype()));
+    samplers(layer).insert(
+        adapter,
+        std::make_shared<MontecloraSampler>(
+            layer.in_features, a.size(0), config.monteclora_config, a.dtype()));
   }
   Tensor merge_safe(LoraLayer& layer, const std::string& adapter, const Tensor& weight) override {
     return weight + layer.get_delta_weight(adapter).to(weight.dtype());
@@ -126,18 +131,22 @@ class MontecloraVariant : public LoraVariant {
   Tensor unmerge(LoraLayer& layer, const std::string& adapter, const Tensor& weight) override {
     return weight - layer.get_delta_weight(adapter).to(weight.dtype());
   }
-  Tensor forward(LoraLayer& layer, const std::string& adapter, const Tensor& x_in,
-                 const Tensor& result) override {
+  Tensor forward(
+      LoraLayer& layer,
+      const std::string& adapter,
+      const Tensor& x_in,
+      const Tensor& result) override {
     Tensor x = x_in.to(layer.A_weight(adapter).dtype());
-    if (layer.is_training()) x = layer.dropout(adapter)->forward(x);
+    if (layer.is_training())
+      x = layer.dropout(adapter)->forward(x);
     Tensor wa = layer.A_weight(adapter);
     if (layer.is_training()) {
       auto sampler = samplers(layer).at_as<MontecloraSampler>(adapter);
       const auto [noise, weights] = sampler->sample();
       const bool bad = any(isnan(noise)).item<bool>() || any(isnan(weights)).item<bool>();
       if (!bad) {
-        const Tensor perturbed = wa.t().unsqueeze(0) + noise;                       // [N, in, r]
-        const Tensor averaged = sum(perturbed * weights.view({-1, 1, 1}), {0});      // [in, r]
+        const Tensor perturbed = wa.t().unsqueeze(0) + noise;                    // [N, in, r]
+        const Tensor averaged = sum(perturbed * weights.view({-1, 1, 1}), {0});  // [in, r]
         wa = averaged.t();
       }
     }

@@ -56,8 +56,11 @@ class VeloraVariant : public LoraVariant {
   const char* name() const override {
     return "VeLoRA";
   }
-  void init(LoraLayer& layer, const std::string& adapter, const LoraConfig& config,
-            const std::string&) override {
+  void init(
+      LoraLayer& layer,
+      const std::string& adapter,
+      const LoraConfig& config,
+      const std::string&) override {
     if (layer.find_child("lora_velora_embed") == nullptr) {
       layer.register_module("lora_velora_embed", std::make_shared<BufferDict>(true));
     }
@@ -86,8 +89,11 @@ class VeloraVariant : public LoraVariant {
   Tensor unmerge(LoraLayer& layer, const std::string& adapter, const Tensor& weight) override {
     return weight - layer.get_delta_weight(adapter).to(weight.dtype());
   }
-  Tensor forward(LoraLayer& layer, const std::string& adapter, const Tensor& x_in,
-                 const Tensor& result) override {
+  Tensor forward(
+      LoraLayer& layer,
+      const std::string& adapter,
+      const Tensor& x_in,
+      const Tensor& result) override {
     const Tensor x = layer.dropout(adapter)->forward(x_in);
     Tensor after_a;
     if (layer.is_training() && GradMode::is_enabled()) {
@@ -101,8 +107,10 @@ class VeloraVariant : public LoraVariant {
 
  private:
   void maybe_update_embed(LoraLayer& layer, const std::string& adapter, const Tensor& x) {
-    if (init_type_ == "random") return;
-    if (init_type_ == "batch_average_once" && initialized_) return;
+    if (init_type_ == "random")
+      return;
+    if (init_type_ == "batch_average_once" && initialized_)
+      return;
     NoGradGuard g;
     const Tensor sub = grouped(x.detach(), num_groups_);
     const Tensor e = normalize_projection(mean(sub.reshape({-1, sub.size(-1)}), {0}));
@@ -116,8 +124,8 @@ class VeloraVariant : public LoraVariant {
     {
       NoGradGuard g;
       const Tensor e = embed.to(x.dtype());
-      const Tensor gx = grouped(x.detach(), num_groups_);                  // [T, G, D]
-      const Tensor compressed = matmul(gx, e);                              // [T, G]
+      const Tensor gx = grouped(x.detach(), num_groups_);  // [T, G, D]
+      const Tensor compressed = matmul(gx, e);             // [T, G]
       const Tensor rec = (compressed.unsqueeze(-1) * e.view({1, 1, -1}))
                              .reshape({-1, compressed.size(-1) * e.numel()});
       rebuilt = (rec.narrow(1, 0, x.size(-1)) * scale_).reshape(x.shape());
