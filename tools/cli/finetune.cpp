@@ -8,6 +8,7 @@
 #include "io/json/json.h"
 #include "peft/config.h"
 #include "peft/mapping.h"
+#include "peft/tuners/prompt_learning/tuner.h"
 #include "peft/tuners/registry.h"
 #include "peft/utils/save_and_load.h"
 #include "tensor/error.h"
@@ -197,7 +198,11 @@ int run_finetune(const std::vector<std::string>& args) {
   cb.loss = [&](const train::Batch& b) {
     models::ModelInputs in;
     in.input_ids = b.input_ids;
-    return train::causal_lm_loss(model->forward(in).logits, b.labels);
+    const Tensor logits = model->forward(in).logits;
+    // prompt tuning / P-tuning logits also cover the virtual tokens in front of the labels
+    const std::int64_t extra = logits.size(1) - b.labels.size(1);
+    return train::causal_lm_loss(
+        logits, extra > 0 ? prompt_learning::prompt_learning_labels(b.labels, extra) : b.labels);
   };
   cb.save = [&](const fs::path& dir) { model->save_pretrained(dir); };
   cb.load = [&](const fs::path& dir) { set_peft_model_state_dict(*model, load_peft_weights(dir)); };
