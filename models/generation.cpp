@@ -64,8 +64,17 @@ GenerateOutput generate(
     PreTrainedModel& model,
     const Tensor& input_ids,
     const Tensor& attention_mask,
-    const GenerationConfig& cfg_in,
+    const GenerationConfig& cfg,
     const KVCache* prefix) {
+  return generate(model, input_ids, attention_mask, cfg, VirtualTokens{prefix, Tensor()});
+}
+
+GenerateOutput generate(
+    PreTrainedModel& model,
+    const Tensor& input_ids,
+    const Tensor& attention_mask,
+    const GenerationConfig& cfg_in,
+    const VirtualTokens& virtual_tokens) {
   PEFTCPP_CHECK_SHAPE(
       input_ids.defined() && input_ids.dim() == 2 && input_ids.size(1) > 0,
       "[generate] input_ids must be [batch, seq] with seq > 0, got ",
@@ -89,11 +98,10 @@ GenerateOutput generate(
   Generator gen(cfg.seed);
   KVCache cache;
   GenerateOutput result;
-  // The model's mask: P ones for the prefix (if any) in front of the prompt's mask.
+  // The model's mask: P ones for the virtual tokens (if any) in front of the prompt's mask.
+  const KVCache* prefix = virtual_tokens.prefix;
   std::int64_t prefix_len = 0;
   if (prefix != nullptr && !prefix->empty()) {
-    if (enc_dec)
-      throw ValueError("[generate] a prefix cache is only supported for decoder-only models");
     cache.self = prefix->self;  // shared handles: the first append copies, never writes into them
     prefix_len = cache.seq_length();
     for (const LayerKV& e : cache.self) {
@@ -107,8 +115,26 @@ GenerateOutput generate(
           ", head_dim] in every layer");
     }
   }
+  const Tensor& embeds = virtual_tokens.embeds;
+  if (embeds.defined()) {
+    PEFTCPP_CHECK(prefix_len == 0, "[generate] give either a prefix cache or prompt embeddings");
+    PEFTCPP_CHECK_SHAPE(
+        embeds.dim() == 3 && embeds.size(0) == b,
+        "[generate] prompt embeddings must be [",
+        b,
+        ", virtual tokens, hidden], got ",
+        shape_str(embeds.shape()));
+  }
+  const std::int64_t virtual_len = embeds.defined() ? embeds.size(1) : prefix_len;
   auto model_mask = [&](const Tensor& m) {
-    return prefix_len == 0 ? m : cat({ones({b, prefix_len}, kInt64, m.device()), m}, 1);
+    return virtual_len == 0 ? m : cat({ones({b, virtual_len}, kInt64, m.device()), m}, 1);
+  };
+  // [prompt embeddings, token embeddings of `ids`] (prompt tuning / P-tuning prefill).
+  auto prompted = [&](const Tensor& token_ids) {
+    auto* emb = dynamic_cast<nn::UnaryModule*>(model.input_embeddings().get());
+    PEFTCPP_CHECK(emb != nullptr, "[generate] the model has no token embedding module");
+    const Tensor e = emb->forward(token_ids);
+    return cat({embeds.to(e.dtype()), e}, 1);
   };
 
   // The growing sequence the processors see and the output returns.
@@ -125,16 +151,28 @@ GenerateOutput generate(
     if (!start)
       throw ValueError("[generate] encoder-decoder model without decoder_start_token_id");
     sequences = full({b, 1}, static_cast<double>(*start), kInt64, ids.device());
-    step.input_ids = ids;
-    step.attention_mask = mask;
+    if (embeds.defined()) {
+      step.inputs_embeds = prompted(ids);  // the encoder reads the virtual tokens first
+      step.attention_mask = model_mask(mask);
+    } else {
+      step.input_ids = ids;
+      step.attention_mask = mask;
+    }
     step.decoder_input_ids = sequences;
+  } else if (embeds.defined()) {
+    // PEFT drops position ids for prompt tuning: the model counts past + 0 .. P + T - 1.
+    step.inputs_embeds = prompted(ids);
+    step.attention_mask = model_mask(mask);
   } else {
-    // position_ids = cumsum(mask) - 1, with 1 at masked positions (prepare_inputs_for_generation).
+    // position_ids = cumsum(mask) - 1, with 1 at masked positions (prepare_inputs_for_generation),
+    // shifted by the prefix length (PEFT's _adjust_prompt_learning_kwargs for prefix tuning).
     const Tensor csum = cumsum(mask, 1);
     Tensor pos = where(eq(mask, 0.0), ones_like(csum), sub(csum, 1.0));
+    if (prefix_len > 0)
+      pos = add(pos, static_cast<double>(prefix_len));
     const Tensor counts = sum(mask, {1}).contiguous();
     for (std::int64_t r = 0; r < b; ++r)
-      next_position[static_cast<std::size_t>(r)] = counts.data_ptr<std::int64_t>()[r];
+      next_position[static_cast<std::size_t>(r)] = counts.data_ptr<std::int64_t>()[r] + prefix_len;
     step.input_ids = ids;
     step.attention_mask = model_mask(mask);
     step.position_ids = pos;
@@ -169,6 +207,7 @@ GenerateOutput generate(
     sequences = cat({sequences, column}, 1);
     if (all_done || n + 1 == cfg.max_new_tokens)
       break;
+    step.inputs_embeds = Tensor();
     if (enc_dec) {
       step.input_ids = Tensor();
       step.decoder_input_ids = column;
@@ -176,9 +215,11 @@ GenerateOutput generate(
       step.input_ids = column;
       mask = cat({mask, ones({b, 1}, kInt64, mask.device())}, 1);
       step.attention_mask = model_mask(mask);
-      std::vector<std::int64_t> pos(static_cast<std::size_t>(b));
-      for (std::size_t r = 0; r < pos.size(); ++r) pos[r] = next_position[r]++;
-      step.position_ids = tensor<std::int64_t>(pos, {b, 1}, ids.device());
+      if (!embeds.defined()) {
+        std::vector<std::int64_t> pos(static_cast<std::size_t>(b));
+        for (std::size_t r = 0; r < pos.size(); ++r) pos[r] = next_position[r]++;
+        step.position_ids = tensor<std::int64_t>(pos, {b, 1}, ids.device());
+      }
     }
   }
   result.sequences = sequences;

@@ -52,14 +52,30 @@ struct GenerateOutput {
   std::vector<Tensor> scores;
 };
 
+/// Virtual tokens of prompt-learning methods, put in place as PEFT's PeftModelForCausalLM /
+/// PeftModelForSeq2SeqLM generate does (at most one of the two).
+struct VirtualTokens {
+  /// Prefix tuning: P positions of keys/values per (decoder) layer that the self-attention cache
+  /// starts from; never written to. Decoder-only models see the attention mask with P ones in
+  /// front and the prompt's own position ids (cumsum(mask) - 1) shifted by P; encoder-decoder
+  /// models start their decoder cache from it (cross-attention computed as usual).
+  const KVCache* prefix = nullptr;
+  /// Prompt tuning / P-tuning: [B, P, hidden] embeddings put before the token embeddings of the
+  /// prompt (decoder-only: the mask gets P ones in front, positions run on from 0 as the model
+  /// counts them, padding included) or of the encoder input (encoder-decoder, mask extended).
+  Tensor embeds;
+};
+
 /// Generates from `input_ids` int64 [B, T] (left padded) with `attention_mask` [B, T] (undefined =
 /// derived from pad_token_id, as transformers). Runs without autograd. Throws ValueError naming
 /// what is wrong (shapes, a model without logits, a finished row without pad id, ...).
-///
-/// `prefix` (decoder-only models; prefix tuning): P virtual positions of keys/values per layer
-/// the cache starts from (left untouched). As PEFT's prepare_inputs_for_generation does, the
-/// model sees the attention mask extended by P ones in front, while position ids still come
-/// from the prompt's own mask.
+GenerateOutput generate(
+    PreTrainedModel& model,
+    const Tensor& input_ids,
+    const Tensor& attention_mask,
+    const GenerationConfig& config,
+    const VirtualTokens& virtual_tokens);
+/// Same with an optional prefix cache (VirtualTokens::prefix).
 GenerateOutput generate(
     PreTrainedModel& model,
     const Tensor& input_ids,

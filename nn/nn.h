@@ -9,6 +9,7 @@
 #include "nn/layers/conv.h"
 #include "nn/layers/embedding.h"
 #include "nn/layers/linear.h"
+#include "nn/layers/lstm.h"
 #include "nn/layers/norm.h"
 #include "nn/layers/rotary.h"
 #include "nn/module.h"

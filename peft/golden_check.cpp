@@ -25,7 +25,10 @@ golden::Verdict check_golden_case(const std::filesystem::path& case_dir) {
   }
   GoldenCase c(case_dir, meta);
   for (auto step :
-       {&GoldenCase::check_base_and_adapter, &GoldenCase::check_merge, &GoldenCase::check_sgd}) {
+       {&GoldenCase::check_base_and_adapter,
+        &GoldenCase::check_merge,
+        &GoldenCase::check_sgd,
+        &GoldenCase::check_prompt_reload}) {
     std::string problem = (c.*step)();
     if (!problem.empty())
       return golden::Verdict::fail(problem);

@@ -6,6 +6,7 @@
 #include "autograd/grad_mode.h"
 #include "models/model.h"
 #include "peft/golden/custom_models.h"
+#include "peft/mapping.h"
 #include "tensor/ops.h"
 
 namespace peftcpp::peft {
@@ -24,6 +25,7 @@ GoldenCase::GoldenCase(std::filesystem::path dir, Json meta)
   transformers_ = kind != nullptr && kind->is_string() && kind->as_string() == "transformers";
   inputs_ = load_safetensors((dir_ / "inputs.safetensors").string());
   expected_ = load_safetensors((dir_ / "expected.safetensors").string());
+  prompt_learning_ = load_peft_config(dir_)->is_prompt_learning();
 }
 
 nn::ModulePtr GoldenCase::build_base() const {
@@ -66,8 +68,40 @@ Tensor GoldenCase::run(nn::Module& model) const {
 }
 
 std::shared_ptr<PeftModel> GoldenCase::load(bool trainable) const {
+  if (trainable && prompt_learning_)
+    return rebuild_prompt_learning();
   std::shared_ptr<PeftModel> m =
       PeftModel::from_pretrained(build_base(), dir_, "default", trainable);
+  m->eval();
+  return m;
+}
+
+std::shared_ptr<PeftModel> GoldenCase::rebuild_prompt_learning() const {
+  Json j = load_peft_config(dir_)->to_json();
+  j.as_object().set("inference_mode", Json(false));
+  // Every parameter is overwritten below: a data-dependent init (prompt tuning's TEXT /
+  // SAMPLE_VOCAB, which may name a tokenizer on the hub) is not needed.
+  if (const Json* init = j.find("prompt_tuning_init"); init != nullptr && init->is_string()) {
+    j.as_object().set("prompt_tuning_init", Json("RANDOM"));
+    j.as_object().set("tokenizer_kwargs", Json());
+  }
+  std::shared_ptr<PeftModel> m = get_peft_model(build_base(), peft_config_from_json(j));
+  NoGradGuard g;
+  for (auto& [n, p] : m->named_parameters()) {
+    auto it = expected_.find("param." + n);
+    if (it == expected_.end())
+      continue;
+    PEFTCPP_CHECK_SHAPE(
+        p.shape() == it->second.shape(),
+        "[golden] param.",
+        n,
+        " is ",
+        shape_str(it->second.shape()),
+        ", the rebuilt adapter's parameter ",
+        shape_str(p.shape()));
+    Tensor dst = p;
+    dst.copy_(it->second.to(p.dtype()));
+  }
   m->eval();
   return m;
 }
@@ -207,6 +241,40 @@ std::string GoldenCase::check_sgd() {
   if (has("sgd.output_after")) {
     NoGradGuard g;
     return compare("sgd.output_after", run(*model), kSgd);
+  }
+  return "";
+}
+
+}  // namespace peftcpp::peft
+
+namespace peftcpp::peft {
+
+std::string GoldenCase::check_prompt_reload() {
+  if (!prompt_learning_)
+    return "";
+  {
+    std::shared_ptr<PeftModel> trained = load(true);
+    const nn::StateDict saved = get_peft_model_state_dict(*trained);
+    const TensorMap file = load_safetensors((dir_ / kAdapterWeightsName).string());
+    for (const auto& [k, v] : file) {
+      auto it = saved.find(k);
+      if (it == saved.end())
+        return std::string("the saved adapter has no '") + k + "'";
+      const std::string p = golden::compare_close(
+          std::string("saved ") + k, it->second, v, golden::tolerance(meta_, kOutput));
+      if (!p.empty())
+        return p;
+    }
+    if (saved.size() != file.size())
+      return "the saved adapter has tensors the adapter file lacks";
+  }
+  const Json* reload = meta_.find("reload_reproduces_output");
+  if (reload != nullptr && reload->is_bool() && !reload->as_bool())
+    return "";
+  NoGradGuard g;
+  std::shared_ptr<PeftModel> reloaded = load(false);
+  if (std::string p = compare("output.adapter", run(*reloaded), kOutput); !p.empty()) {
+    return "reloaded from the adapter file: " + p;
   }
   return "";
 }

@@ -22,11 +22,18 @@ class GoldenCase {
   std::string check_merge();
   /// sgd.loss, sgd.step3.*, sgd.output_after: 3 plain SGD steps, lr 0.1 (when present).
   std::string check_sgd();
+  /// Prompt learning only: the trained encoder saves the adapter file's tensors, and
+  /// from_pretrained (inference mode, prompt from the file) reproduces output.adapter.
+  std::string check_prompt_reload();
 
  private:
   nn::ModulePtr build_base() const;
   Tensor run(nn::Module& model) const;
+  /// The adapter as PEFT's from_pretrained loads it; trainable prompt learning adapters are
+  /// rebuilt instead (their file holds only the final prompt, not the encoder): a new adapter of
+  /// the file's config whose parameters get the param.* values.
   std::shared_ptr<PeftModel> load(bool trainable) const;
+  std::shared_ptr<PeftModel> rebuild_prompt_learning() const;
   std::string compare(const std::string& key, const Tensor& actual, const char* tol) const;
   bool has(const std::string& key) const {
     return expected_.count(key) != 0;
@@ -35,6 +42,7 @@ class GoldenCase {
   std::filesystem::path dir_;
   Json meta_;
   bool transformers_ = false;
+  bool prompt_learning_ = false;
   TensorMap inputs_;
   TensorMap expected_;
 };

@@ -2,6 +2,7 @@
 // mixed-batch forward hooks, peft/peft_model.py and peft/tuners/lora/model.py @5d602fd).
 #include "peft/peft_model.h"
 
+#include "peft/tuners/prompt_learning/tuner.h"
 #include "peft/tuners/registry.h"
 #include "peft/utils/auxiliary.h"
 #include "tensor/error.h"
@@ -23,7 +24,7 @@ PeftModel::PeftModel(
       registered_tuners(),
       ")");
   tuner_ = entry->make(std::move(model));
-  register_module("base_model", tuner_);
+  for (const auto& [name, child] : tuner_->peft_model_children()) register_module(name, child);
   tuner_->add_adapter(adapter, std::move(config));
 }
 
@@ -60,10 +61,20 @@ models::ModelOutput PeftModel::forward(const models::ModelInputs& inputs) {
       "is a ",
       get_base_model()->type_name(),
       " (call forward(Tensor))");
+  if (auto* pl = dynamic_cast<prompt_learning::PromptLearningTuner*>(tuner_.get())) {
+    // disable_adapter() makes PEFT's prompt-learning PeftModel forward the base model's
+    if (!adapters_disabled_)
+      return pl->forward(inputs, task_type());
+  }
   return pm->forward(inputs);
 }
 
 Tensor PeftModel::forward(const Tensor& x) {
+  PEFTCPP_CHECK(
+      !active_peft_config().is_prompt_learning(),
+      "[peft] ",
+      peft_type_name(peft_type_),
+      " needs a transformers model (call forward(ModelInputs))");
   auto* um = dynamic_cast<nn::UnaryModule*>(get_base_model().get());
   PEFTCPP_CHECK(
       um != nullptr,

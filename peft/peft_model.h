@@ -24,6 +24,7 @@
 #include <utility>
 #include <vector>
 
+#include "models/generation.h"
 #include "models/model.h"
 #include "nn/module.h"
 #include "peft/config.h"
@@ -64,7 +65,8 @@ struct TunerModelStatus {
 class PeftModel : public nn::Module {
  public:
   /// Wraps `model` and adds `config` as adapter `adapter` (PEFT's PeftModel.__init__). Throws
-  /// ValueError when the method has no tuner (prompt learning methods are not supported here).
+  /// ValueError when the method has no tuner. Prompt learning methods keep the model itself as
+  /// `base_model` and their encoders as `prompt_encoder` (peft/tuners/prompt_learning/tuner.h).
   PeftModel(
       nn::ModulePtr model,
       std::unique_ptr<PeftConfig> config,
@@ -74,7 +76,8 @@ class PeftModel : public nn::Module {
   }
 
   // ---- forward ---------------------------------------------------------------------------------
-  /// Transformers base models.
+  /// Transformers base models. Prompt learning inserts the active adapter's virtual tokens as
+  /// the task class does (the plain PeftModel runs the base model unchanged, as PEFT).
   virtual models::ModelOutput forward(const models::ModelInputs& inputs);
   /// Custom (one-tensor) base models.
   Tensor forward(const Tensor& x);
@@ -87,6 +90,21 @@ class PeftModel : public nn::Module {
   /// given; here the caller computes the task loss and passes it through.
   Tensor add_regularization(const Tensor& loss) const {
     return tuner_->add_regularization(loss);
+  }
+
+  /// Generation (PEFT's generate) from left-padded `input_ids` [B, T] (models/generation.h):
+  /// adapter layers act through the base model; prompt learning puts its virtual tokens in place
+  /// (prompt tuning / P-tuning: embeddings before the prompt's, or before the encoder input's;
+  /// prefix tuning: the decoder's past keys/values). Not with adapters disabled.
+  models::GenerateOutput generate(
+      const Tensor& input_ids,
+      const Tensor& attention_mask,
+      const models::GenerationConfig& config);
+
+  /// The task of this PeftModel class (PeftModelForCausalLM: CAUSAL_LM, ...); nullopt for the
+  /// plain PeftModel. Prompt learning picks its forward by it.
+  virtual std::optional<TaskType> task_type() const {
+    return std::nullopt;
   }
 
   // ---- access ----------------------------------------------------------------------------------

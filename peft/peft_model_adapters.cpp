@@ -74,10 +74,22 @@ void PeftModel::delete_adapter(const std::string& adapter) {
 }
 
 void PeftModel::set_requires_grad(const AdapterNames& adapters, bool requires_grad) {
+  PEFTCPP_CHECK(
+      !active_peft_config().is_prompt_learning(),
+      "[peft] setting `requires_grad` is not "
+      "supported for prompt learning methods like ",
+      peft_type_name(peft_type_),
+      ".");
   tuner_->set_requires_grad(adapters, requires_grad);
 }
 
 PeftModel::DisableAdapterScope::DisableAdapterScope(PeftModel& model) : model_(model) {
+  if (model.active_peft_config().is_prompt_learning()) {
+    // PEFT swaps in the base model's forward; modules_to_save copies stay active.
+    reenable_ = false;
+    model.adapters_disabled_ = true;
+    return;
+  }
   const TunerModelStatus status = model.get_model_status();
   if (status.enabled == Tristate::Irregular) {
     std::cerr << "[peft] warning: the model contains some adapter layers that are enabled and "

@@ -27,6 +27,16 @@ void train_heads(PeftModel& model, const std::string& adapter) {
 
 std::unique_ptr<PeftConfig> with_heads_to_save(
     std::unique_ptr<PeftConfig> config, const std::vector<std::string>& heads) {
+  if (auto* pl = dynamic_cast<PromptLearningConfig*>(config.get())) {
+    // typed field: edited in place (keeps runtime-only members such as a tokenizer)
+    std::vector<std::string> list = pl->modules_to_save.value_or(std::vector<std::string>{});
+    for (const std::string& h : heads) {
+      if (std::find(list.begin(), list.end(), h) == list.end())
+        list.push_back(h);
+    }
+    pl->modules_to_save = list;
+    return config;
+  }
   Json j = config->to_json();
   if (!j.is_object() || j.find("modules_to_save") == nullptr)
     return config;

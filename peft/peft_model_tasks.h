@@ -1,8 +1,8 @@
 // The task variants of PeftModel (port of PeftModelForCausalLM, ...ForSequenceClassification,
 // ...ForTokenClassification, ...ForQuestionAnswering, ...ForFeatureExtraction and
-// ...ForSeq2SeqLM in peft/peft_model.py @5d602fd). For the methods implemented here they share
-// PeftModel's forward; classification and QA variants make their head trainable by adding it to
-// modules_to_save, as PEFT does.
+// ...ForSeq2SeqLM in peft/peft_model.py @5d602fd). They share PeftModel's forward, which for
+// prompt learning follows task_type(); classification and QA variants make their head trainable
+// by adding it to modules_to_save, as PEFT does.
 #pragma once
 
 #include <memory>
@@ -18,6 +18,9 @@ class PeftModelForCausalLM : public PeftModel {
   std::string type_name() const override {
     return "PeftModelForCausalLM";
   }
+  std::optional<TaskType> task_type() const override {
+    return TaskType::CAUSAL_LM;
+  }
 };
 
 class PeftModelForSeq2SeqLM : public PeftModel {
@@ -26,6 +29,9 @@ class PeftModelForSeq2SeqLM : public PeftModel {
   std::string type_name() const override {
     return "PeftModelForSeq2SeqLM";
   }
+  std::optional<TaskType> task_type() const override {
+    return TaskType::SEQ_2_SEQ_LM;
+  }
 };
 
 class PeftModelForFeatureExtraction : public PeftModel {
@@ -33,6 +39,9 @@ class PeftModelForFeatureExtraction : public PeftModel {
   using PeftModel::PeftModel;
   std::string type_name() const override {
     return "PeftModelForFeatureExtraction";
+  }
+  std::optional<TaskType> task_type() const override {
+    return TaskType::FEATURE_EXTRACTION;
   }
 };
 
@@ -51,6 +60,9 @@ class PeftModelForSequenceClassification : public PeftModel {
   std::string type_name() const override {
     return "PeftModelForSequenceClassification";
   }
+  std::optional<TaskType> task_type() const override {
+    return TaskType::SEQ_CLS;
+  }
   void add_adapter(const std::string& adapter, std::unique_ptr<PeftConfig> config) override;
 };
 
@@ -62,6 +74,9 @@ class PeftModelForTokenClassification : public PeftModel {
       const std::string& adapter = "default");
   std::string type_name() const override {
     return "PeftModelForTokenClassification";
+  }
+  std::optional<TaskType> task_type() const override {
+    return TaskType::TOKEN_CLS;
   }
   void add_adapter(const std::string& adapter, std::unique_ptr<PeftConfig> config) override;
 };
@@ -75,6 +90,9 @@ class PeftModelForQuestionAnswering : public PeftModel {
       const std::string& adapter = "default");
   std::string type_name() const override {
     return "PeftModelForQuestionAnswering";
+  }
+  std::optional<TaskType> task_type() const override {
+    return TaskType::QUESTION_ANS;
   }
   void add_adapter(const std::string& adapter, std::unique_ptr<PeftConfig> config) override;
 };

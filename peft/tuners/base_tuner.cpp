@@ -20,6 +20,10 @@ BaseTuner::BaseTuner(nn::ModulePtr model) : model_(std::move(model)) {
   register_module("model", &model_);
 }
 
+nn::NamedModules BaseTuner::peft_model_children() {
+  return {{"base_model", self_ptr()}};
+}
+
 PeftConfig& BaseTuner::peft_config(const std::string& adapter) const {
   for (const auto& [name, cfg] : configs_) {
     if (name == adapter)

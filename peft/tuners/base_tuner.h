@@ -45,13 +45,14 @@ class BaseTuner : public nn::Module {
   /// again and the model is left unchanged.
   virtual void add_adapter(const std::string& adapter,
                            std::unique_ptr<PeftConfig> config);
-  /// Creates the layers of the registered `adapter` (PEFT's inject_adapter).
-  void inject_adapter(const std::string& adapter);
+  /// Creates the layers of the registered `adapter` (PEFT's inject_adapter; prompt learning
+  /// builds its encoder instead).
+  virtual void inject_adapter(const std::string& adapter);
 
   /// Activates `names` on every tuner layer and auxiliary wrapper (unmerging merged layers).
   void set_adapter(const AdapterNames& names, bool inference_mode = false);
   /// Deletes `adapter` from every layer; throws when it is unknown or still merged.
-  void delete_adapter(const std::string& adapter);
+  virtual void delete_adapter(const std::string& adapter);
   void enable_adapter_layers();
   void disable_adapter_layers();
   void set_requires_grad(const AdapterNames& names, bool requires_grad);
@@ -72,6 +73,10 @@ class BaseTuner : public nn::Module {
   const std::vector<std::string>& targeted_parameter_names() const {
     return targeted_parameter_names_;
   }
+
+  /// The children a PeftModel registers for this tuner: by default the tuner itself as
+  /// `base_model`; prompt learning registers the base model and its encoders instead.
+  virtual nn::NamedModules peft_model_children();
 
   // ---- what a method provides -----------------------------------------------------------------
   /// The unique prefix of the method's tensors ("lora_").

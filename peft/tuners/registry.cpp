@@ -10,6 +10,9 @@
 #include "peft/tuners/lokr/model.h"
 #include "peft/tuners/lora/model.h"
 #include "peft/tuners/oft/model.h"
+#include "peft/tuners/p_tuning/model.h"
+#include "peft/tuners/prefix_tuning/model.h"
+#include "peft/tuners/prompt_tuning/model.h"
 #include "peft/tuners/vera/model.h"
 
 namespace peftcpp {
@@ -24,6 +27,9 @@ const std::array kTuners{
     TunerEntry{PeftType::IA3, "ia3_", &ia3::make_ia3_model},
     TunerEntry{PeftType::VERA, "vera_lambda_", &vera::make_vera_model},
     TunerEntry{PeftType::ADALORA, "lora_", &adalora::make_adalora_model},
+    TunerEntry{PeftType::PROMPT_TUNING, "prompt_tuning_", &prompt_tuning::make_prompt_tuning_model},
+    TunerEntry{PeftType::PREFIX_TUNING, "prefix_tuning_", &prefix_tuning::make_prefix_tuning_model},
+    TunerEntry{PeftType::P_TUNING, "p_tuning_", &p_tuning::make_p_tuning_model},
 };
 
 }  // namespace

@@ -6,6 +6,7 @@
 
 #include "autograd/grad_mode.h"
 #include "io/safetensors/tensor_io.h"
+#include "peft/tuners/prompt_learning/tuner.h"
 #include "tensor/error.h"
 #include "tensor/ops.h"
 #include "tools/cli/args.h"
@@ -76,7 +77,11 @@ int run_eval(const std::vector<std::string>& args) {
   cb.loss = [&](const train::Batch& b) {
     models::ModelInputs x;
     x.input_ids = b.input_ids;
-    return train::causal_lm_loss(m.forward(x).logits, b.labels);
+    const Tensor logits = m.forward(x).logits;
+    // prompt tuning / P-tuning logits also cover the virtual tokens in front of the labels
+    const std::int64_t extra = logits.size(1) - b.labels.size(1);
+    return train::causal_lm_loss(
+        logits, extra > 0 ? prompt_learning::prompt_learning_labels(b.labels, extra) : b.labels);
   };
   // The trainer's evaluation loop over the file's blocks (no training happens).
   train::Trainer trainer(m.module(), ta, {train::Block{{0, 0}, {0, 0}}}, std::move(blocks), cb);

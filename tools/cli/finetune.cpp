@@ -9,6 +9,7 @@
 #include "peft/config.h"
 #include "peft/mapping.h"
 #include "peft/tuners/adalora/model.h"
+#include "peft/tuners/prompt_learning/tuner.h"
 #include "peft/tuners/registry.h"
 #include "peft/utils/save_and_load.h"
 #include "tensor/error.h"
@@ -198,8 +199,12 @@ int run_finetune(const std::vector<std::string>& args) {
   cb.loss = [&](const train::Batch& b) {
     models::ModelInputs in;
     in.input_ids = b.input_ids;
+    const Tensor logits = model->forward(in).logits;
+    // prompt tuning / P-tuning logits also cover the virtual tokens in front of the labels
+    const std::int64_t extra = logits.size(1) - b.labels.size(1);
     // Methods with a regulariser (AdaLoRA's orthogonality term) add it to the task loss.
-    return model->add_regularization(train::causal_lm_loss(model->forward(in).logits, b.labels));
+    return model->add_regularization(train::causal_lm_loss(
+        logits, extra > 0 ? prompt_learning::prompt_learning_labels(b.labels, extra) : b.labels));
   };
   if (auto* ada = dynamic_cast<adalora::AdaLoraModel*>(&model->base_model()))
     cb.after_optimizer_step = [ada](std::int64_t step) { ada->update_and_allocate(step); };

@@ -80,8 +80,10 @@ int run_generate(const std::vector<std::string>& args) {
     for (std::uint32_t t : row) flat.push_back(t), mask.push_back(1);
   }
   const std::int64_t B = static_cast<std::int64_t>(prompts.size()), T = static_cast<std::int64_t>(longest);
-  const models::GenerateOutput out = models::generate(
-      *m.base, tensor<std::int64_t>(flat, {B, T}), tensor<std::int64_t>(mask, {B, T}), cfg);
+  const Tensor ids_t = tensor<std::int64_t>(flat, {B, T}), mask_t = tensor<std::int64_t>(mask, {B, T});
+  // PeftModel::generate puts prompt-learning virtual tokens in place (adapter layers act anyway)
+  const models::GenerateOutput out =
+      m.peft ? m.peft->generate(ids_t, mask_t, cfg) : models::generate(*m.base, ids_t, mask_t, cfg);
   for (std::int64_t b = 0; b < B; ++b) {
     std::vector<std::uint32_t> gen;
     const Tensor row = out.sequences.select(0, b).contiguous();

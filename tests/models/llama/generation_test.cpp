@@ -254,7 +254,7 @@ TEST_CASE("generation from a prefix cache (prefix tuning) matches the argmax loo
   CHECK(prefix.seq_length() == 3);
   CHECK(max_abs_diff(prefix.self[1].value, before) == 0.0);
   // Reference: full forwards reading the prefix, mask extended by ones, positions from the
-  // prompt's own mask.
+  // prompt's own mask shifted by the prefix length (PEFT's _adjust_prompt_learning_kwargs).
   Tensor seq = ids, msk = mask;
   NoGradGuard ng;
   for (int i = 0; i < 5; ++i) {
@@ -263,7 +263,7 @@ TEST_CASE("generation from a prefix cache (prefix tuning) matches the argmax loo
     x.attention_mask = cat({ones({2, 3}, kInt64), msk}, 1);
     x.past_key_values = &prefix;
     const Tensor c = cumsum(msk, 1);
-    x.position_ids = where(eq(msk, 0.0), ones_like(c), sub(c, 1.0));
+    x.position_ids = add(where(eq(msk, 0.0), ones_like(c), sub(c, 1.0)), 3.0);
     const Tensor logits = m->forward(x).logits;
     seq = cat({seq, argmax(logits.select(1, logits.size(1) - 1), -1).view({2, 1})}, 1);
     msk = cat({msk, ones({2, 1}, kInt64)}, 1);
