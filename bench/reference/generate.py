@@ -7,10 +7,12 @@ grown by torch.cat as DynamicCache does, SwiGLU MLP), batch 1.
   decode:  128 single-token greedy steps on that cache, argmax included.
 
 Run with Debian's python3-torch: /usr/bin/python3 bench/reference/generate.py [repeats] [prompt]
-[new] (scripts/bench_generate.sh sets 2 threads and the malloc thresholds). Prints the best of the
+[new]; threads: $OMP_NUM_THREADS, default 2 (scripts/bench_generate.sh sets it and the malloc
+thresholds). Prints the best of the
 repeats in bench_generate's format.
 """
 import math
+import os
 import sys
 import time
 
@@ -92,7 +94,7 @@ def main():
     repeats = int(sys.argv[1]) if len(sys.argv) > 1 else 3
     prompt = int(sys.argv[2]) if len(sys.argv) > 2 else 128
     new_tokens = int(sys.argv[3]) if len(sys.argv) > 3 else 128
-    torch.set_num_threads(2)
+    torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", "2")))
     model = Model()
     ids = torch.randint(0, VOCAB, (1, prompt), generator=torch.Generator().manual_seed(1))
     best_prefill = best_decode = float("inf")
