@@ -154,11 +154,31 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
   PEFTCPP_CHECK_SHAPE(weight.dim() == 2, "[linear] weight must be 2-D [out, in], got ", shape_str(weight.shape()));
   PEFTCPP_CHECK_SHAPE(x.dim() >= 1 && x.size(-1) == weight.size(1), "[linear] input ", shape_str(x.shape()),
                       " does not match weight ", shape_str(weight.shape()), " (expected last dim ", weight.size(1), ")");
-  Tensor y = matmul(x, weight.t());
-  if (!bias.defined()) return y;
-  PEFTCPP_CHECK_SHAPE(bias.dim() == 1 && bias.size(0) == weight.size(0), "[linear] bias ", shape_str(bias.shape()),
-                      " does not match weight ", shape_str(weight.shape()));
-  return add(y, bias);
+  if (bias.defined()) {
+    PEFTCPP_CHECK_SHAPE(bias.dim() == 1 && bias.size(0) == weight.size(0), "[linear] bias ", shape_str(bias.shape()),
+                        " does not match weight ", shape_str(weight.shape()));
+  }
+  const std::int64_t in = weight.size(1), out_features = weight.size(0);
+  Shape out_shape(x.shape().begin(), x.shape().end() - 1);
+  out_shape.push_back(out_features);
+  // Batch dims folded into rows: one GEMM y = x W^T (the transpose is a GEMM flag).
+  const Tensor x2 = x.reshape({-1, in});
+  Tensor y = bmm_raw(x2.detach(), weight.detach().t());
+  if (any_requires_grad({x2, weight})) {
+    // dW = g^T x comes out of one GEMM already in W's [out, in] layout; going through
+    // matmul(x, W.t()) would produce d(W^T) and cost a transposed copy of every weight gradient.
+    SavedTensor sx(weight.requires_grad() ? x2 : Tensor()), sw(x2.requires_grad() ? weight : Tensor());
+    TensorList outs{y};
+    record_function("LinearBackward", {x2, weight}, outs, [sx, sw](const TensorList& g) -> TensorList {
+      Tensor gx, gw;
+      if (sw.defined()) gx = bmm_raw(g[0], sw.get("linear"));
+      if (sx.defined()) gw = bmm_raw(g[0].mT(), sx.get("linear"));
+      return {gx, gw};
+    });
+    y = outs[0];
+  }
+  y = y.reshape(out_shape);
+  return bias.defined() ? add(y, bias) : y;
 }
 
 Tensor outer(const Tensor& a, const Tensor& b) {
