@@ -6,6 +6,7 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <filesystem>
 #include <limits>
 
 #include "models/logits_process.h"
@@ -269,4 +270,29 @@ TEST_CASE("generation from a prefix cache (prefix tuning) matches the argmax loo
     msk = cat({msk, ones({2, 1}, kInt64)}, 1);
   }
   CHECK(got.to_vector<std::int64_t>() == seq.to_vector<std::int64_t>());
+}
+
+TEST_CASE("encoder-decoder generation on the golden T5 equals the argmax loop without cache") {
+  const std::filesystem::path dir = test::golden_dir() / "models" / "t5_conditional_generation";
+  if (test::golden_dir().empty() || !std::filesystem::is_directory(dir))
+    return;
+  models::ModelPtr m = models::from_pretrained(dir);
+  const Tensor ids = llama_test::ids_tensor({5, 9, 12, 7, 30, 0, 44, 3, 17, 8, 0, 0}, 2, 6);
+  const Tensor mask = ne(ids, 0.0).to(kInt64);
+  models::GenerationConfig cfg = models::GenerationConfig::from_model_config(m->config());
+  cfg.max_new_tokens = 6;
+  cfg.eos_token_id.clear();  // run all steps
+  const Tensor got = models::generate(*m, ids, mask, cfg).sequences;
+  REQUIRE(got.shape() == Shape{2, 7});
+  Tensor dec = zeros({2, 1}, kInt64);  // decoder_start_token_id 0
+  NoGradGuard ng;
+  for (int i = 0; i < 6; ++i) {
+    models::ModelInputs x;
+    x.input_ids = ids;
+    x.attention_mask = mask;
+    x.decoder_input_ids = dec;
+    const Tensor logits = m->forward(x).logits;
+    dec = cat({dec, argmax(logits.select(1, logits.size(1) - 1), -1).view({2, 1})}, 1);
+  }
+  CHECK(got.to_vector<std::int64_t>() == dec.to_vector<std::int64_t>());
 }
