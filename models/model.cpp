@@ -15,6 +15,11 @@ std::int64_t KVCache::seq_length() const {
   return self.front().key.size(-2);
 }
 
+void PreTrainedModel::replicate_layers(const std::vector<std::pair<int, int>>& /*layer_map*/) {
+  throw ValueError("[models] layer_replication is not supported for " + type_name() +
+                   " (supported: the LLaMA family)");
+}
+
 void PreTrainedModel::save_pretrained(const std::filesystem::path& dir) const {
   std::filesystem::create_directories(dir);
   nn::StateDict state = state_dict();

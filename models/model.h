@@ -137,6 +137,13 @@ class PreTrainedModel : public nn::Module {
   /// `layers_pattern` / `layers_to_transform` and prefix tuning count layers there.
   virtual std::string layers_path() const = 0;
 
+  /// PEFT's layer_replication (tuners_utils.replicate_layers): rebuilds the decoder layer list
+  /// from [start, end) ranges of the current layers, in order; a layer used several times is
+  /// repeated with its weights shared (the same tensors), each copy gets its new position as its
+  /// layer index, and config().num_hidden_layers becomes the new count. Families that support it
+  /// override; the default throws ValueError.
+  virtual void replicate_layers(const std::vector<std::pair<int, int>>& layer_map);
+
   /// config.json + model.safetensors exactly as transformers' save_pretrained writes them
   /// (tied weights once, safetensors metadata {"format": "pt"}), written atomically.
   void save_pretrained(const std::filesystem::path& dir) const;

@@ -31,6 +31,10 @@ class LlamaHeadModel : public PreTrainedModel {
   std::string layers_path() const override {
     return base_name_ + ".layers";
   }
+  void replicate_layers(const std::vector<std::pair<int, int>>& layer_map) override {
+    base->replicate_layers(layer_map);
+    config_ = base->config().clone();
+  }
 
   std::shared_ptr<LlamaModel> base;
 

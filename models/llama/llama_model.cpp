@@ -8,6 +8,7 @@
 #include "nn/layers/linear.h"
 #include "nn/layers/norm.h"
 #include "tensor/ops.h"
+#include "tensor/ops/random.h"
 
 namespace peftcpp::models::llama {
 
@@ -23,6 +24,39 @@ LlamaModel::LlamaModel(const HfConfig& config, const LlamaSettings& s, const nn:
   register_module("layers", &layers);
   register_module("norm", &norm);
   register_module("rotary_emb", &rotary_emb);
+}
+
+void LlamaModel::replicate_layers(const std::vector<std::pair<int, int>>& layer_map) {
+  const auto n = static_cast<int>(layers->size());
+  std::int64_t total = 0;
+  for (const auto& [start, end] : layer_map) {
+    PEFTCPP_CHECK(0 <= start && start < end && end <= n, "[models/llama] layer_replication range [",
+                  start, ", ", end, ") is not inside the model's ", n, " layers");
+    total += end - start;
+  }
+  // Per-layer settings (sliding windows) follow the new layer indices, as transformers derives
+  // them from layer_idx and the updated config.
+  Json j = config_->to_json();
+  j["num_hidden_layers"] = total;
+  std::unique_ptr<HfConfig> new_config = hf_config_from_json(j, config_->source());
+  const LlamaSettings s = llama_settings(*new_config);
+  auto fresh = std::make_shared<nn::ModuleList>();
+  {
+    NoInitGuard no_init;  // every weight is replaced by the source layer's tensor below
+    for (const auto& [start, end] : layer_map) {
+      for (int i = start; i < end; ++i) {
+        const nn::ModulePtr src = layers->at(i);
+        auto layer = std::make_shared<LlamaDecoderLayer>(s, static_cast<std::int64_t>(fresh->size()),
+                                                         nn::FactoryOptions{});
+        for (const auto& [name, p] : src->named_parameters()) layer->get_parameter(name) = p;
+        for (const auto& [name, b] : src->named_buffers()) layer->get_buffer(name) = b;
+        fresh->push_back(layer);
+      }
+    }
+  }
+  replace_child("layers", fresh);
+  settings_ = s;
+  config_ = std::move(new_config);
 }
 
 ModelOutput LlamaModel::forward(const ModelInputs& in) {

@@ -33,6 +33,7 @@ class LlamaModel : public PreTrainedModel {
   const LlamaSettings& settings() const {
     return settings_;
   }
+  void replicate_layers(const std::vector<std::pair<int, int>>& layer_map) override;
 
   std::shared_ptr<nn::UnaryModule> embed_tokens;
   std::shared_ptr<nn::ModuleList> layers;

@@ -2,6 +2,7 @@
 // peft/tuners/lora/layer.py @5d602fd).
 #include "peft/tuners/lora/model.h"
 
+#include "models/model.h"
 #include "peft/utils/constants.h"
 
 #include <algorithm>
@@ -49,12 +50,15 @@ std::vector<std::string> LoraModel::default_target_modules(const std::string& mo
   return lora_default_target_modules(model_type);
 }
 
-void LoraModel::prepare_model(PeftConfig& config, nn::Module& /*model*/) {
+void LoraModel::prepare_model(PeftConfig& config, nn::Module& model) {
   const auto& c = config.as<LoraConfig>();
   if (c.layer_replication && !c.layer_replication->empty()) {
-    throw ValueError(
-        "[lora] layer_replication is not implemented in peftcpp (it needs weight-sharing "
-        "copies of decoder layers)");
+    // PEFT's replicate_layers: repeated decoder layers share base weights, then each copy gets
+    // its own adapter when the layers are injected.
+    auto* pretrained = dynamic_cast<models::PreTrainedModel*>(&model);
+    if (pretrained == nullptr)
+      throw ValueError("[lora] layer_replication needs a transformers model (models::PreTrainedModel)");
+    pretrained->replicate_layers(*c.layer_replication);
   }
 }
 
