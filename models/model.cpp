@@ -15,6 +15,16 @@ std::int64_t KVCache::seq_length() const {
   return self.front().key.size(-2);
 }
 
+void check_id_tensor(const Tensor& t, const char* who, const char* name, std::int64_t batch,
+                     std::int64_t len) {
+  if (!t.defined()) return;
+  PEFTCPP_CHECK_DTYPE(!is_floating_point(t.dtype()) && t.dtype() != kBool, who, " ", name,
+                      " must hold integer ids, got ", dtype_name(t.dtype()));
+  PEFTCPP_CHECK_SHAPE(t.dim() == 2 && (t.size(0) == batch || t.size(0) == 1) && t.size(1) == len,
+                      who, " ", name, " ", shape_str(t.shape()), " does not fit [batch ", batch,
+                      ", ", len, "]");
+}
+
 void PreTrainedModel::replicate_layers(const std::vector<std::pair<int, int>>& /*layer_map*/) {
   throw ValueError("[models] layer_replication is not supported for " + type_name() +
                    " (supported: the LLaMA family)");

@@ -151,6 +151,11 @@ class PreTrainedModel : public nn::Module {
 
 using ModelPtr = std::shared_ptr<PreTrainedModel>;
 
+/// Checks an optional id tensor of ModelInputs (input_ids, token_type_ids, position_ids): integer
+/// dtype, shape [batch or 1, len]; the error names `who` ("[gpt2]") and `name`.
+void check_id_tensor(const Tensor& t, const char* who, const char* name, std::int64_t batch,
+                     std::int64_t len);
+
 /// Loads `dir` (config.json + model.safetensors or a sharded index): the family from
 /// `model_type`, the task head from `architectures[0]` (e.g. LlamaForCausalLM,
 /// BertForSequenceClassification). Throws naming the directory and what was wrong.

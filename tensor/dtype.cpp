@@ -2,6 +2,9 @@
 
 #include "tensor/error.h"
 
+#include <limits>
+#include <string>
+
 namespace peftcpp {
 
 std::size_t itemsize(DType dtype) {
@@ -51,6 +54,21 @@ DType dtype_from_name(const std::string& name) {
   if (name == "long") return DType::Int64;
   if (name == "int") return DType::Int32;
   throw DTypeError("[dtype] unknown dtype name '" + name + "'");
+}
+
+double finfo_min(DType dtype) {
+  switch (dtype) {
+    case DType::Float64:
+      return std::numeric_limits<double>::lowest();
+    case DType::Float32:
+      return static_cast<double>(std::numeric_limits<float>::lowest());
+    case DType::Float16:
+      return -65504.0;
+    case DType::BFloat16:
+      return -3.3895313892515355e38;  // -(2 - 2^-7) * 2^127
+    default:
+      throw DTypeError(std::string("[finfo_min] needs a floating dtype, got ") + dtype_name(dtype));
+  }
 }
 
 bool is_floating_point(DType dtype) {

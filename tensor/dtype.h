@@ -41,6 +41,9 @@ const char* dtype_name(DType dtype);
 DType dtype_from_name(const std::string& name);
 bool is_floating_point(DType dtype);
 bool is_integral(DType dtype);  // includes Bool
+/// The most negative finite value of a floating dtype (torch.finfo(dtype).min): what attention
+/// masks add at masked positions. Throws DTypeError for other dtypes.
+double finfo_min(DType dtype);
 /// Type promotion of two operands (PyTorch's rules for tensors of the same category order).
 DType promote_types(DType a, DType b);
 

@@ -6,46 +6,6 @@
 #include "tensor/ops.h"
 
 namespace peftcpp::models {
-namespace {
-
-// torch.finfo(dtype).min.
-double finfo_min(DType dtype) {
-  switch (dtype) {
-    case kFloat16:
-      return -65504.0;
-    case kBFloat16:
-      return -3.3895313892515355e38;
-    case kFloat64:
-      return std::numeric_limits<double>::lowest();
-    default:
-      return static_cast<double>(std::numeric_limits<float>::lowest());
-  }
-}
-
-void check_ids(const Tensor& t, const char* name, std::int64_t b, std::int64_t len) {
-  if (!t.defined())
-    return;
-  PEFTCPP_CHECK_DTYPE(
-      !is_floating_point(t.dtype()) && t.dtype() != kBool,
-      "[bert] ",
-      name,
-      " must hold integer ids, got ",
-      dtype_name(t.dtype()));
-  PEFTCPP_CHECK_SHAPE(
-      t.dim() == 2 && (t.size(0) == b || t.size(0) == 1) && t.size(1) == len,
-      "[bert] ",
-      name,
-      " ",
-      shape_str(t.shape()),
-      " does not fit [batch ",
-      b,
-      ", ",
-      len,
-      "]");
-}
-
-}  // namespace
-
 BertModel::BertModel(const BertConfig& config, bool add_pooling_layer) : config_(config) {
   for (const char* flag : {"is_decoder", "add_cross_attention"}) {
     const Json* v = config.extra_fields().find(flag);
@@ -91,9 +51,9 @@ ModelOutput BertModel::forward(const ModelInputs& in) {
   }
   const Tensor& lead = in.input_ids.defined() ? in.input_ids : in.inputs_embeds;
   const std::int64_t b = lead.size(0), t = lead.size(1);
-  check_ids(in.input_ids, "input_ids", b, t);
-  check_ids(in.token_type_ids, "token_type_ids", b, t);
-  check_ids(in.position_ids, "position_ids", b, t);
+  check_id_tensor(in.input_ids, "[bert]", "input_ids", b, t);
+  check_id_tensor(in.token_type_ids, "[bert]", "token_type_ids", b, t);
+  check_id_tensor(in.position_ids, "[bert]", "position_ids", b, t);
 
   const std::size_t n_layer = encoder->layer->size();
   const KVCache* cache = in.past_key_values;

@@ -12,45 +12,11 @@
 namespace peftcpp::models {
 namespace {
 
-// torch.finfo(dtype).min.
-double finfo_min(DType dtype) {
-  switch (dtype) {
-    case kFloat16:
-      return -65504.0;
-    case kBFloat16:
-      return -3.3895313892515355e38;
-    case kFloat64:
-      return std::numeric_limits<double>::lowest();
-    default:
-      return static_cast<double>(std::numeric_limits<float>::lowest());
-  }
-}
 
 std::string shape_or_undefined(const Tensor& t) {
   return t.defined() ? shape_str(t.shape()) : std::string("undefined");
 }
 
-void check_int_2d(const Tensor& t, const char* name, std::int64_t b, std::int64_t len) {
-  if (!t.defined())
-    return;
-  PEFTCPP_CHECK_DTYPE(
-      !is_floating_point(t.dtype()) && t.dtype() != kBool,
-      "[gpt2] ",
-      name,
-      " must hold integer ids, got ",
-      dtype_name(t.dtype()));
-  PEFTCPP_CHECK_SHAPE(
-      t.dim() == 2 && (t.size(0) == b || t.size(0) == 1) && t.size(1) == len,
-      "[gpt2] ",
-      name,
-      " ",
-      shape_str(t.shape()),
-      " does not fit [batch ",
-      b,
-      ", ",
-      len,
-      "]");
-}
 
 }  // namespace
 
@@ -135,9 +101,9 @@ ModelOutput GPT2Model::forward(const ModelInputs& in) {
   }
   const Tensor& lead = in.input_ids.defined() ? in.input_ids : in.inputs_embeds;
   const std::int64_t b = lead.size(0), t = lead.size(1);
-  check_int_2d(in.input_ids, "input_ids", b, t);
-  check_int_2d(in.token_type_ids, "token_type_ids", b, t);
-  check_int_2d(in.position_ids, "position_ids", b, t);
+  check_id_tensor(in.input_ids, "[gpt2]", "input_ids", b, t);
+  check_id_tensor(in.token_type_ids, "[gpt2]", "token_type_ids", b, t);
+  check_id_tensor(in.position_ids, "[gpt2]", "position_ids", b, t);
 
   KVCache* cache = in.past_key_values;
   const std::size_t n_layer = h->size();

@@ -10,7 +10,7 @@ namespace {
 
 template <typename T>
 Tensor fill_bias(const std::vector<std::uint8_t>& allowed, const Shape& shape, DType dtype) {
-  const T masked = static_cast<T>(lowest_value(dtype));
+  const T masked = static_cast<T>(finfo_min(dtype));
   Tensor out = empty(shape, std::is_same_v<T, double> ? kFloat64 : kFloat32);
   T* o = out.data_ptr<T>();
   for (std::size_t i = 0; i < allowed.size(); ++i) o[i] = allowed[i] ? T(0) : masked;
@@ -19,21 +19,6 @@ Tensor fill_bias(const std::vector<std::uint8_t>& allowed, const Shape& shape, D
 
 }  // namespace
 
-double lowest_value(DType dtype) {
-  switch (dtype) {
-    case DType::Float64:
-      return std::numeric_limits<double>::lowest();
-    case DType::Float16:
-      return -65504.0;
-    case DType::BFloat16:
-      return -3.3895313892515355e38;
-    case DType::Float32:
-      return static_cast<double>(std::numeric_limits<float>::lowest());
-    default:
-      throw DTypeError(
-          std::string("[models/llama] attention needs a floating dtype, got ") + dtype_name(dtype));
-  }
-}
 
 Tensor causal_attention_bias(
     const Tensor& attention_mask,

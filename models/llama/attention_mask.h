@@ -24,7 +24,4 @@ Tensor causal_attention_bias(
     std::optional<std::int64_t> window,
     DType dtype);
 
-/// The lowest finite value of a floating dtype (torch.finfo(dtype).min).
-double lowest_value(DType dtype);
-
 }  // namespace peftcpp::models::llama

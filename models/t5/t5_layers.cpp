@@ -99,18 +99,6 @@ Tensor relative_position_buckets(
   return tensor<std::int64_t>(out, {query_length, key_length});
 }
 
-double lowest_value(DType dtype) {
-  switch (dtype) {
-    case kFloat64:
-      return std::numeric_limits<double>::lowest();
-    case kFloat16:
-      return -65504.0;
-    case kBFloat16:
-      return -3.3895313892515355e38;  // -(2 - 2^-7) * 2^127
-    default:
-      return static_cast<double>(std::numeric_limits<float>::lowest());
-  }
-}
 
 // ---- T5LayerNorm -------------------------------------------------------------------------
 

@@ -42,9 +42,6 @@ Tensor relative_position_buckets(
     std::int64_t num_buckets,
     std::int64_t max_distance);
 
-/// The most negative finite value of a floating dtype (torch.finfo(dtype).min): what masked
-/// positions get added to the scores.
-double lowest_value(DType dtype);
 
 /// RMS norm without mean and bias: weight * x * rsqrt(mean(x^2) + eps), statistics in float32,
 /// cast to the weight dtype when that is 16-bit (T5LayerNorm).

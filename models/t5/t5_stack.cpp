@@ -28,7 +28,7 @@ Tensor keep_mask(const Tensor& mask) {
 // 0 where `allowed`, finfo(dtype).min elsewhere.
 Tensor additive_mask(const Tensor& allowed, DType dtype) {
   return masked_fill(
-      zeros(allowed.shape(), dtype, allowed.device()), logical_not(allowed), lowest_value(dtype));
+      zeros(allowed.shape(), dtype, allowed.device()), logical_not(allowed), finfo_min(dtype));
 }
 
 }  // namespace

@@ -196,7 +196,7 @@ TEST_CASE("projections are replaceable children: a swapped q_proj is the one use
 }
 
 TEST_CASE("attention bias: causal, padding, window, and fully masked rows as transformers") {
-  const double lo = models::llama::lowest_value(kFloat32);
+  const double lo = finfo_min(kFloat32);
   const Tensor mask = tensor<std::int64_t>({0, 1, 1, 1}, {1, 4});
   const Tensor bias = models::llama::causal_attention_bias(mask, 1, 2, 2, 2, kFloat32);
   // Queries at positions 2, 3 over keys 0..3: key 0 padded; window 2 keeps q - k < 2.

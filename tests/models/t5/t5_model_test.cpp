@@ -291,7 +291,7 @@ TEST_CASE("t5 decoder block passes a float64 gradcheck in its inputs and every p
   CHECK(names.size() == 15);
   // Encoder row 1 of 4 masked out; decoder queries causal with one earlier cached position.
   Tensor cross_mask = zeros({1, 1, 1, 4}, kFloat64);
-  cross_mask.slice(3, 1, 2).fill_(models::t5::lowest_value(kFloat64));
+  cross_mask.slice(3, 1, 2).fill_(finfo_min(kFloat64));
   auto f = [&](const TensorList& x) {
     for (std::size_t i = 0; i < names.size(); ++i) block->get_parameter(names[i]) = x[i + 2];
     // One cached position per head, [1, heads, 1, d_kv], built from the inputs.
@@ -299,7 +299,7 @@ TEST_CASE("t5 decoder block passes a float64 gradcheck in its inputs and every p
         x[0].slice(1, 0, 1).unsqueeze(1).expand({1, 2, 1, 4}).slice(3, 0, 2),
         x[1].slice(1, 0, 1).unsqueeze(1).expand({1, 2, 1, 4}).slice(3, 2, 4)};
     Tensor bias = block->self_attention()->SelfAttention->compute_bias(3, 4, 1, false);
-    Tensor causal = triu(full({3, 4}, models::t5::lowest_value(kFloat64), kFloat64), 2);
+    Tensor causal = triu(full({3, 4}, finfo_min(kFloat64), kFloat64), 2);
     return block->forward(x[0], bias + causal, x[1], cross_mask, &past, nullptr, false);
   };
   const GradcheckResult r = gradcheck(f, inputs);
