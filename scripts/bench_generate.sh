@@ -11,6 +11,9 @@
 #   env: RUNS=3 REPEATS=3 MAX_LOAD=0.5 WAIT=600 PROMPT=128 NEW=128 OMP_NUM_THREADS=2
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# shellcheck source=scripts/lib/deps.sh
+source "$root/scripts/lib/deps.sh"
+ensure_packages python3-torch  # the PyTorch anchor
 build="${1:-$root/build}"
 case "$build" in /*) ;; *) build="$root/$build" ;; esac
 runs=${RUNS:-3}

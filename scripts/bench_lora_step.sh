@@ -7,6 +7,9 @@
 # Usage: scripts/bench_lora_step.sh [build-dir] [extra flags for both]
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# shellcheck source=scripts/lib/deps.sh
+source "$root/scripts/lib/deps.sh"
+ensure_packages python3-torch  # the PyTorch anchor
 build="${1:-$root/build}"
 shift || true
 flags=(--vocab 32000 --hidden 512 --intermediate 1376 --layers 4 --heads 8 --kv-heads 8 --seq 256
