@@ -62,7 +62,23 @@ void softmax_row_scalar(
   }
 }
 
-const KernelTable kScalarTable = {"scalar", exp_scalar, binary_scalar, softmax_row_scalar};
+void row_max_sum_exp_scalar(const float* x, std::int64_t n, float* max, float* sum) {
+  float m = -std::numeric_limits<float>::infinity();
+  for (std::int64_t i = 0; i < n; ++i) m = std::max(m, x[i]);
+  if (std::isinf(m) && m < 0)
+    m = 0.0f;
+  double s = 0.0;
+  for (std::int64_t i = 0; i < n; ++i) s += std::exp(x[i] - m);
+  *max = m;
+  *sum = static_cast<float>(s);
+}
+
+void exp_shift_scale_scalar(const float* x, float* y, std::int64_t n, float shift, float scale) {
+  for (std::int64_t i = 0; i < n; ++i) y[i] = std::exp(x[i] - shift) * scale;
+}
+
+const KernelTable kScalarTable = {"scalar",           exp_scalar,         binary_scalar, softmax_row_scalar,
+                                  row_max_sum_exp_scalar, exp_shift_scale_scalar};
 
 const KernelTable& choose() {
   const char* force = std::getenv("PEFTCPP_SIMD");
