@@ -8,12 +8,14 @@
 #include <chrono>
 #include <cstdio>
 #include <iostream>
+#include <optional>
 
 #include "io/json/hf_config.h"
 #include "models/model.h"
 #include "nn/optim/adam.h"
 #include "peft/mapping.h"
 #include "peft/tuners/lora/config.h"
+#include "tensor/backend/backend.h"
 #include "tensor/ops.h"
 #include "tools/cli/args.h"
 #include "train/trainer.h"
@@ -35,7 +37,8 @@ int main(int argc, char** argv) {
       .option("steps", "timed steps", "10")
       .option("warmup", "untimed steps first", "2")
       .option("threads", "OpenMP threads (0 = default)", "0")
-      .flag("full", "full fine-tuning instead of LoRA");
+      .flag("full", "full fine-tuning instead of LoRA")
+      .flag("no-fused", "compose RMSNorm, RoPE, SwiGLU, cross-entropy and AdamW from basic ops (to measure the fused kernels)");
   try {
     if (!p.parse(std::vector<std::string>(argv + 1, argv + argc))) return 0;
   } catch (const cli::UsageError& e) {
@@ -44,6 +47,8 @@ int main(int argc, char** argv) {
   }
   if (const long long t = p.get_int("threads"); t > 0) omp_set_num_threads(static_cast<int>(t));
   const bool full = p.get_flag("full");
+  std::optional<FusedKernelsDisabled> composed;
+  if (p.get_flag("no-fused")) composed.emplace();
   const std::int64_t B = p.get_int("batch"), T = p.get_int("seq"), V = p.get_int("vocab");
 
   LlamaConfig cfg;
