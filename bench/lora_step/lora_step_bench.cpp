@@ -120,6 +120,7 @@ int main(int argc, char** argv) {
     last_loss = loss.item<double>();
   };
   for (long long i = 0; i < p.get_int("warmup"); ++i) step();
+  if (device.is_cuda()) allocator_for(device).reset_peak();  // as the reference's reset_peak_memory_stats
   const long long steps = p.get_int("steps");
   const auto t0 = std::chrono::steady_clock::now();
   for (long long i = 0; i < steps; ++i) step();
