@@ -11,13 +11,20 @@ namespace peftcpp::nn::functional::fused {
 
 using ops_detail::backend_of;
 
+namespace {
+// Per-row statistics (rstd, log-sum-exp, losses, gradient scales) of 16-bit inputs are float32.
+DType stat_dtype(DType dt) {
+  return dt == kFloat64 ? kFloat64 : kFloat32;
+}
+}  // namespace
+
 Tensor fused_rms_norm(const Tensor& x_in, const Tensor& weight, double eps) {
   const Tensor x = x_in.detach().contiguous();
   const Tensor w = weight.defined() ? weight.detach().contiguous() : Tensor();
   const std::int64_t n = x.size(-1);
   const std::int64_t rows = n == 0 ? 0 : x.numel() / n;
   Tensor y = empty(x.shape(), x.dtype(), x.device());
-  Tensor rstd = empty({rows}, x.dtype(), x.device());
+  Tensor rstd = empty({rows}, stat_dtype(x.dtype()), x.device());
   const TensorView no_weight{nullptr, x.dtype(), {n}, {1}};
   backend_of(x).rms_norm(view_of(x), w.defined() ? view_of(w) : no_weight, eps, view_of(y), view_of(rstd));
   TensorList ins{x_in};
@@ -96,25 +103,28 @@ Tensor fused_cross_entropy(const Tensor& logits_in, const Tensor& target_in, std
   const Tensor logits = logits_in.detach().contiguous();
   const Tensor target = target_in.to(kInt64).contiguous();
   const std::int64_t m = logits.size(0);
-  Tensor loss = empty({m}, logits.dtype(), logits.device());
-  Tensor lse = empty({m}, logits.dtype(), logits.device());
+  const DType st = stat_dtype(logits.dtype());
+  Tensor loss = empty({m}, st, logits.device());
+  Tensor lse = empty({m}, st, logits.device());
   backend_of(logits).cross_entropy(view_of(logits), view_of(target), ignore_index, view_of(loss), view_of(lse));
-  // reduction: 0 none, 1 mean (over non-ignored rows, torch's rule), 2 sum
+  // reduction: 0 none, 1 mean (over non-ignored rows, torch's rule), 2 sum; computed in the
+  // statistics dtype and returned in the logits' dtype, as the composed path does
   Tensor count;
   Tensor out = loss;
   if (reduction == 1) {
-    count = sum(ne(target, static_cast<double>(ignore_index))).to(logits.dtype());
+    count = sum(ne(target, static_cast<double>(ignore_index))).to(st);
     out = div(sum(loss), count);
   } else if (reduction == 2) {
     out = sum(loss);
   }
+  out = out.to(logits.dtype());
   if (!any_requires_grad({logits_in})) return out;
   SavedTensor sl(logits);
   TensorList outs{out};
   record_function("CrossEntropyBackward", {logits_in}, outs,
                   [sl, target, lse, count, reduction, ignore_index](const TensorList& g) -> TensorList {
                     const Tensor logits = sl.get("cross_entropy");
-                    Tensor scale = g[0].to(logits.dtype());
+                    Tensor scale = g[0].to(lse.dtype());
                     if (reduction == 1) scale = div(scale, count);
                     scale = scale.reshape({-1}).contiguous();
                     Tensor grad = empty(logits.shape(), logits.dtype(), logits.device());

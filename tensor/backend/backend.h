@@ -146,6 +146,7 @@ class Backend {
                                  const TensorView& d_gate, const TensorView& d_up);
   /// Rows of logits [M, C] (contiguous) against int64 targets [M]: lse[r] = logsumexp(x[r]),
   /// loss[r] = lse[r] - x[r, t[r]], both 0 where t[r] == ignore_index (targets in range otherwise).
+  /// loss, lse and the backward's scale are float32 for 16-bit logits (the logits' dtype otherwise).
   virtual void cross_entropy(const TensorView& logits, const TensorView& target, std::int64_t ignore_index,
                              const TensorView& loss, const TensorView& lse);
   /// grad[r] = scale[r] * (softmax(x[r]) - onehot(t[r])), 0 for ignored rows; scale [M] or [1].
