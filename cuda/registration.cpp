@@ -6,8 +6,10 @@
 #include <string>
 
 #include "cuda/allocator.h"
+#include "cuda/backend/cuda_backend.h"
 #include "cuda/cuda.h"
 #include "tensor/allocator.h"
+#include "tensor/backend/backend.h"
 #include "tensor/error.h"
 
 namespace peftcpp::cuda::detail {
@@ -21,6 +23,7 @@ void ensure_device(int index) {
   std::call_once(g_once, [] {
     if (!is_available()) return;  // the reason is reported below, on every call
     register_allocator(DeviceType::CUDA, &device_allocator());
+    register_backend(DeviceType::CUDA, &cuda_backend());
     g_registered.store(true, std::memory_order_release);
   });
   if (!g_registered.load(std::memory_order_acquire)) {
