@@ -16,9 +16,10 @@ bool starts_with(const std::string& s, const std::string& prefix) {
   return s.rfind(prefix, 0) == 0;
 }
 
+// The input `key` on the checker's device, or undefined.
 Tensor get_or_undefined(const TensorMap& m, const std::string& key) {
   auto it = m.find(key);
-  return it == m.end() ? Tensor() : it->second;
+  return it == m.end() ? Tensor() : golden::on_device(it->second);
 }
 
 // transformers' forward keywords, from inputs.safetensors; `mask_key` picks the attention mask
@@ -78,6 +79,7 @@ golden::Verdict check_golden_case(const fs::path& case_dir) {
   const TensorMap inputs = load_safetensors((case_dir / "inputs.safetensors").string());
   const TensorMap expected = load_safetensors((case_dir / "expected.safetensors").string());
   ModelPtr model = from_pretrained(case_dir);
+  model->to(golden::device());
   model->eval();
 
   // The primary output is what the loss weighs: logits, else the bare model's last hidden state.

@@ -73,6 +73,9 @@ using peftcpp::sigmoid;
 using peftcpp::silu;
 using peftcpp::softmax;
 using peftcpp::tanh;
+/// silu(gate) * up (SwiGLU's gating, LlamaMLP's act_fn(gate_proj(x)) * up_proj(x)): one fused
+/// node where the backend has the kernel, the two ops otherwise.
+Tensor silu_mul(const Tensor& gate, const Tensor& up);
 
 // ---- losses --------------------------------------------------------------------------------
 /// Cross entropy with class-index targets, as torch.nn.functional.cross_entropy: input [N, C] or

@@ -23,7 +23,8 @@ GoldenCase::GoldenCase(std::filesystem::path dir, Json meta)
     : dir_(std::move(dir)), meta_(std::move(meta)) {
   const Json* kind = meta_.at("base_model").find("kind");
   transformers_ = kind != nullptr && kind->is_string() && kind->as_string() == "transformers";
-  inputs_ = load_safetensors((dir_ / "inputs.safetensors").string());
+  for (auto& [k, v] : load_safetensors((dir_ / "inputs.safetensors").string()))
+    inputs_.emplace(k, golden::on_device(v));
   expected_ = load_safetensors((dir_ / "expected.safetensors").string());
   prompt_learning_ = load_peft_config(dir_)->is_prompt_learning();
 }
@@ -39,6 +40,7 @@ nn::ModulePtr GoldenCase::build_base() const {
       state.emplace(k, v);
     model->load_state_dict(state, true);
   }
+  model->to(golden::device());
   model->eval();
   return model;
 }
@@ -72,6 +74,7 @@ std::shared_ptr<PeftModel> GoldenCase::load(bool trainable) const {
     return rebuild_prompt_learning();
   std::shared_ptr<PeftModel> m =
       PeftModel::from_pretrained(build_base(), dir_, "default", trainable);
+  m->to(golden::device());  // adapter weights are loaded on the CPU
   m->eval();
   return m;
 }
@@ -86,6 +89,7 @@ std::shared_ptr<PeftModel> GoldenCase::rebuild_prompt_learning() const {
     j.as_object().set("tokenizer_kwargs", Json());
   }
   std::shared_ptr<PeftModel> m = get_peft_model(build_base(), peft_config_from_json(j));
+  m->to(golden::device());
   NoGradGuard g;
   for (auto& [n, p] : m->named_parameters()) {
     auto it = expected_.find("param." + n);
@@ -100,7 +104,7 @@ std::shared_ptr<PeftModel> GoldenCase::rebuild_prompt_learning() const {
         ", the rebuilt adapter's parameter ",
         shape_str(p.shape()));
     Tensor dst = p;
-    dst.copy_(it->second.to(p.dtype()));
+    dst.copy_(it->second.to(p.dtype()).to(p.device()));
   }
   m->eval();
   return m;

@@ -29,9 +29,11 @@ Tensor causal_lm_loss(const Tensor& logits, const Tensor& labels) {
                     shape_str(logits.shape()) + " and " + shape_str(labels.shape()));
   const std::int64_t T = logits.size(1), V = logits.size(2);
   PEFTCPP_CHECK(T >= 2, "[causal_lm_loss] needs at least 2 positions, got " + std::to_string(T));
-  Tensor pred = logits.narrow(1, 0, T - 1).reshape({-1, V});
-  Tensor target = labels.narrow(1, 1, T - 1).reshape({-1});
-  return nn::functional::cross_entropy(pred, target, Tensor(), kIgnoreIndex);
+  // Shifting the labels left (ignore_index in the last slot) instead of narrowing the logits
+  // scores the same pairs without copying [B, T - 1, V] logits forward and back.
+  const std::int64_t B = labels.size(0);
+  Tensor target = cat({labels.narrow(1, 1, T - 1).to(kInt64), full({B, 1}, static_cast<double>(kIgnoreIndex), kInt64, labels.device())}, 1);
+  return nn::functional::cross_entropy(logits.reshape({-1, V}), target.reshape({-1}), Tensor(), kIgnoreIndex);
 }
 
 Batch make_batch(const std::vector<Block>& blocks, const std::vector<std::size_t>& order,

@@ -26,6 +26,20 @@ std::string shape_text(const Shape& s) {
 }
 }  // namespace
 
+namespace {
+Device g_device = kCPU;
+}  // namespace
+
+Device device() {
+  return g_device;
+}
+void set_device(Device d) {
+  g_device = d;
+}
+Tensor on_device(const Tensor& t) {
+  return t.defined() ? t.to(g_device) : t;
+}
+
 std::string compare_close(const std::string& key, const Tensor& actual, const Tensor& expected,
                           std::pair<double, double> tol) {
   if (!expected.defined()) return key + ": expected tensor missing";

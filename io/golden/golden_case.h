@@ -38,6 +38,13 @@ std::pair<double, double> tolerance(const Json& meta, const std::string& kind,
 std::string compare_close(const std::string& key, const Tensor& actual, const Tensor& expected,
                           std::pair<double, double> tol);
 
+/// The device the checks run on (models, adapters and inputs are moved there; results come back
+/// to the CPU for comparison). CPU unless the checker's --device says otherwise.
+Device device();
+void set_device(Device device);
+/// `t` on device() (undefined stays undefined).
+Tensor on_device(const Tensor& t);
+
 /// `dir/meta.json` parsed.
 Json read_meta(const std::filesystem::path& case_dir);
 

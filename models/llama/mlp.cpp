@@ -1,6 +1,7 @@
 #include "models/llama/mlp.h"
 
 #include "models/llama/fast_linear.h"
+#include "nn/functional.h"
 #include "nn/layers/activation.h"
 #include "nn/layers/linear.h"
 #include "tensor/ops.h"
@@ -20,7 +21,11 @@ LlamaMLP::LlamaMLP(const LlamaSettings& s, const nn::FactoryOptions& fo) : prefi
 
 Tensor LlamaMLP::forward(const Tensor& x) {
   const std::vector<Tensor> gate_up = apply_linears({gate_proj, up_proj}, x);
-  return apply_linear(down_proj, mul(act_fn->forward(gate_up[0]), gate_up[1]));
+  // SiLU gating goes through the fused silu_mul node (one pass forward, one backward).
+  Tensor gated = dynamic_cast<const nn::SiLU*>(act_fn.get()) != nullptr
+                     ? nn::functional::silu_mul(gate_up[0], gate_up[1])
+                     : mul(act_fn->forward(gate_up[0]), gate_up[1]);
+  return apply_linear(down_proj, gated);
 }
 
 }  // namespace peftcpp::models::llama

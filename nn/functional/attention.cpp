@@ -3,7 +3,10 @@
 #include <cmath>
 #include <limits>
 
+#include "autograd/grad_mode.h"
 #include "nn/functional.h"
+#include "nn/functional/fused.h"
+#include "tensor/ops/op_utils.h"
 
 namespace peftcpp::nn::functional {
 
@@ -121,6 +124,18 @@ Tensor rotate_half(const Tensor& x) {
   return mul(swapped, sign).reshape(x.shape());
 }
 
+namespace {
+// x [B, H, T, D] against position tables [B or 1, T, D] that need no gradient, on a backend with
+// the fused kernel for x's dtype.
+bool fused_rotary_fits(const Tensor& x, const Tensor& cos, const Tensor& sin) {
+  return x.dim() == 4 && cos.dim() == 3 && (cos.size(0) == 1 || cos.size(0) == x.size(0)) &&
+         cos.size(1) == x.size(2) && cos.size(2) == x.size(3) && x.size(3) % 2 == 0 &&
+         cos.dtype() == x.dtype() && sin.dtype() == x.dtype() && cos.device() == x.device() &&
+         sin.device() == x.device() && !(GradMode::is_enabled() && (cos.requires_grad() || sin.requires_grad())) &&
+         use_fused(ops_detail::backend_of(x), FusedOp::Rotary, x.dtype());
+}
+}  // namespace
+
 std::pair<Tensor, Tensor> apply_rotary_pos_emb(
     const Tensor& q,
     const Tensor& k,
@@ -131,6 +146,8 @@ std::pair<Tensor, Tensor> apply_rotary_pos_emb(
       cos.defined() && sin.defined() && cos.shape() == sin.shape(),
       "[apply_rotary_pos_emb] cos and sin ",
       "must be defined with equal shapes");
+  if (unsqueeze_dim == 1 && fused_rotary_fits(q, cos, sin) && fused_rotary_fits(k, cos, sin))
+    return {fused::fused_rotary(q, cos, sin), fused::fused_rotary(k, cos, sin)};
   Tensor c = cos.unsqueeze(unsqueeze_dim), s = sin.unsqueeze(unsqueeze_dim);
   Tensor qe = add(mul(q, c), mul(rotate_half(q), s));
   Tensor ke = add(mul(k, c), mul(rotate_half(k), s));

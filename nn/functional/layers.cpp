@@ -4,6 +4,7 @@
 #include "autograd/grad_mode.h"
 #include "autograd/node.h"
 #include "nn/functional.h"
+#include "nn/functional/fused.h"
 #include "tensor/ops/op_utils.h"
 
 namespace peftcpp::nn::functional {
@@ -119,6 +120,10 @@ Tensor rms_norm(const Tensor& x, const Tensor& weight, double eps) {
       " does not match the last dim of input ",
       shape_str(x.shape()));
   const DType dt = x.dtype();
+  if (Backend& be = ops_detail::backend_of(x);
+      use_fused(be, FusedOp::RmsNorm, dt) && (!weight.defined() || weight.dtype() == dt) &&
+      (!weight.defined() || weight.device() == x.device()))
+    return fused::fused_rms_norm(x, weight, eps);
   // HF LlamaRMSNorm: float32 statistics (float64 stays float64), cast back before the weight.
   Tensor xf = ops_detail::cast_if_needed(x, dt == kFloat64 ? kFloat64 : kFloat32);
   Tensor var = mean(square(xf), {-1}, true);
@@ -126,6 +131,14 @@ Tensor rms_norm(const Tensor& x, const Tensor& weight, double eps) {
   if (!weight.defined())
     return y;
   return mul(weight, y);
+}
+
+Tensor silu_mul(const Tensor& gate, const Tensor& up) {
+  PEFTCPP_CHECK(gate.defined() && up.defined(), "[silu_mul] gate and up must be defined");
+  if (gate.shape() == up.shape() && gate.dtype() == up.dtype() && gate.device() == up.device() &&
+      use_fused(ops_detail::backend_of(gate), FusedOp::SiluMul, gate.dtype()))
+    return fused::fused_silu_mul(gate, up);
+  return mul(silu(gate), up);
 }
 
 Tensor dropout(const Tensor& x, double p, bool training, Generator* gen) {

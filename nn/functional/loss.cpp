@@ -10,6 +10,7 @@
 #include "autograd/grad_mode.h"
 #include "autograd/node.h"
 #include "nn/functional.h"
+#include "nn/functional/fused.h"
 #include "tensor/ops/op_utils.h"
 
 namespace peftcpp::nn::functional {
@@ -50,10 +51,10 @@ Tensor cross_entropy_rows(
   const DType dt = x.dtype();
   const DType ct = is_16bit(dt) ? kFloat32 : dt;
   Tensor lsm, safe_t, validf, w_t, wc, loss, denom;
+  Tensor valid;
   {
     NoGradGuard ng;
-    lsm = log_softmax(ops_detail::cast_if_needed(x.detach(), ct), 1);
-    Tensor valid = ne(t, static_cast<double>(ignore_index));
+    valid = ne(t, static_cast<double>(ignore_index));
     safe_t = mul(t, valid.to(kInt64));
     if (m > 0) {
       const std::int64_t lo = amin(safe_t).item<std::int64_t>(),
@@ -70,6 +71,14 @@ Tensor cross_entropy_rows(
           ignore_index,
           ")");
     }
+  }
+  // The common case (no class weights, no smoothing) is one fused node: log-sum-exp per row
+  // forward, softmax - onehot backward, nothing of size [M, C] kept but the logits.
+  if (!weight.defined() && eps == 0.0 && use_fused(ops_detail::backend_of(x), FusedOp::CrossEntropy, dt))
+    return fused::fused_cross_entropy(x, t, ignore_index, static_cast<int>(red));
+  {
+    NoGradGuard ng;
+    lsm = log_softmax(ops_detail::cast_if_needed(x.detach(), ct), 1);
     validf = valid.to(ct);
     if (weight.defined())
       wc = ops_detail::cast_if_needed(weight.detach(), ct);

@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "tensor/ops.h"
+#include "tensor/ops/op_utils.h"
 
 namespace peftcpp::nn::optim {
 namespace {
@@ -54,11 +55,34 @@ void Adam::validate(const ParamGroup& g) const {
 }
 
 void Adam::update(ParamGroup& g, Tensor& p, const Tensor& grad_in, ParamState& state) {
-  Tensor grad = g.maximize ? neg(grad_in) : grad_in;
   Tensor& exp_avg = state_zeros(state, "exp_avg", p);
   Tensor& exp_avg_sq = state_zeros(state, "exp_avg_sq", p);
   Tensor* max_sq = g.amsgrad ? &state_zeros(state, "max_exp_avg_sq", p) : nullptr;
   const double step = bump_step(state, p);
+  Backend& backend = ops_detail::backend_of(p);
+  const auto fits = [&](const Tensor& t) { return t.dtype() == p.dtype() && t.is_contiguous(); };
+  if (use_fused(backend, FusedOp::AdamStep, p.dtype()) && p.is_contiguous() && grad_in.dtype() == p.dtype() &&
+      grad_in.device() == p.device() && fits(exp_avg) && fits(exp_avg_sq) && (!max_sq || fits(*max_sq))) {
+    // one pass over the parameter, its gradient and its states (tensor/cpu/fused/fused_adam.cpp)
+    AdamStepArgs a;
+    a.lr = g.lr;
+    a.beta1 = g.beta1;
+    a.beta2 = g.beta2;
+    a.eps = g.eps;
+    a.weight_decay = g.weight_decay;
+    a.step = step;
+    a.decoupled = decoupled_;
+    a.amsgrad = max_sq != nullptr;
+    a.maximize = g.maximize;
+    const Tensor grad = grad_in.contiguous();
+    const TensorView none{nullptr, p.dtype(), p.shape(), p.strides()};
+    backend.adam_step(view_of(p), view_of(grad), view_of(exp_avg), view_of(exp_avg_sq),
+                      max_sq ? view_of(*max_sq) : none, a);
+    for (const Tensor* t : std::initializer_list<const Tensor*>{&p, &exp_avg, &exp_avg_sq, max_sq})
+      if (t != nullptr) t->storage()->bump_version();
+    return;
+  }
+  Tensor grad = g.maximize ? neg(grad_in) : grad_in;
   if (decoupled_) {
     p.mul_(1.0 - g.lr * g.weight_decay);
   } else if (g.weight_decay != 0.0) {

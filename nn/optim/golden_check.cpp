@@ -13,6 +13,7 @@
 #include "nn/functional.h"
 #include "nn/optim/adam.h"
 #include "nn/optim/clip_grad.h"
+#include "io/golden/golden_case.h"
 #include "io/safetensors/tensor_io.h"
 #include "nn/optim/golden_io.h"
 #include "nn/optim/golden_model.h"
@@ -269,8 +270,8 @@ GoldenCaseResult check_optim_case(const std::string& case_dir) {
     Case c;
     c.meta =
         json::parse(golden_detail::read_text_file((fs::path(case_dir) / "meta.json").string()));
-    c.inputs =
-        load_safetensors((fs::path(case_dir) / "inputs.safetensors").string());
+    for (auto& [k, v] : load_safetensors((fs::path(case_dir) / "inputs.safetensors").string()))
+      c.inputs.emplace(k, golden::on_device(v));
     c.expected =
         load_safetensors((fs::path(case_dir) / "expected.safetensors").string());
     const TensorMap init =
@@ -290,6 +291,7 @@ GoldenCaseResult check_optim_case(const std::string& case_dir) {
         model.value("activation", std::string("tanh")),
         model.value("scaling", 1.0));
     c.model->load_state_dict(StateDict(init.begin(), init.end()), /*strict=*/true);
+    c.model->to(golden::device());
     const TensorMap actual = run_case(c);
     for (const auto& [key, expected] : c.expected) {
       auto it = actual.find(key);
@@ -298,7 +300,7 @@ GoldenCaseResult check_optim_case(const std::string& case_dir) {
         return r;
       }
       auto [atol, rtol] = tolerance(c.meta, kind_of(key));
-      std::string msg = compare(key, it->second, expected, atol, rtol);
+      std::string msg = compare(key, it->second.to(kCPU), expected, atol, rtol);
       ++r.keys_checked;
       if (!msg.empty()) {
         r.message = msg;

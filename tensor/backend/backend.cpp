@@ -1,5 +1,7 @@
 #include "tensor/backend/backend.h"
 
+#include <atomic>
+
 #include "cuda/registration.h"
 #include "tensor/cpu/cpu_backend.h"
 #include "tensor/error.h"
@@ -47,6 +49,60 @@ bool TensorView::is_contiguous() const {
 
 TensorView view_of(const Tensor& t) {
   return TensorView{t.raw_data(), t.dtype(), t.shape(), t.strides()};
+}
+
+bool Backend::has_fused(FusedOp, DType) const {
+  return false;
+}
+
+namespace {
+std::atomic<int> g_fused_disabled{0};
+}  // namespace
+
+bool use_fused(const Backend& backend, FusedOp op, DType dtype) {
+  return g_fused_disabled.load(std::memory_order_relaxed) == 0 && backend.has_fused(op, dtype);
+}
+FusedKernelsDisabled::FusedKernelsDisabled() {
+  g_fused_disabled.fetch_add(1, std::memory_order_relaxed);
+}
+FusedKernelsDisabled::~FusedKernelsDisabled() {
+  g_fused_disabled.fetch_sub(1, std::memory_order_relaxed);
+}
+
+namespace {
+[[noreturn]] void no_fused(const Backend& b, const char* op) {
+  throw DeviceError(std::string("[") + op + "] no fused kernel on " + b.device().str() +
+                    " (callers must check has_fused first)");
+}
+}  // namespace
+
+void Backend::rms_norm(const TensorView&, const TensorView&, double, const TensorView&, const TensorView&) {
+  no_fused(*this, "rms_norm");
+}
+void Backend::rms_norm_backward(const TensorView&, const TensorView&, const TensorView&, const TensorView&,
+                                const TensorView&, const TensorView&) {
+  no_fused(*this, "rms_norm_backward");
+}
+void Backend::rotary(const TensorView&, const TensorView&, const TensorView&, const TensorView&, bool) {
+  no_fused(*this, "rotary");
+}
+void Backend::silu_mul(const TensorView&, const TensorView&, const TensorView&) {
+  no_fused(*this, "silu_mul");
+}
+void Backend::silu_mul_backward(const TensorView&, const TensorView&, const TensorView&, const TensorView&,
+                                const TensorView&) {
+  no_fused(*this, "silu_mul_backward");
+}
+void Backend::cross_entropy(const TensorView&, const TensorView&, std::int64_t, const TensorView&, const TensorView&) {
+  no_fused(*this, "cross_entropy");
+}
+void Backend::cross_entropy_backward(const TensorView&, const TensorView&, std::int64_t, const TensorView&,
+                                     const TensorView&, const TensorView&) {
+  no_fused(*this, "cross_entropy_backward");
+}
+void Backend::adam_step(const TensorView&, const TensorView&, const TensorView&, const TensorView&,
+                        const TensorView&, const AdamStepArgs&) {
+  no_fused(*this, "adam_step");
 }
 
 namespace {

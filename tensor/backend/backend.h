@@ -64,6 +64,17 @@ struct GemmArgs {
   std::int64_t batch = 1;
 };
 
+/// The fused training kernels a backend may provide (Backend::has_fused).
+enum class FusedOp : std::uint8_t { RmsNorm, Rotary, SiluMul, CrossEntropy, AdamStep };
+
+/// Hyper-parameters of one Adam/AdamW step (torch.optim semantics, `step` already incremented).
+struct AdamStepArgs {
+  double lr = 1e-3, beta1 = 0.9, beta2 = 0.999, eps = 1e-8, weight_decay = 0.0;
+  double step = 1;
+  bool decoupled = true;  // AdamW: param *= 1 - lr * wd; Adam: grad += wd * param
+  bool amsgrad = false, maximize = false;
+};
+
 class Backend {
  public:
   virtual ~Backend() = default;
@@ -110,6 +121,53 @@ class Backend {
   // ---- random (Philox counter-based; element i uses counter offset + i) ----
   /// kind 0: uniform [low, high); 1: normal(mean=low, std=high).
   virtual void random(const TensorView& dst, int kind, double low, double high, std::uint64_t seed, std::uint64_t offset) = 0;
+
+  // ---- fused training kernels ----
+  // One pass where the composed ops would make several. The op layer calls them only when
+  // has_fused(op, dtype) says so and the inputs are contiguous; otherwise it composes the same
+  // math from the ops above (which is also the reference the fused kernels are tested against).
+  // The base class provides none.
+  virtual bool has_fused(FusedOp op, DType dtype) const;
+  /// y = x * rstd * w per row of n = x.shape.back(), rstd = 1 / sqrt(mean(x^2) + eps) (saved,
+  /// float32 for 16-bit x); w.data null means no weight.
+  virtual void rms_norm(const TensorView& x, const TensorView& w, double eps, const TensorView& y, const TensorView& rstd);
+  /// With u = g * w: gx = rstd * u - x * rstd^3 * mean(u * x) per row (the exact gradient);
+  /// gw (data may be null) = sum over rows of g * x * rstd.
+  virtual void rms_norm_backward(const TensorView& g, const TensorView& x, const TensorView& w, const TensorView& rstd,
+                                 const TensorView& gx, const TensorView& gw);
+  /// Rotary embedding on x [B, H, T, D] (any strides): out = x * cos + rotate_half(x) * sin with
+  /// cos, sin [B or 1, T, D] (any strides) and out contiguous. `transpose` applies the transposed
+  /// map (the gradient): out = x * cos + rotate_half^T(x * sin).
+  virtual void rotary(const TensorView& x, const TensorView& cos, const TensorView& sin, const TensorView& out,
+                      bool transpose);
+  /// out = silu(gate) * up, all contiguous and of one shape.
+  virtual void silu_mul(const TensorView& gate, const TensorView& up, const TensorView& out);
+  virtual void silu_mul_backward(const TensorView& g, const TensorView& gate, const TensorView& up,
+                                 const TensorView& d_gate, const TensorView& d_up);
+  /// Rows of logits [M, C] (contiguous) against int64 targets [M]: lse[r] = logsumexp(x[r]),
+  /// loss[r] = lse[r] - x[r, t[r]], both 0 where t[r] == ignore_index (targets in range otherwise).
+  virtual void cross_entropy(const TensorView& logits, const TensorView& target, std::int64_t ignore_index,
+                             const TensorView& loss, const TensorView& lse);
+  /// grad[r] = scale[r] * (softmax(x[r]) - onehot(t[r])), 0 for ignored rows; scale [M] or [1].
+  virtual void cross_entropy_backward(const TensorView& logits, const TensorView& target, std::int64_t ignore_index,
+                                      const TensorView& lse, const TensorView& scale, const TensorView& grad);
+  /// One Adam(W) step in place on a contiguous parameter and its states (max_exp_avg_sq.data
+  /// null unless amsgrad).
+  virtual void adam_step(const TensorView& param, const TensorView& grad, const TensorView& exp_avg,
+                         const TensorView& exp_avg_sq, const TensorView& max_exp_avg_sq, const AdamStepArgs& args);
+};
+
+/// True when the op layer may call `op`'s fused kernel for `dtype` on `backend`: the backend has
+/// it and no FusedKernelsDisabled guard is alive.
+bool use_fused(const Backend& backend, FusedOp op, DType dtype);
+/// While alive (on any thread), ops take their composed path instead of the fused kernels: for
+/// tests that check one against the other, and for benchmarks that measure the difference.
+class FusedKernelsDisabled {
+ public:
+  FusedKernelsDisabled();
+  ~FusedKernelsDisabled();
+  FusedKernelsDisabled(const FusedKernelsDisabled&) = delete;
+  FusedKernelsDisabled& operator=(const FusedKernelsDisabled&) = delete;
 };
 
 /// The backend for a device (throws DeviceError if it is not built in or not available).

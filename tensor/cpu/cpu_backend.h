@@ -28,6 +28,23 @@ class CpuBackend final : public Backend {
   void scatter(const TensorView& dst, std::int64_t dim, const TensorView& index, const TensorView& src, bool accumulate) override;
   void index_add(const TensorView& dst, std::int64_t dim, const TensorView& index, const TensorView& src, double alpha) override;
   void random(const TensorView& dst, int kind, double low, double high, std::uint64_t seed, std::uint64_t offset) override;
+
+  // fused training kernels (tensor/cpu/fused): float32 and float64
+  bool has_fused(FusedOp op, DType dtype) const override;
+  void rms_norm(const TensorView& x, const TensorView& w, double eps, const TensorView& y, const TensorView& rstd) override;
+  void rms_norm_backward(const TensorView& g, const TensorView& x, const TensorView& w, const TensorView& rstd,
+                         const TensorView& gx, const TensorView& gw) override;
+  void rotary(const TensorView& x, const TensorView& cos, const TensorView& sin, const TensorView& out,
+              bool transpose) override;
+  void silu_mul(const TensorView& gate, const TensorView& up, const TensorView& out) override;
+  void silu_mul_backward(const TensorView& g, const TensorView& gate, const TensorView& up, const TensorView& d_gate,
+                         const TensorView& d_up) override;
+  void cross_entropy(const TensorView& logits, const TensorView& target, std::int64_t ignore_index,
+                     const TensorView& loss, const TensorView& lse) override;
+  void cross_entropy_backward(const TensorView& logits, const TensorView& target, std::int64_t ignore_index,
+                              const TensorView& lse, const TensorView& scale, const TensorView& grad) override;
+  void adam_step(const TensorView& param, const TensorView& grad, const TensorView& exp_avg,
+                 const TensorView& exp_avg_sq, const TensorView& max_exp_avg_sq, const AdamStepArgs& args) override;
 };
 
 }  // namespace peftcpp::cpu

@@ -148,6 +148,7 @@ int main(int argc, char** argv) {
     std::cerr << "peftcpp-golden: --device cuda: " << cuda::unavailable_reason() << "\n";
     return 2;
   }
+  golden::set_device(device == "cuda" ? kCUDA : kCPU);
   Counts counts;
   for (const std::string& d : dirs) {
     const fs::path dir(d);

@@ -43,26 +43,38 @@ void binary_scalar(
   }
 }
 
+void row_max_sum_exp_scalar(const float* x, std::int64_t n, float* max, float* sum) {
+  float m = -std::numeric_limits<float>::infinity();
+  for (std::int64_t i = 0; i < n; ++i) m = std::max(m, x[i]);
+  if (std::isinf(m) && m < 0)
+    m = 0.0f;  // all -inf: exps are 0, the sum 0 (a softmax row of NaN, as PyTorch)
+  double s = 0.0;
+  for (std::int64_t i = 0; i < n; ++i) s += std::exp(x[i] - m);
+  *max = m;
+  *sum = static_cast<float>(s);
+}
+
 void softmax_row_scalar(
     const float* x, float* y, std::int64_t n, bool log, bool, float*, const float*) {
   if (n <= 0)
     return;
-  float m = -std::numeric_limits<float>::infinity();
-  for (std::int64_t i = 0; i < n; ++i) m = std::max(m, x[i]);
-  if (std::isinf(m) && m < 0)
-    m = 0.0f;
-  double s = 0.0;
-  for (std::int64_t i = 0; i < n; ++i) s += std::exp(x[i] - m);
+  float m = 0.0f, s = 0.0f;
+  row_max_sum_exp_scalar(x, n, &m, &s);
   if (log) {
-    const float lse = std::log(static_cast<float>(s));
+    const float lse = std::log(s);
     for (std::int64_t i = 0; i < n; ++i) y[i] = (x[i] - m) - lse;
   } else {
-    const float inv = 1.0f / static_cast<float>(s);
+    const float inv = 1.0f / s;
     for (std::int64_t i = 0; i < n; ++i) y[i] = std::exp(x[i] - m) * inv;
   }
 }
 
-const KernelTable kScalarTable = {"scalar", exp_scalar, binary_scalar, softmax_row_scalar};
+void exp_shift_scale_scalar(const float* x, float* y, std::int64_t n, float shift, float scale) {
+  for (std::int64_t i = 0; i < n; ++i) y[i] = std::exp(x[i] - shift) * scale;
+}
+
+const KernelTable kScalarTable = {"scalar",           exp_scalar,         binary_scalar, softmax_row_scalar,
+                                  row_max_sum_exp_scalar, exp_shift_scale_scalar};
 
 const KernelTable& choose() {
   const char* force = std::getenv("PEFTCPP_SIMD");

@@ -117,10 +117,18 @@ void softmax_row_avx2(
   softmax_row_kernel<Avx2>(x, y, n, log, nt, scratch, next);
 }
 
+void row_max_sum_exp_avx2(const float* x, std::int64_t n, float* max, float* sum) {
+  row_max_sum_exp_kernel<Avx2>(x, n, max, sum);
+}
+void exp_shift_scale_avx2(const float* x, float* y, std::int64_t n, float shift, float scale) {
+  exp_shift_scale_kernel<Avx2>(x, y, n, shift, scale);
+}
+
 }  // namespace
 
 namespace detail {
-const KernelTable avx2_kernel_table = {"avx2", exp_avx2, binary_avx2, softmax_row_avx2};
+const KernelTable avx2_kernel_table = {"avx2", exp_avx2, binary_avx2, softmax_row_avx2,
+                                          row_max_sum_exp_avx2, exp_shift_scale_avx2};
 }  // namespace detail
 
 }  // namespace peftcpp::cpu::simd

@@ -133,10 +133,18 @@ void softmax_row_avx512(
   softmax_row_kernel<Avx512>(x, y, n, log, nt, scratch, next);
 }
 
+void row_max_sum_exp_avx512(const float* x, std::int64_t n, float* max, float* sum) {
+  row_max_sum_exp_kernel<Avx512>(x, n, max, sum);
+}
+void exp_shift_scale_avx512(const float* x, float* y, std::int64_t n, float shift, float scale) {
+  exp_shift_scale_kernel<Avx512>(x, y, n, shift, scale);
+}
+
 }  // namespace
 
 namespace detail {
-const KernelTable avx512_kernel_table = {"avx512", exp_avx512, binary_avx512, softmax_row_avx512};
+const KernelTable avx512_kernel_table = {"avx512", exp_avx512, binary_avx512, softmax_row_avx512,
+                                          row_max_sum_exp_avx512, exp_shift_scale_avx512};
 }  // namespace detail
 
 }  // namespace peftcpp::cpu::simd

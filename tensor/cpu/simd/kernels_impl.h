@@ -330,5 +330,19 @@ void softmax_row_kernel(
   }
 }
 
+template <class V>
+void row_max_sum_exp_kernel(const float* x, std::int64_t n, float* max, float* sum) {
+  float m = -kInf, s = 0.0f;
+  if (n > 0)
+    row_online_max_sum<V>(x, n, m, s);
+  *max = m == -kInf ? 0.0f : m;
+  *sum = s;
+}
+
+template <class V>
+void exp_shift_scale_kernel(const float* x, float* y, std::int64_t n, float shift, float scale) {
+  map_store<V>(y, n, false, ExpScaleMap<V>{x, shift, scale});
+}
+
 }  // namespace
 }  // namespace peftcpp::cpu::simd

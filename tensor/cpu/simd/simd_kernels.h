@@ -55,6 +55,11 @@ struct KernelTable {
       bool nontemporal,
       float* scratch,
       const float* next);
+  /// Max of a row and sum of exp(x - max) (the max is 0 for an all -inf row), in one pass.
+  void (*row_max_sum_exp)(const float* x, std::int64_t n, float* max, float* sum);
+  /// y[i] = exp(x[i] - shift) * scale for x[i] <= shift (cross-entropy's softmax from the row's
+  /// log-sum-exp).
+  void (*exp_shift_scale)(const float* x, float* y, std::int64_t n, float shift, float scale);
 };
 
 /// The best table for this CPU. PEFTCPP_SIMD=avx2 or PEFTCPP_SIMD=scalar in the environment

@@ -272,6 +272,40 @@ TEST_CASE("softmax rows: short and long (online) rows, scratch and streaming, ag
   }
 }
 
+TEST_CASE("row max / sum of exponentials and exp(x - shift) * scale (cross-entropy's kernels) against float64") {
+  Generator g(23);
+  for (const simd::KernelTable* t : tables()) {
+    for (std::int64_t n : {1, 15, 17, 2048, 2049, 32000}) {
+      INFO(t->isa << " n=" << n);
+      std::vector<float> x = mul(randn({n}, kFloat32, &g), 5.0).to_vector<float>();
+      double mx = -1e300;
+      for (float v : x) mx = std::max(mx, static_cast<double>(v));
+      double sum = 0;
+      for (float v : x) sum += std::exp(static_cast<double>(v) - mx);
+      float m = 0, s = 0;
+      t->row_max_sum_exp(x.data(), n, &m, &s);
+      CHECK(m == static_cast<float>(mx));
+      CHECK(std::fabs(s - sum) <= 1e-5 * sum);
+      const float lse = static_cast<float>(mx + std::log(sum)), scale = 0.25f;
+      std::vector<float> y(static_cast<std::size_t>(n) + 1, 9.0f);
+      t->exp_shift_scale(x.data(), y.data(), n, lse, scale);
+      double worst = 0;
+      for (std::int64_t i = 0; i < n; ++i) {
+        const double r = std::exp(static_cast<double>(x[static_cast<std::size_t>(i)]) - lse) * scale;
+        worst = std::max(worst, std::fabs(y[static_cast<std::size_t>(i)] - r) - 2e-6 * r);
+      }
+      CHECK(worst < 1e-12);
+      CHECK(y[static_cast<std::size_t>(n)] == 9.0f);  // nothing written past the row
+    }
+    // an all -inf row: max 0 (not -inf), sum 0
+    const std::vector<float> ninf(40, -std::numeric_limits<float>::infinity());
+    float m = 1, s = 1;
+    t->row_max_sum_exp(ninf.data(), 40, &m, &s);
+    CHECK(m == 0.0f);
+    CHECK(s == 0.0f);
+  }
+}
+
 TEST_CASE("softmax rows with -inf, +inf and NaN entries, short and long") {
   const float inf = std::numeric_limits<float>::infinity();
   for (const simd::KernelTable* t : tables()) {
