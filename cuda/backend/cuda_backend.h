@@ -33,6 +33,24 @@ class CudaBackend final : public Backend {
                  double alpha) override;
   void random(const TensorView& dst, int kind, double low, double high, std::uint64_t seed,
               std::uint64_t offset) override;
+
+  // fused training kernels (cuda_backend_fused.cpp): float32 and float64, as on the CPU
+  bool has_fused(FusedOp op, DType dtype) const override;
+  void rms_norm(const TensorView& x, const TensorView& w, double eps, const TensorView& y,
+                const TensorView& rstd) override;
+  void rms_norm_backward(const TensorView& g, const TensorView& x, const TensorView& w, const TensorView& rstd,
+                         const TensorView& gx, const TensorView& gw) override;
+  void rotary(const TensorView& x, const TensorView& cos, const TensorView& sin, const TensorView& out,
+              bool transpose) override;
+  void silu_mul(const TensorView& gate, const TensorView& up, const TensorView& out) override;
+  void silu_mul_backward(const TensorView& g, const TensorView& gate, const TensorView& up, const TensorView& d_gate,
+                         const TensorView& d_up) override;
+  void cross_entropy(const TensorView& logits, const TensorView& target, std::int64_t ignore_index,
+                     const TensorView& loss, const TensorView& lse) override;
+  void cross_entropy_backward(const TensorView& logits, const TensorView& target, std::int64_t ignore_index,
+                              const TensorView& lse, const TensorView& scale, const TensorView& grad) override;
+  void adam_step(const TensorView& param, const TensorView& grad, const TensorView& exp_avg,
+                 const TensorView& exp_avg_sq, const TensorView& max_exp_avg_sq, const AdamStepArgs& args) override;
 };
 
 /// The backend registered for DeviceType::CUDA (created on first call; never destroyed).
