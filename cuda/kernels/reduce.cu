@@ -5,11 +5,11 @@
 // Kept dims form the "outer" index space and reduced dims (ordered by decreasing stride, so that
 // consecutive threads read neighbouring addresses) the "inner" one. Two kernels:
 //  - columns (the innermost kept dim has stride 1 and there are many outputs, e.g. a bias
-//    gradient): one thread per output walks the inner space in order; neighbouring threads read
-//    neighbouring columns;
-//  - otherwise one block per (output, split of the inner space): block-wide tree reduction; with
-//    few outputs the inner space is split over several blocks whose partials a second kernel
-//    combines in split order.
+//    gradient): one thread per output walks its share of the inner space in order; neighbouring
+//    threads read neighbouring columns;
+//  - otherwise one block per output and share of the inner space: block-wide tree reduction.
+// When that gives too few blocks to fill the device, the inner space is split into shares whose
+// partials a second kernel combines in order.
 // Results go to a temporary buffer of the accumulator type and are cast into dst by the copy
 // kernel (the CPU's static_cast of the accumulator).
 #include <algorithm>
@@ -72,20 +72,24 @@ __global__ void __launch_bounds__(kBlock)
   if (threadIdx.x == 0) out[static_cast<std::int64_t>(blockIdx.x) * gridDim.y + blockIdx.y] = shared[0];
 }
 
+// One thread per (output, split of the inner space), the split's rows in order.
 template <ReduceOp Op, typename T, typename Acc>
-__global__ void __launch_bounds__(kBlock) reduce_columns(Layout<1> outer, Layout<1> inner, const T* src, Acc* out) {
+__global__ void __launch_bounds__(kBlock)
+    reduce_columns(Layout<1> outer, Layout<1> inner, const T* src, Acc* out, std::int64_t chunk) {
   using R = Red<Op, Acc>;
   const std::int64_t o = static_cast<std::int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
   if (o >= outer.numel) return;
   std::int64_t off[1];
   outer.offsets(o, off);
   const T* base = src + off[0];
+  const std::int64_t begin = static_cast<std::int64_t>(blockIdx.y) * chunk;
+  const std::int64_t end = begin + chunk < inner.numel ? begin + chunk : inner.numel;
   Acc acc = R::identity();
-  for (std::int64_t r = 0; r < inner.numel; ++r) {
+  for (std::int64_t r = begin; r < end; ++r) {
     inner.offsets(r, off);
     acc = R::combine(acc, static_cast<Acc>(load(base + off[0])));
   }
-  out[o] = acc;
+  out[o * gridDim.y + blockIdx.y] = acc;
 }
 
 template <ReduceOp Op, typename Acc>
@@ -136,37 +140,38 @@ void run(const TensorView& src, const TensorView& dst, cudaStream_t stream) {
   auto buffer = Storage::allocate(static_cast<std::size_t>(outer.numel) * sizeof(Acc), kCUDA);
   Acc* result = static_cast<Acc*>(buffer->data());
   const bool columns = outer.ndim > 0 && outer.strides[0][outer.ndim - 1] == 1 && outer.numel >= 4096;
+  // enough blocks to fill the device: split long inner spaces into partials combined in order
+  const std::int64_t want = 4 * static_cast<std::int64_t>(multiprocessor_count());
+  const std::int64_t per_split = columns ? 64 : 4 * kBlock;  // fewest inner elements worth a split
+  const std::int64_t blocks = columns ? (outer.numel + kBlock - 1) / kBlock : outer.numel;
+  std::int64_t splits = 1;
+  if (blocks < want && inner.numel >= 2 * per_split) {
+    splits = std::min<std::int64_t>({(want + blocks - 1) / blocks, inner.numel / per_split, 65535});
+  }
+  const std::int64_t chunk = std::max<std::int64_t>((inner.numel + splits - 1) / splits, 1);
+  auto partial = splits > 1 ? Storage::allocate(static_cast<std::size_t>(outer.numel * splits) * sizeof(Acc), kCUDA)
+                            : nullptr;
+  Acc* target = splits > 1 ? static_cast<Acc*>(partial->data()) : result;
+  const T* s = static_cast<const T*>(src.data);
   if (columns) {
-    reduce_columns<Op, T, Acc><<<grid_for(outer.numel), kBlock, 0, stream>>>(outer, inner,
-                                                                            static_cast<const T*>(src.data), result);
-    PEFTCPP_CUDA_CHECK_LAUNCH("reduce");
+    const dim3 grid(static_cast<unsigned>(blocks), static_cast<unsigned>(splits));
+    reduce_columns<Op, T, Acc><<<grid, kBlock, 0, stream>>>(outer, inner, s, target, chunk);
   } else {
-    // enough blocks to fill the device: split long inner spaces when there are few outputs
-    const std::int64_t want = 4 * static_cast<std::int64_t>(multiprocessor_count());
-    std::int64_t splits = 1;
-    if (outer.numel < want && inner.numel > 4 * kBlock) {
-      splits = std::min<std::int64_t>({(want + outer.numel - 1) / outer.numel, inner.numel / (4 * kBlock), 65535});
-    }
-    const std::int64_t chunk = (inner.numel + splits - 1) / splits;
-    auto partial = splits > 1 ? Storage::allocate(static_cast<std::size_t>(outer.numel * splits) * sizeof(Acc), kCUDA)
-                              : nullptr;
-    Acc* target = splits > 1 ? static_cast<Acc*>(partial->data()) : result;
     const dim3 grid(static_cast<unsigned>(outer.numel), static_cast<unsigned>(splits));
-    reduce_blocks<Op, T, Acc><<<grid, kBlock, 0, stream>>>(outer, inner, static_cast<const T*>(src.data), target,
-                                                           std::max<std::int64_t>(chunk, 1));
+    reduce_blocks<Op, T, Acc><<<grid, kBlock, 0, stream>>>(outer, inner, s, target, chunk);
+  }
+  PEFTCPP_CUDA_CHECK_LAUNCH("reduce");
+  if (splits > 1) {
+    combine_splits<Op, Acc><<<grid_for(outer.numel), kBlock, 0, stream>>>(target, result, outer.numel,
+                                                                         static_cast<int>(splits));
     PEFTCPP_CUDA_CHECK_LAUNCH("reduce");
-    if (splits > 1) {
-      combine_splits<Op, Acc><<<grid_for(outer.numel), kBlock, 0, stream>>>(target, result, outer.numel,
-                                                                           static_cast<int>(splits));
-      PEFTCPP_CUDA_CHECK_LAUNCH("reduce");
-    }
   }
   // cast into dst (keepdim layout: the outputs are in row-major order of dst's shape)
   Strides contiguous(dst.shape.size());
-  std::int64_t s = 1;
+  std::int64_t stride = 1;
   for (std::size_t d = dst.shape.size(); d-- > 0;) {
-    contiguous[d] = s;
-    s *= dst.shape[d];
+    contiguous[d] = stride;
+    stride *= dst.shape[d];
   }
   copy(TensorView{result, acc_dtype<Acc>(), dst.shape, contiguous}, dst, stream);
 }

@@ -68,6 +68,9 @@ TEST_CASE("cuda reductions: long rows split over blocks, column sums, NaN propag
     const Tensor cols = randn({67, 8195}, kFloat32, &gen).to(d);  // many stride-1 outputs: column kernel
     check_close(sum(cols, {0}), sum(cols.to(kCUDA), {0}), tol, 1e-5, std::string("columns ") + dtype_name(d));
     check_close(amax(cols, {0}), amax(cols.to(kCUDA), {0}), 0.0, 0.0, std::string("column max ") + dtype_name(d));
+    const Tensor tall = randn({1000, 4099}, kFloat32, &gen).to(d);  // columns split over row shares
+    check_close(sum(tall, {0}), sum(tall.to(kCUDA), {0}), tol, 1e-4, std::string("tall columns ") + dtype_name(d));
+    check_close(amin(tall, {0}), amin(tall.to(kCUDA), {0}), 0.0, 0.0, std::string("tall column min ") + dtype_name(d));
   }
   Tensor x = randn({4, 9}, kFloat32, &gen);
   x = where(gt(x, 1.2), full({}, std::nan("")), x);
