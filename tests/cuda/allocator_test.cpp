@@ -7,15 +7,16 @@
 #include "tests/cuda/cuda_test_util.h"
 
 using namespace peftcpp;
+using namespace peftcpp::cuda_test;
 
 TEST_CASE("cuda allocator: live/peak/cached statistics and block reuse") {
   PEFTCPP_SKIP_WITHOUT_CUDA();
-  Allocator& alloc = allocator_for(kCUDA);
+  Allocator& alloc = allocator_for(dev());
   alloc.empty_cache();
   const AllocatorStats s0 = alloc.stats();
   CHECK(s0.cached_bytes == 0);
   {
-    Tensor t = empty({1 << 20}, kFloat32, kCUDA);  // 4 MiB: its own size class
+    Tensor t = empty({1 << 20}, kFloat32, dev());  // 4 MiB: its own size class
     CHECK(alloc.stats().live_bytes == s0.live_bytes + (4u << 20));
     CHECK(alloc.stats().peak_live_bytes >= s0.live_bytes + (4u << 20));
   }
@@ -23,7 +24,7 @@ TEST_CASE("cuda allocator: live/peak/cached statistics and block reuse") {
   CHECK(s1.live_bytes == s0.live_bytes);
   CHECK(s1.cached_bytes == (4u << 20));
   {
-    Tensor again = empty({1 << 20}, kFloat32, kCUDA);
+    Tensor again = empty({1 << 20}, kFloat32, dev());
     CHECK(alloc.stats().num_cache_hits == s1.num_cache_hits + 1);
     CHECK(alloc.stats().cached_bytes == 0);
   }
@@ -32,11 +33,12 @@ TEST_CASE("cuda allocator: live/peak/cached statistics and block reuse") {
   alloc.empty_cache();
   CHECK(alloc.stats().cached_bytes == 0);
   // zero-byte tensors still get a valid, distinct pointer
-  const Tensor e1 = empty({0}, kFloat32, kCUDA), e2 = empty({0}, kFloat32, kCUDA);
+  const Tensor e1 = empty({0}, kFloat32, dev()), e2 = empty({0}, kFloat32, dev());
   CHECK(e1.storage()->data() != e2.storage()->data());
 }
 
 TEST_CASE("cuda devices beyond cuda:0 are refused with a DeviceError naming the device") {
   PEFTCPP_SKIP_WITHOUT_CUDA();
+  PEFTCPP_SKIP_IN_DRY_RUN();
   CHECK_THROWS_AS(zeros({2}, kFloat32, Device(DeviceType::CUDA, 1)), DeviceError);
 }

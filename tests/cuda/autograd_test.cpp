@@ -1,6 +1,6 @@
 // Autograd through CUDA tensors: a small MLP (embedding, linear, GELU, RMSNorm, softmax,
 // cross-entropy, MSE) gives the same loss and gradients on CUDA as on the CPU, and AdamW steps on
-// modules moved with Module::to(kCUDA) track the CPU run.
+// modules moved with Module::to(dev()) track the CPU run.
 #include <doctest/doctest.h>
 
 #include <memory>
@@ -48,11 +48,11 @@ TEST_CASE("cuda autograd: MLP loss and every gradient equal the CPU's (float32, 
     const Mlp cpu = Mlp{randn({17, 13}, d, &g), mul(randn({32, 13}, d, &g), 0.3), randn({32}, d, &g),
                         add(mul(randn({32}, d, &g), 0.1), 1.0), mul(randn({11, 32}, d, &g), 0.2), randn({11}, d, &g)}
                         .to(kCPU);
-    const Mlp gpu = cpu.to(kCUDA);
+    const Mlp gpu = cpu.to(dev());
     const Tensor ids = randint(0, 17, {3, 7}, &g), targets = randint(0, 11, {3, 7}, &g);
     const Tensor dense = rand({3, 7, 3}, d, &g);
     Tensor lc = cpu.loss(ids, targets, dense);
-    Tensor lg = gpu.loss(ids.to(kCUDA), targets.to(kCUDA), dense.to(kCUDA));
+    Tensor lg = gpu.loss(ids.to(dev()), targets.to(dev()), dense.to(dev()));
     const double tol = d == kFloat32 ? 2e-5 : 1e-11;
     check_close(lc, lg, tol, tol, std::string("loss ") + dtype_name(d));
     lc.backward();
@@ -61,7 +61,7 @@ TEST_CASE("cuda autograd: MLP loss and every gradient equal the CPU's (float32, 
     const char* names[] = {"embedding", "w1", "b1", "norm", "w2", "b2"};
     for (std::size_t i = 0; i < pc.size(); ++i) {
       REQUIRE(pg[i].grad().defined());
-      CHECK(pg[i].grad().device() == kCUDA);
+      CHECK(pg[i].grad().device() == dev());
       check_close(pc[i].grad(), pg[i].grad(), tol, tol, std::string("grad ") + names[i] + " " + dtype_name(d));
     }
   }
@@ -78,13 +78,13 @@ TEST_CASE("cuda autograd: nn::Linear moved to CUDA trains like the CPU copy unde
     NoGradGuard ng;
     gpu->parameters()[i].copy_(cpu->parameters()[i]);
   }
-  gpu->to(kCUDA);
-  CHECK(gpu->weight.device() == kCUDA);
+  gpu->to(dev());
+  CHECK(gpu->weight.device() == dev());
   nn::optim::AdamWOptions o;
   o.lr = 1e-2;
   nn::optim::AdamW opt_c(cpu->parameters(), o), opt_g(gpu->parameters(), o);
   const Tensor x = randn({9, 13}, kFloat32, &g), y = randn({9, 5}, kFloat32, &g);
-  const Tensor xg = x.to(kCUDA), yg = y.to(kCUDA);
+  const Tensor xg = x.to(dev()), yg = y.to(dev());
   for (int step = 0; step < 5; ++step) {
     Tensor lc = F::mse_loss(cpu->forward(x), y), lg = F::mse_loss(gpu->forward(xg), yg);
     check_close(lc, lg, 1e-5, 1e-6, "loss at step " + std::to_string(step));

@@ -6,6 +6,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <cstdlib>
 #include <string>
 #include <vector>
 
@@ -15,11 +16,36 @@
 
 namespace peftcpp::cuda_test {
 
-/// Returns from the test case, naming why, when no GPU can be used.
+/// PEFTCPP_CUDA_TESTS_ON_CPU=1 turns the CUDA tests into a dry run of their own logic on
+/// machines without a GPU: dev() is then the CPU, every comparison is CPU against CPU, and only
+/// shapes, API use and the comparison code are exercised. It proves nothing about the device.
+inline bool dry_run_on_cpu() {
+  static const bool on = [] {
+    const char* v = std::getenv("PEFTCPP_CUDA_TESTS_ON_CPU");
+    return v != nullptr && std::string(v) == "1";
+  }();
+  return on;
+}
+
+/// The device under test: cuda:0 (the CPU in a dry run).
+inline Device dev() {
+  return dry_run_on_cpu() ? kCPU : kCUDA;
+}
+
+/// Returns from the test case, naming why, when no GPU can be used (and this is no dry run).
 #define PEFTCPP_SKIP_WITHOUT_CUDA()                                                   \
   do {                                                                                \
-    if (!::peftcpp::cuda::is_available()) {                                           \
+    if (!::peftcpp::cuda_test::dry_run_on_cpu() && !::peftcpp::cuda::is_available()) { \
       MESSAGE("CUDA test skipped: " << ::peftcpp::cuda::unavailable_reason());        \
+      return;                                                                         \
+    }                                                                                 \
+  } while (0)
+
+/// Returns from a test case that only means something on a real GPU (in a dry run).
+#define PEFTCPP_SKIP_IN_DRY_RUN()                                                     \
+  do {                                                                                \
+    if (::peftcpp::cuda_test::dry_run_on_cpu()) {                                     \
+      MESSAGE("skipped in the CPU dry run: checks CUDA-only behaviour");              \
       return;                                                                         \
     }                                                                                 \
   } while (0)
@@ -62,7 +88,7 @@ inline double rtol_for(DType dtype) {
 inline void check_close(const Tensor& expected_cpu, const Tensor& actual_cuda, double rtol, double atol,
                         const std::string& what) {
   INFO(what);
-  REQUIRE(actual_cuda.device() == kCUDA);
+  REQUIRE(actual_cuda.device() == dev());
   REQUIRE(expected_cpu.shape() == actual_cuda.shape());
   CHECK(expected_cpu.dtype() == actual_cuda.dtype());
   const std::vector<double> e = expected_cpu.contiguous().to(kFloat64).to_vector<double>();

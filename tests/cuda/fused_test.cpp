@@ -45,8 +45,8 @@ Run run(const Fn& fn, const TensorList& inputs, Device device, bool fused) {
 
 void check_cuda(const Fn& fn, const TensorList& inputs, double tol, const std::string& what) {
   const Run cpu = run(fn, inputs, kCPU, true);
-  const Run gpu = run(fn, inputs, kCUDA, true);
-  const Run composed = run(fn, inputs, kCUDA, false);
+  const Run gpu = run(fn, inputs, dev(), true);
+  const Run composed = run(fn, inputs, dev(), false);
   check_close(cpu.out, gpu.out, tol, tol, what + ": CUDA fused vs CPU fused");
   check_close(composed.out.to(kCPU), gpu.out, tol, tol, what + ": CUDA fused vs CUDA composed");
   for (std::size_t i = 0; i < inputs.size(); ++i) {
@@ -87,10 +87,10 @@ TEST_CASE("cuda fused rotary matches the CPU kernel for [B, T, H, D] projections
   const std::int64_t B = 2, T = 7, H = 3, D = 10;
   for (DType dt : {kFloat64, kFloat32}) {
     for (const std::int64_t cb : {std::int64_t{1}, B}) {
-      const Tensor cos = random_cpu({cb, T, D}, dt, 11).to(kCUDA), sin = random_cpu({cb, T, D}, dt, 12).to(kCUDA);
+      const Tensor cos = random_cpu({cb, T, D}, dt, 11).to(dev()), sin = random_cpu({cb, T, D}, dt, 12).to(dev());
       const Tensor cos_c = cos.to(kCPU), sin_c = sin.to(kCPU);
       const Fn fn = [&](const TensorList& in) {
-        const bool gpu = in[0].device() == kCUDA;
+        const bool gpu = in[0].device() == dev();
         Tensor q = in[0].transpose(1, 2);  // [B, T, H, D] viewed [B, H, T, D]
         auto [qe, ke] = F::apply_rotary_pos_emb(q, in[1], gpu ? cos : cos_c, gpu ? sin : sin_c);
         return add(qe, mul(ke, 0.5));
@@ -126,7 +126,7 @@ TEST_CASE("cuda fused Adam and AdamW steps match the CPU steps for every option"
                        Case{false, true, false, 0.0}}) {
     for (const DType dt : {kFloat64, kFloat32}) {
       TensorList result;
-      for (const Device dev : {kCPU, kCUDA}) {
+      for (const Device dev : {kCPU, dev()}) {
         Tensor p = random_cpu({37, 3}, dt, 31).to(dev).requires_grad_();
         nn::optim::AdamOptions o;
         o.lr = 0.05;
