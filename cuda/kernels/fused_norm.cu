@@ -1,11 +1,16 @@
 // Fused RMSNorm (forward, backward) and SwiGLU's silu(gate) * up (forward, backward), float32
 // and float64, with the CPU kernels' formulas (tensor/cpu/fused/fused_norm.cpp): row statistics
 // accumulated in double, rstd saved in the input's dtype, the weight gradient summed over rows
-// in double (one thread per column, rows in order). All tensors are contiguous (the op layer's
-// contract for fused kernels); a null weight / output pointer means "absent".
+// in double (one thread per column and share of the rows, shares combined in order). All
+// tensors are contiguous (the op layer's contract for fused kernels); a null weight / output
+// pointer means "absent".
+#include <algorithm>
+
+#include "cuda/context.h"
 #include "cuda/kernels/block_reduce.cuh"
 #include "cuda/kernels/elementwise.cuh"
 #include "cuda/kernels/kernels.h"
+#include "tensor/storage.h"
 
 namespace peftcpp::cuda::kernels {
 namespace {
@@ -44,14 +49,29 @@ __global__ void __launch_bounds__(1024) rms_norm_backward_kernel(std::int64_t n,
   }
 }
 
-// gw[i] = sum over rows of g * x * rstd, one thread per column.
+// Partial sums of gw[i] = sum over rows of g * x * rstd: one thread per (column, share of the
+// rows), the share's rows in order; partial[s * n + i].
 template <typename T>
-__global__ void __launch_bounds__(kBlock) rms_norm_weight_grad_kernel(std::int64_t rows, std::int64_t n, const T* g,
-                                                                      const T* x, const T* rstd, T* gw) {
+__global__ void __launch_bounds__(kBlock) rms_norm_weight_grad_kernel(std::int64_t rows, std::int64_t n,
+                                                                      std::int64_t chunk, const T* g, const T* x,
+                                                                      const T* rstd, double* partial) {
+  const std::int64_t i = static_cast<std::int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
+  if (i >= n) return;
+  const std::int64_t begin = static_cast<std::int64_t>(blockIdx.y) * chunk;
+  const std::int64_t end = begin + chunk < rows ? begin + chunk : rows;
+  double s = 0;
+  for (std::int64_t r = begin; r < end; ++r) s += static_cast<double>(g[r * n + i]) * x[r * n + i] * static_cast<double>(rstd[r]);
+  partial[static_cast<std::int64_t>(blockIdx.y) * n + i] = s;
+}
+
+// gw[i] = the shares' partial sums, added in share order.
+template <typename T>
+__global__ void __launch_bounds__(kBlock) rms_norm_weight_grad_combine(std::int64_t n, int shares,
+                                                                       const double* partial, T* gw) {
   const std::int64_t i = static_cast<std::int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
   if (i >= n) return;
   double s = 0;
-  for (std::int64_t r = 0; r < rows; ++r) s += static_cast<double>(g[r * n + i]) * x[r * n + i] * static_cast<double>(rstd[r]);
+  for (int k = 0; k < shares; ++k) s += partial[k * n + i];
   gw[i] = static_cast<T>(s);
 }
 
@@ -109,7 +129,19 @@ void rms_norm_backward(const TensorView& g, const TensorView& x, const TensorVie
       PEFTCPP_CUDA_CHECK_LAUNCH("rms_norm_backward");
     }
     if (gw.data != nullptr && n > 0) {
-      rms_norm_weight_grad_kernel<T><<<grid_for(n), kBlock, 0, stream>>>(rows, n, gp, xp, rp, static_cast<T*>(gw.data));
+      // shares of the rows so that enough blocks run; partials in double, combined in order
+      const std::int64_t col_blocks = (n + kBlock - 1) / kBlock;
+      const std::int64_t want = 4 * static_cast<std::int64_t>(multiprocessor_count());
+      const std::int64_t shares =
+          std::clamp<std::int64_t>(std::min((want + col_blocks - 1) / col_blocks, rows / 64), 1, 65535);
+      const std::int64_t chunk = std::max<std::int64_t>((rows + shares - 1) / shares, 1);
+      auto partial = Storage::allocate(static_cast<std::size_t>(shares * n) * sizeof(double), kCUDA);
+      auto* pp = static_cast<double*>(partial->data());
+      rms_norm_weight_grad_kernel<T><<<dim3(static_cast<unsigned>(col_blocks), static_cast<unsigned>(shares)), kBlock,
+                                       0, stream>>>(rows, n, chunk, gp, xp, rp, pp);
+      PEFTCPP_CUDA_CHECK_LAUNCH("rms_norm_backward");
+      rms_norm_weight_grad_combine<T><<<grid_for(n), kBlock, 0, stream>>>(n, static_cast<int>(shares), pp,
+                                                                         static_cast<T*>(gw.data));
       PEFTCPP_CUDA_CHECK_LAUNCH("rms_norm_backward");
     }
   });
