@@ -6,7 +6,8 @@
 //  - contiguous, 32-bit indices, kVec elements per thread through aligned vector loads/stores
 //    (when every pointer is aligned to kVec elements);
 //  - contiguous, 32-bit indices, one element per thread (unaligned pointers);
-//  - strided: up to kMaxDims coalesced dims, 64-bit offsets, grid-stride loop.
+//  - strided: up to kMaxDims coalesced dims, grid-stride loop, 32-bit index arithmetic below
+//    2^31 elements (64-bit above), 64-bit offsets.
 // Internal to cuda/kernels.
 #pragma once
 
@@ -56,11 +57,13 @@ __device__ __forceinline__ void apply_at(std::integer_sequence<int, I...>, const
   out[off[0]] = from_compute<Out>(f(load(in + off[I + 1])...));
 }
 
-template <typename F, typename Out, typename... In>
+// Index: std::uint32_t when numel < 2^31 (then i + step < 2^32 cannot wrap), else std::int64_t.
+template <typename Index, typename F, typename Out, typename... In>
 __global__ void __launch_bounds__(kBlock) ew_strided(Layout<1 + sizeof...(In)> L, F f, Out* out, const In*... in) {
   constexpr int N = 1 + static_cast<int>(sizeof...(In));
-  const std::int64_t step = static_cast<std::int64_t>(gridDim.x) * blockDim.x;
-  for (std::int64_t i = static_cast<std::int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < L.numel; i += step) {
+  const auto n = static_cast<Index>(L.numel);
+  const Index step = static_cast<Index>(gridDim.x) * blockDim.x;
+  for (Index i = static_cast<Index>(blockIdx.x) * blockDim.x + threadIdx.x; i < n; i += step) {
     std::int64_t off[N];
     L.offsets(i, off);
     apply_at(std::make_integer_sequence<int, N - 1>{}, f, out, off, in...);
@@ -93,8 +96,10 @@ void launch_elementwise(const char* op, cudaStream_t stream, const F& f, const T
       } else {
         ew_contiguous<1, F, Out, In...><<<blocks_for(L.numel, 1), kBlock, 0, stream>>>(n, f, o, std::get<I>(p)...);
       }
+    } else if (L.numel <= std::numeric_limits<std::int32_t>::max()) {
+      ew_strided<std::uint32_t, F, Out, In...><<<grid_for(L.numel), kBlock, 0, stream>>>(L, f, o, std::get<I>(p)...);
     } else {
-      ew_strided<F, Out, In...><<<grid_for(L.numel), kBlock, 0, stream>>>(L, f, o, std::get<I>(p)...);
+      ew_strided<std::int64_t, F, Out, In...><<<grid_for(L.numel), kBlock, 0, stream>>>(L, f, o, std::get<I>(p)...);
     }
   }(std::index_sequence_for<In...>{});
   PEFTCPP_CUDA_CHECK_LAUNCH(op);

@@ -20,16 +20,33 @@ struct Layout {
   std::int64_t sizes[kMaxDims] = {};
   std::int64_t strides[N][kMaxDims] = {};
 
-  /// Element offsets of linear (row-major) index i in each operand.
-  __device__ __forceinline__ void offsets(std::int64_t i, std::int64_t (&off)[N]) const {
+  /// Element offsets of linear (row-major) index i in each operand. Index may be a 32-bit
+  /// unsigned type when numel < 2^31 (every size is then < 2^31 too): the divisions, the costly
+  /// part, are then 32-bit; offsets stay 64-bit.
+  template <typename Index = std::int64_t>
+  __device__ __forceinline__ void offsets(Index i, std::int64_t (&off)[N]) const {
 #pragma unroll
     for (int k = 0; k < N; ++k) off[k] = 0;
     for (int d = ndim - 1; d >= 0; --d) {
-      const std::int64_t c = i % sizes[d];
-      i /= sizes[d];
+      const auto size = static_cast<Index>(sizes[d]);
+      const Index c = i % size;
+      i /= size;
 #pragma unroll
-      for (int k = 0; k < N; ++k) off[k] += c * strides[k][d];
+      for (int k = 0; k < N; ++k) off[k] += static_cast<std::int64_t>(c) * strides[k][d];
     }
+  }
+
+  /// Offset of linear index i in operand 0: a multiplication for one dim, 32-bit divisions when
+  /// the space is small enough.
+  __device__ __forceinline__ std::int64_t offset0(std::int64_t i) const {
+    if (ndim <= 1) return i * strides[0][0];
+    std::int64_t off[N];
+    if (numel <= 0x7fffffff) {
+      offsets(static_cast<std::uint32_t>(i), off);
+    } else {
+      offsets(i, off);
+    }
+    return off[0];
   }
 
   /// True when every operand walks memory contiguously (one dim of stride 1, or a scalar).

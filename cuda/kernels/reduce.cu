@@ -60,8 +60,7 @@ __global__ void __launch_bounds__(kBlock)
   const std::int64_t end = begin + chunk < inner.numel ? begin + chunk : inner.numel;
   Acc acc = R::identity();
   for (std::int64_t r = begin + threadIdx.x; r < end; r += blockDim.x) {
-    inner.offsets(r, off);
-    acc = R::combine(acc, static_cast<Acc>(load(base + off[0])));
+    acc = R::combine(acc, static_cast<Acc>(load(base + inner.offset0(r))));
   }
   shared[threadIdx.x] = acc;
   __syncthreads();
@@ -86,8 +85,7 @@ __global__ void __launch_bounds__(kBlock)
   const std::int64_t end = begin + chunk < inner.numel ? begin + chunk : inner.numel;
   Acc acc = R::identity();
   for (std::int64_t r = begin; r < end; ++r) {
-    inner.offsets(r, off);
-    acc = R::combine(acc, static_cast<Acc>(load(base + off[0])));
+    acc = R::combine(acc, static_cast<Acc>(load(base + inner.offset0(r))));
   }
   out[o * gridDim.y + blockIdx.y] = acc;
 }
