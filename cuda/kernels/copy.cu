@@ -1,5 +1,6 @@
-// copy (with dtype casts) and fill. Same-dtype copies move raw bits; casts follow the CPU rules:
-// to bool is `v != 0`, from bool is 0/1, otherwise a static_cast of the compute value.
+// copy (with dtype casts) and fill. Same-dtype copies move raw bits (cudaMemcpyAsync when both
+// sides are contiguous); casts follow the CPU rules: to bool is `v != 0`, from bool is 0/1,
+// otherwise a static_cast of the compute value. Zero fills of contiguous tensors are memsets.
 #include "cuda/kernels/elementwise.cuh"
 #include "cuda/kernels/kernels.h"
 
@@ -33,6 +34,13 @@ struct Constant {
 }  // namespace
 
 void copy(const TensorView& src, const TensorView& dst, cudaStream_t stream) {
+  if (src.dtype == dst.dtype && src.is_contiguous() && dst.is_contiguous()) {
+    const std::size_t bytes = static_cast<std::size_t>(dst.numel()) * itemsize(dst.dtype);
+    if (bytes > 0) {
+      PEFTCPP_CUDA_CHECK("copy", cudaMemcpyAsync(dst.data, src.data, bytes, cudaMemcpyDeviceToDevice, stream));
+    }
+    return;
+  }
   if (src.dtype == dst.dtype) {
     dispatch_bytes(src.dtype, [&]<typename U>() {
       launch_elementwise<U, U>("copy", stream, Identity<U>{}, dst, {&src});
@@ -47,6 +55,12 @@ void copy(const TensorView& src, const TensorView& dst, cudaStream_t stream) {
 }
 
 void fill(const TensorView& dst, double value, cudaStream_t stream) {
+  if (value == 0.0 && dst.is_contiguous()) {
+    // zero is all-zero bits in every dtype (+0.0 for floats, false for bool)
+    const std::size_t bytes = static_cast<std::size_t>(dst.numel()) * itemsize(dst.dtype);
+    if (bytes > 0) PEFTCPP_CUDA_CHECK("fill", cudaMemsetAsync(dst.data, 0, bytes, stream));
+    return;
+  }
   // The storage value is computed on the host exactly as the CPU backend does, then written as bits.
   dispatch_all(dst.dtype, [&]<typename T>() {
     T v{};
