@@ -1,6 +1,8 @@
 // copy (with dtype casts) and fill. Same-dtype copies move raw bits (cudaMemcpyAsync when both
 // sides are contiguous); casts follow the CPU rules: to bool is `v != 0`, from bool is 0/1,
 // otherwise a static_cast of the compute value. Zero fills of contiguous tensors are memsets.
+#include <cmath>
+
 #include "cuda/kernels/elementwise.cuh"
 #include "cuda/kernels/kernels.h"
 
@@ -55,8 +57,8 @@ void copy(const TensorView& src, const TensorView& dst, cudaStream_t stream) {
 }
 
 void fill(const TensorView& dst, double value, cudaStream_t stream) {
-  if (value == 0.0 && dst.is_contiguous()) {
-    // zero is all-zero bits in every dtype (+0.0 for floats, false for bool)
+  if (value == 0.0 && !std::signbit(value) && dst.is_contiguous()) {
+    // +0 is all-zero bits in every dtype (-0.0 is not: it takes the kernel)
     const std::size_t bytes = static_cast<std::size_t>(dst.numel()) * itemsize(dst.dtype);
     if (bytes > 0) PEFTCPP_CUDA_CHECK("fill", cudaMemsetAsync(dst.data, 0, bytes, stream));
     return;
