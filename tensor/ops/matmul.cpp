@@ -181,6 +181,84 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
   return bias.defined() ? add(y, bias) : y;
 }
 
+Tensor lora_linear(const Tensor& x, const Tensor& weight, const Tensor& bias, const Tensor& x_a, const Tensor& lora_a,
+                   const Tensor& lora_b, double scale) {
+  check_float_pair(x, weight, "lora_linear");
+  check_float_pair(x_a, lora_a, "lora_linear");
+  check_float_pair(lora_a, lora_b, "lora_linear");
+  check_float_pair(x, x_a, "lora_linear");
+  PEFTCPP_CHECK_SHAPE(weight.dim() == 2 && lora_a.dim() == 2 && lora_b.dim() == 2, "[lora_linear] weight, A and B must be 2-D, got ",
+                      shape_str(weight.shape()), ", ", shape_str(lora_a.shape()), ", ", shape_str(lora_b.shape()));
+  const std::int64_t in = weight.size(1), out_features = weight.size(0), r = lora_a.size(0);
+  PEFTCPP_CHECK_SHAPE(lora_a.size(1) == in && lora_b.size(0) == out_features && lora_b.size(1) == r,
+                      "[lora_linear] A ", shape_str(lora_a.shape()), " and B ", shape_str(lora_b.shape()),
+                      " do not fit weight ", shape_str(weight.shape()));
+  PEFTCPP_CHECK_SHAPE(x.dim() >= 1 && x.size(-1) == in && x_a.shape() == x.shape(), "[lora_linear] input ",
+                      shape_str(x.shape()), " (adapter input ", shape_str(x_a.shape()), ") does not match weight ",
+                      shape_str(weight.shape()));
+  if (bias.defined()) {
+    PEFTCPP_CHECK_SHAPE(bias.dim() == 1 && bias.size(0) == out_features, "[lora_linear] bias ",
+                        shape_str(bias.shape()), " does not match weight ", shape_str(weight.shape()));
+  }
+  const DType dt = x.dtype();
+  if (x.device().is_cpu() && dt != kFloat32 && dt != kFloat64) {
+    // the CPU GEMM computes 16-bit products in float32 through copies: no accumulation in place
+    Tensor y = add(linear(x, weight, bias), mul(linear(linear(x_a, lora_a), lora_b), scale));
+    return y;
+  }
+  Shape out_shape(x.shape().begin(), x.shape().end() - 1);
+  out_shape.push_back(out_features);
+  const bool shared_input = x_a.is_same(x);
+  const Tensor x2 = x.reshape({-1, in}), xa2 = shared_input ? x2 : x_a.reshape({-1, in});
+  const std::int64_t rows = x2.size(0);
+  // y = x W^T, then y += scale * (x_a A^T) B^T: one [rows, r] intermediate, no [rows, out] one
+  Tensor y = empty({rows, out_features}, dt, x.device());
+  gemm_into(x2.detach(), weight.detach().t(), y, 1.0, 0.0);
+  Tensor t = empty({rows, r}, dt, x.device());
+  gemm_into(xa2.detach(), lora_a.detach().t(), t, 1.0, 0.0);
+  gemm_into(t, lora_b.detach().t(), y, scale, 1.0);
+  TensorList ins = shared_input ? TensorList{x2, weight, lora_a, lora_b} : TensorList{x2, weight, lora_a, lora_b, xa2};
+  if (any_requires_grad(ins)) {
+    const bool want_x = x2.requires_grad(), want_w = weight.requires_grad(), want_a = lora_a.requires_grad(),
+               want_b = lora_b.requires_grad(), want_xa = !shared_input && xa2.requires_grad();
+    SavedTensor sx(want_w ? x2 : Tensor()), sxa(want_a ? xa2 : Tensor()), sw(want_x ? weight : Tensor()),
+        sa(want_x || want_xa ? lora_a : Tensor()), sb(want_x || want_xa || want_a ? lora_b : Tensor());
+    const Tensor st = want_b ? t : Tensor();  // x_a A^T, read by dB only
+    TensorList outs{y};
+    record_function("LoraLinearBackward", ins, outs,
+                    [sx, sxa, sw, sa, sb, st, want_x, want_w, want_a, want_b, want_xa, shared_input, scale, rows, in,
+                     r, out_features, dt](const TensorList& g) -> TensorList {
+                      const Tensor& gy = g[0];
+                      Tensor u;  // gy B: [rows, r]
+                      if (want_a || want_x || want_xa) u = bmm_raw(gy, sb.get("lora_linear"));
+                      Tensor gx, gw, ga, gb, gxa;
+                      if (want_x) {
+                        gx = bmm_raw(gy, sw.get("lora_linear"));
+                        if (shared_input) gemm_into(u, sa.get("lora_linear"), gx, scale, 1.0);
+                      }
+                      if (want_xa) {
+                        gxa = empty({rows, in}, dt, gy.device());
+                        gemm_into(u, sa.get("lora_linear"), gxa, scale, 0.0);
+                      }
+                      if (want_w) gw = bmm_raw(gy.mT(), sx.get("lora_linear"));
+                      if (want_a) {
+                        ga = empty({r, in}, dt, gy.device());
+                        gemm_into(u.mT(), sxa.get("lora_linear"), ga, scale, 0.0);
+                      }
+                      if (want_b) {
+                        gb = empty({out_features, r}, dt, gy.device());
+                        gemm_into(gy.mT(), st, gb, scale, 0.0);
+                      }
+                      TensorList grads{gx, gw, ga, gb};
+                      if (!shared_input) grads.push_back(gxa);
+                      return grads;
+                    });
+    y = outs[0];
+  }
+  y = y.reshape(out_shape);
+  return bias.defined() ? add(y, bias) : y;
+}
+
 Tensor outer(const Tensor& a, const Tensor& b) {
   PEFTCPP_CHECK_SHAPE(a.dim() == 1 && b.dim() == 1, "[outer] expects 1-D tensors, got ", shape_str(a.shape()), " and ",
                       shape_str(b.shape()));
