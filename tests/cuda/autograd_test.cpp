@@ -98,3 +98,30 @@ TEST_CASE("cuda autograd: nn::Linear moved to CUDA trains like the CPU copy unde
   check_close(cpu->weight.detach(), gpu->weight.detach(), 1e-5, 1e-6, "weight after 5 AdamW steps");
   check_close(cpu->bias.detach(), gpu->bias.detach(), 1e-5, 1e-6, "bias after 5 AdamW steps");
 }
+
+TEST_CASE("cuda lora_linear (accumulating GEMMs, beta = 1) equals the CPU forward and backward") {
+  PEFTCPP_SKIP_WITHOUT_CUDA();
+  for (DType d : {kFloat32, kFloat64}) {
+    const double tol = d == kFloat32 ? 2e-5 : 1e-11;
+    // x [3, 7, 13], W [11, 13], bias [11], A [4, 13], B [11, 4]; x_a is x itself
+    const TensorList host{random_cpu({3, 7, 13}, d, 1), random_cpu({11, 13}, d, 2), random_cpu({11}, d, 3),
+                          random_cpu({4, 13}, d, 4), random_cpu({11, 4}, d, 5)};
+    const Tensor weights = random_cpu({3, 7, 11}, d, 6);
+    TensorList grads[2];
+    Tensor outs[2];
+    for (int k = 0; k < 2; ++k) {
+      const Device device = k == 0 ? kCPU : dev();
+      TensorList in;
+      for (const Tensor& t : host) in.push_back(t.to(device).detach().requires_grad_());
+      outs[k] = lora_linear(in[0], in[1], in[2], in[0], in[3], in[4], 0.5);
+      sum(mul(outs[k], weights.to(device))).backward();
+      for (const Tensor& t : in) grads[k].push_back(t.grad());
+    }
+    const std::string dt = dtype_name(d);
+    check_close(outs[0], outs[1], tol, tol, "lora_linear output " + dt);
+    const char* names[] = {"x", "W", "bias", "A", "B"};
+    for (std::size_t i = 0; i < host.size(); ++i) {
+      check_close(grads[0][i], grads[1][i], tol, tol, std::string("lora_linear grad ") + names[i] + " " + dt);
+    }
+  }
+}
