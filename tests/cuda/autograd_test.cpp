@@ -1,6 +1,7 @@
 // Autograd through CUDA tensors: a small MLP (embedding, linear, GELU, RMSNorm, softmax,
 // cross-entropy, MSE) gives the same loss and gradients on CUDA as on the CPU, and AdamW steps on
-// modules moved with Module::to(dev()) track the CPU run.
+// modules moved with Module::to(kCUDA) track the CPU run; lora_linear (GEMMs accumulating with
+// beta = 1) matches the CPU forward and backward.
 #include <doctest/doctest.h>
 
 #include <memory>
