@@ -1,6 +1,8 @@
-// Turns CUDA runtime status codes into exceptions naming the op and the call (internal).
+// Turns CUDA runtime and cuBLAS status codes into DeviceErrors naming the op, the call and the
+// status string (internal: includes CUDA headers).
 #pragma once
 
+#include <cublas_v2.h>
 #include <cuda_runtime.h>
 
 #include <string>
@@ -15,3 +17,16 @@
                                    cudaGetErrorName(status_) + ": " + cudaGetErrorString(status_)); \
     }                                                                                             \
   } while (0)
+
+#define PEFTCPP_CUBLAS_CHECK(op, call)                                                            \
+  do {                                                                                            \
+    cublasStatus_t status_ = (call);                                                              \
+    if (status_ != CUBLAS_STATUS_SUCCESS) {                                                       \
+      throw ::peftcpp::DeviceError(std::string("[") + (op) + "] " #call " failed: " +             \
+                                   cublasGetStatusName(status_) + ": " +                          \
+                                   cublasGetStatusString(status_));                               \
+    }                                                                                             \
+  } while (0)
+
+/// After a kernel launch: a bad configuration or an earlier asynchronous fault surfaces here.
+#define PEFTCPP_CUDA_CHECK_LAUNCH(op) PEFTCPP_CUDA_CHECK(op, cudaGetLastError())

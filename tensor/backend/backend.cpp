@@ -2,6 +2,7 @@
 
 #include <atomic>
 
+#include "cuda/registration.h"
 #include "tensor/cpu/cpu_backend.h"
 #include "tensor/error.h"
 #include "tensor/tensor.h"
@@ -113,6 +114,7 @@ Backend& backend_for(Device device) {
     static cpu::CpuBackend cpu_backend;
     return cpu_backend;
   }
+  if (device.is_cuda()) cuda::detail::ensure_device(device.index);
   Backend* b = g_backends[static_cast<int>(device.type)];
   if (b == nullptr) {
     throw DeviceError("[backend] device " + device.str() +

@@ -4,6 +4,7 @@
 #include <mutex>
 #include <new>
 
+#include "cuda/registration.h"
 #include "tensor/allocator.h"
 #include "tensor/error.h"
 
@@ -115,6 +116,7 @@ Allocator& allocator_for(Device device) {
     static Allocator* cpu = new CpuCachingAllocator();
     return *cpu;
   }
+  if (device.is_cuda()) cuda::detail::ensure_device(device.index);
   Allocator* a = g_allocators[static_cast<int>(device.type)];
   if (a == nullptr) {
     throw DeviceError("[allocator] device " + device.str() +

@@ -6,6 +6,7 @@
 #include <cstdint>
 
 #include "autograd/grad_mode.h"
+#include "cuda/cuda.h"
 #include "tensor/ops.h"
 
 using namespace peftcpp;
@@ -44,7 +45,8 @@ TEST_CASE("live, cached and peak bytes; large blocks are reused from the cache")
   CHECK(alloc.stats().peak_live_bytes == alloc.stats().live_bytes);
   alloc.empty_cache();
   CHECK(alloc.stats().cached_bytes == 0);
-  CHECK_THROWS_AS(allocator_for(kCUDA), DeviceError);
+  // without a usable GPU the CUDA allocator is refused with a DeviceError (tests/cuda covers it otherwise)
+  if (!cuda::is_available()) CHECK_THROWS_AS(allocator_for(kCUDA), DeviceError);
 }
 
 TEST_CASE("100 forward+backward steps leave live bytes unchanged after every step") {
