@@ -21,12 +21,16 @@ __device__ __forceinline__ A silu_mul_one(A a, A b) {
   return a / (A(1) + exp_(-a)) * b;
 }
 
-// d_gate and d_up of one element; either pointer may be null.
-template <typename T, typename A>
-__device__ __forceinline__ void silu_mul_grad_one(A g, A x, A up, T* d_gate, T* d_up) {
+template <typename A>
+struct SiluMulGrad {
+  A d_gate, d_up;
+};
+
+// d_gate and d_up of one element.
+template <typename A>
+__device__ __forceinline__ SiluMulGrad<A> silu_mul_grad_one(A g, A x, A up) {
   const A s = A(1) / (A(1) + exp_(-x));
-  if (d_up != nullptr) store(d_up, g * (x * s));
-  if (d_gate != nullptr) store(d_gate, g * up * (s * (A(1) + x * (A(1) - s))));
+  return {g * up * (s * (A(1) + x * (A(1) - s))), g * (x * s)};
 }
 
 template <typename T, int V>
@@ -59,15 +63,17 @@ __global__ void silu_mul_backward_kernel(const T* __restrict__ g, const T* __res
     Pack<T, V> dg, du;
 #pragma unroll
     for (int j = 0; j < V; ++j) {
-      silu_mul_grad_one(load(&pg.v[j]), load(&pa.v[j]), load(&pb.v[j]), d_gate != nullptr ? &dg.v[j] : nullptr,
-                        d_up != nullptr ? &du.v[j] : nullptr);
+      const auto r = silu_mul_grad_one(load(&pg.v[j]), load(&pa.v[j]), load(&pb.v[j]));
+      store(&dg.v[j], r.d_gate);
+      store(&du.v[j], r.d_up);
     }
     if (d_gate != nullptr) reinterpret_cast<Pack<T, V>*>(d_gate)[k] = dg;
     if (d_up != nullptr) reinterpret_cast<Pack<T, V>*>(d_up)[k] = du;
   }
   for (std::int64_t i = packs * V + start; i < n; i += stride) {
-    silu_mul_grad_one(load(g + i), load(a + i), load(b + i), d_gate != nullptr ? d_gate + i : nullptr,
-                      d_up != nullptr ? d_up + i : nullptr);
+    const auto r = silu_mul_grad_one(load(g + i), load(a + i), load(b + i));
+    if (d_gate != nullptr) store(d_gate + i, r.d_gate);
+    if (d_up != nullptr) store(d_up + i, r.d_up);
   }
 }
 
