@@ -12,7 +12,7 @@ using namespace fused_detail;
 
 // Blocks of the backward kernel (and rows of its partial-sum workspace): fixed by the row count
 // alone, so the summation order never depends on the device.
-constexpr std::int64_t kMaxBackwardBlocks = 256;
+constexpr std::int64_t kMaxBackwardBlocks = 512;
 
 std::int64_t backward_blocks(std::int64_t rows) {
   return rows < kMaxBackwardBlocks ? rows : kMaxBackwardBlocks;
