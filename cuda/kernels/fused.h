@@ -29,8 +29,16 @@ inline DType fused_stat_dtype(DType dtype) {
 
 /// y = w * (x * rstd) per row of n, rstd[r] = 1 / sqrt(mean(x[r]^2) + eps). x, y: [rows, n] of
 /// `dtype`; w: [n] of `dtype` or null (no weight); rstd: [rows] of fused_stat_dtype(dtype).
-void launch_rms_norm(const void* x, const void* w, double eps, void* y, void* rstd, std::int64_t rows,
-                     std::int64_t n, DType dtype, void* stream);
+void launch_rms_norm(
+    const void* x,
+    const void* w,
+    double eps,
+    void* y,
+    void* rstd,
+    std::int64_t rows,
+    std::int64_t n,
+    DType dtype,
+    void* stream);
 
 /// Bytes of scratch that launch_rms_norm_backward needs when it computes the weight gradient
 /// (per-block partial sums, reduced by a second kernel in a fixed order: deterministic).
@@ -39,8 +47,18 @@ std::size_t rms_norm_backward_workspace_bytes(std::int64_t rows, std::int64_t n,
 /// With u = g * w: gx = rstd * u - x * rstd^3 * mean(u * x) per row; gw (null: not wanted) = sum
 /// over rows of g * x * rstd. w null means no weight. `workspace` holds at least
 /// rms_norm_backward_workspace_bytes(rows, n, dtype) bytes when gw is not null (else may be null).
-void launch_rms_norm_backward(const void* g, const void* x, const void* w, const void* rstd, void* gx, void* gw,
-                              void* workspace, std::int64_t rows, std::int64_t n, DType dtype, void* stream);
+void launch_rms_norm_backward(
+    const void* g,
+    const void* x,
+    const void* w,
+    const void* rstd,
+    void* gx,
+    void* gw,
+    void* workspace,
+    std::int64_t rows,
+    std::int64_t n,
+    DType dtype,
+    void* stream);
 
 // ---- rotary position embedding (cuda/kernels/fused_rotary.cu) ----
 
@@ -55,33 +73,65 @@ struct RotaryGeometry {
 
 /// out (contiguous [B, H, T, D]) = x * cos + rotate_half(x) * sin; with `transpose` the
 /// gradient map out = x * cos + rotate_half^T(x * sin). x, cos, sin, out all of `dtype`.
-void launch_rotary(const void* x, const void* cos, const void* sin, void* out, const RotaryGeometry& geometry,
-                   bool transpose, DType dtype, void* stream);
+void launch_rotary(
+    const void* x,
+    const void* cos,
+    const void* sin,
+    void* out,
+    const RotaryGeometry& geometry,
+    bool transpose,
+    DType dtype,
+    void* stream);
 
 // ---- SwiGLU (cuda/kernels/fused_silu_mul.cu) ----
 
 /// out = silu(gate) * up over n elements (silu(a) = a / (1 + exp(-a))).
-void launch_silu_mul(const void* gate, const void* up, void* out, std::int64_t n, DType dtype, void* stream);
+void launch_silu_mul(
+    const void* gate, const void* up, void* out, std::int64_t n, DType dtype, void* stream);
 
 /// d_up = g * silu(gate), d_gate = g * up * s * (1 + gate * (1 - s)) with s = sigmoid(gate);
 /// either output may be null (not wanted).
-void launch_silu_mul_backward(const void* g, const void* gate, const void* up, void* d_gate, void* d_up,
-                              std::int64_t n, DType dtype, void* stream);
+void launch_silu_mul_backward(
+    const void* g,
+    const void* gate,
+    const void* up,
+    void* d_gate,
+    void* d_up,
+    std::int64_t n,
+    DType dtype,
+    void* stream);
 
 // ---- cross-entropy rows (cuda/kernels/fused_cross_entropy.cu) ----
 
 /// Rows of logits [rows, vocab] (`dtype`) against int64 targets [rows]: lse[r] = logsumexp(x[r])
 /// (fused_stat_dtype(dtype)), loss[r] = lse[r] - x[r, t[r]] (`dtype`); both 0 where t[r] ==
 /// ignore_index. A target outside [0, vocab) gives NaN (callers check targets beforehand).
-void launch_cross_entropy(const void* logits, const std::int64_t* target, std::int64_t ignore_index, void* loss,
-                          void* lse, std::int64_t rows, std::int64_t vocab, DType dtype, void* stream);
+void launch_cross_entropy(
+    const void* logits,
+    const std::int64_t* target,
+    std::int64_t ignore_index,
+    void* loss,
+    void* lse,
+    std::int64_t rows,
+    std::int64_t vocab,
+    DType dtype,
+    void* stream);
 
 /// grad[r] = scale * (softmax(x[r]) - onehot(t[r])), 0 for ignored rows. scale (`dtype`) holds
 /// one value per row, or a single value for all rows when !scale_per_row; lse as saved by
 /// launch_cross_entropy.
-void launch_cross_entropy_backward(const void* logits, const std::int64_t* target, std::int64_t ignore_index,
-                                   const void* lse, const void* scale, bool scale_per_row, void* grad,
-                                   std::int64_t rows, std::int64_t vocab, DType dtype, void* stream);
+void launch_cross_entropy_backward(
+    const void* logits,
+    const std::int64_t* target,
+    std::int64_t ignore_index,
+    const void* lse,
+    const void* scale,
+    bool scale_per_row,
+    void* grad,
+    std::int64_t rows,
+    std::int64_t vocab,
+    DType dtype,
+    void* stream);
 
 // ---- Adam / AdamW (cuda/kernels/fused_adam.cu) ----
 
@@ -104,7 +154,12 @@ std::size_t adam_step_workspace_bytes(std::size_t count);
 /// for 16-bit parameters and double for float64. The table of pointers and sizes is copied from
 /// host memory into `workspace` (adam_step_workspace_bytes(count) device bytes) on `stream`; the
 /// workspace must stay allocated until the kernel has run (stream order).
-void launch_adam_step(const AdamTensor* tensors, std::size_t count, const AdamStepArgs& args, DType dtype,
-                      void* workspace, void* stream);
+void launch_adam_step(
+    const AdamTensor* tensors,
+    std::size_t count,
+    const AdamStepArgs& args,
+    DType dtype,
+    void* workspace,
+    void* stream);
 
 }  // namespace peftcpp::cuda

@@ -28,21 +28,45 @@ struct Acc<double> {
 template <typename T>
 using acc_t = typename Acc<T>::type;
 
-__device__ __forceinline__ float load(const float* p) { return *p; }
-__device__ __forceinline__ double load(const double* p) { return *p; }
-__device__ __forceinline__ float load(const __nv_bfloat16* p) { return __bfloat162float(*p); }
-__device__ __forceinline__ float load(const __half* p) { return __half2float(*p); }
+__device__ __forceinline__ float load(const float* p) {
+  return *p;
+}
+__device__ __forceinline__ double load(const double* p) {
+  return *p;
+}
+__device__ __forceinline__ float load(const __nv_bfloat16* p) {
+  return __bfloat162float(*p);
+}
+__device__ __forceinline__ float load(const __half* p) {
+  return __half2float(*p);
+}
 
 // One rounding to the storage type (round to nearest even, as tensor/dtype.h).
-__device__ __forceinline__ void store(float* p, float v) { *p = v; }
-__device__ __forceinline__ void store(double* p, double v) { *p = v; }
-__device__ __forceinline__ void store(__nv_bfloat16* p, float v) { *p = __float2bfloat16_rn(v); }
-__device__ __forceinline__ void store(__half* p, float v) { *p = __float2half_rn(v); }
+__device__ __forceinline__ void store(float* p, float v) {
+  *p = v;
+}
+__device__ __forceinline__ void store(double* p, double v) {
+  *p = v;
+}
+__device__ __forceinline__ void store(__nv_bfloat16* p, float v) {
+  *p = __float2bfloat16_rn(v);
+}
+__device__ __forceinline__ void store(__half* p, float v) {
+  *p = __float2half_rn(v);
+}
 
-__device__ __forceinline__ float exp_(float v) { return expf(v); }
-__device__ __forceinline__ double exp_(double v) { return exp(v); }
-__device__ __forceinline__ float log_(float v) { return logf(v); }
-__device__ __forceinline__ double log_(double v) { return log(v); }
+__device__ __forceinline__ float exp_(float v) {
+  return expf(v);
+}
+__device__ __forceinline__ double exp_(double v) {
+  return exp(v);
+}
+__device__ __forceinline__ float log_(float v) {
+  return logf(v);
+}
+__device__ __forceinline__ double log_(double v) {
+  return log(v);
+}
 
 template <typename A>
 __device__ __forceinline__ A warp_sum(A v) {
@@ -58,12 +82,14 @@ __device__ A block_sum(A v) {
   const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, warps = blockDim.x >> 5;
   v = warp_sum(v);
   __syncthreads();  // a previous call may still be reading partial[0]
-  if (lane == 0) partial[warp] = v;
+  if (lane == 0)
+    partial[warp] = v;
   __syncthreads();
   if (warp == 0) {
     A w = lane < warps ? partial[lane] : A(0);
     w = warp_sum(w);
-    if (lane == 0) partial[0] = w;
+    if (lane == 0)
+      partial[0] = w;
   }
   __syncthreads();
   return partial[0];
@@ -72,8 +98,10 @@ __device__ A block_sum(A v) {
 // Threads per block for a kernel that walks rows of n elements: a multiple of 32, at most 512.
 inline unsigned row_threads(std::int64_t n) {
   std::int64_t t = (n + 31) / 32 * 32;
-  if (t < 32) t = 32;
-  if (t > 512) t = 512;
+  if (t < 32)
+    t = 32;
+  if (t > 512)
+    t = 512;
   return static_cast<unsigned>(t);
 }
 
@@ -88,8 +116,9 @@ inline cudaStream_t as_stream(void* stream) {
 }
 
 [[noreturn]] inline void unsupported_dtype(const char* op, DType dtype) {
-  throw DeviceError(std::string("[") + op + "] CUDA fused kernel: unsupported dtype " + dtype_name(dtype) +
-                    " (float32, float64, bfloat16 and float16 are)");
+  throw DeviceError(
+      std::string("[") + op + "] CUDA fused kernel: unsupported dtype " + dtype_name(dtype) +
+      " (float32, float64, bfloat16 and float16 are)");
 }
 
 // Calls f(T{}) with T the storage type of `dtype`.

@@ -21,15 +21,19 @@ struct MaxSum {
 
 template <typename A>
 __device__ __forceinline__ MaxSum<A> push(MaxSum<A> a, A x) {
-  if (x > a.m) return {x, a.s * exp_(a.m - x) + A(1)};  // exp(-inf) = 0 when a was empty
-  if (isinf(x) && x < 0) return a;                       // exp(-inf - m) = 0 (and no inf - inf)
-  return {a.m, a.s + exp_(x - a.m)};                     // NaN x makes the sum NaN, as on CPU
+  if (x > a.m)
+    return {x, a.s * exp_(a.m - x) + A(1)};  // exp(-inf) = 0 when a was empty
+  if (isinf(x) && x < 0)
+    return a;                         // exp(-inf - m) = 0 (and no inf - inf)
+  return {a.m, a.s + exp_(x - a.m)};  // NaN x makes the sum NaN, as on CPU
 }
 
 template <typename A>
 __device__ __forceinline__ MaxSum<A> merge(MaxSum<A> a, MaxSum<A> b) {
-  if (isinf(a.m) && a.m < 0) return b;
-  if (isinf(b.m) && b.m < 0) return a;
+  if (isinf(a.m) && a.m < 0)
+    return b;
+  if (isinf(b.m) && b.m < 0)
+    return a;
   const A m = a.m > b.m ? a.m : b.m;
   return {m, a.s * exp_(a.m - m) + b.s * exp_(b.m - m)};
 }
@@ -39,7 +43,8 @@ __device__ MaxSum<A> block_max_sum(MaxSum<A> v) {
   __shared__ A ms[32], ss[32];
   const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, warps = blockDim.x >> 5;
   for (int offset = 16; offset > 0; offset >>= 1) {
-    const MaxSum<A> o{__shfl_xor_sync(0xffffffffu, v.m, offset), __shfl_xor_sync(0xffffffffu, v.s, offset)};
+    const MaxSum<A> o{
+        __shfl_xor_sync(0xffffffffu, v.m, offset), __shfl_xor_sync(0xffffffffu, v.s, offset)};
     v = merge(v, o);
   }
   __syncthreads();
@@ -50,9 +55,11 @@ __device__ MaxSum<A> block_max_sum(MaxSum<A> v) {
   __syncthreads();
   if (warp == 0) {
     MaxSum<A> w{-INFINITY, A(0)};
-    if (lane < warps) w = {ms[lane], ss[lane]};
+    if (lane < warps)
+      w = {ms[lane], ss[lane]};
     for (int offset = 16; offset > 0; offset >>= 1) {
-      const MaxSum<A> o{__shfl_xor_sync(0xffffffffu, w.m, offset), __shfl_xor_sync(0xffffffffu, w.s, offset)};
+      const MaxSum<A> o{
+          __shfl_xor_sync(0xffffffffu, w.m, offset), __shfl_xor_sync(0xffffffffu, w.s, offset)};
       w = merge(w, o);
     }
     if (lane == 0) {
@@ -65,9 +72,14 @@ __device__ MaxSum<A> block_max_sum(MaxSum<A> v) {
 }
 
 template <typename T>
-__global__ void cross_entropy_kernel(const T* __restrict__ x, const std::int64_t* __restrict__ target,
-                                     std::int64_t ignore, T* __restrict__ loss, acc_t<T>* __restrict__ lse,
-                                     std::int64_t rows, std::int64_t n) {
+__global__ void cross_entropy_kernel(
+    const T* __restrict__ x,
+    const std::int64_t* __restrict__ target,
+    std::int64_t ignore,
+    T* __restrict__ loss,
+    acc_t<T>* __restrict__ lse,
+    std::int64_t rows,
+    std::int64_t n) {
   using A = acc_t<T>;
   for (std::int64_t r = blockIdx.x; r < rows; r += gridDim.x) {
     const std::int64_t t = target[r];
@@ -91,10 +103,16 @@ __global__ void cross_entropy_kernel(const T* __restrict__ x, const std::int64_t
 }
 
 template <typename T>
-__global__ void cross_entropy_backward_kernel(const T* __restrict__ x, const std::int64_t* __restrict__ target,
-                                              std::int64_t ignore, const acc_t<T>* __restrict__ lse,
-                                              const T* __restrict__ scale, bool scale_per_row, T* __restrict__ grad,
-                                              std::int64_t rows, std::int64_t n) {
+__global__ void cross_entropy_backward_kernel(
+    const T* __restrict__ x,
+    const std::int64_t* __restrict__ target,
+    std::int64_t ignore,
+    const acc_t<T>* __restrict__ lse,
+    const T* __restrict__ scale,
+    bool scale_per_row,
+    T* __restrict__ grad,
+    std::int64_t rows,
+    std::int64_t n) {
   using A = acc_t<T>;
   for (std::int64_t r = blockIdx.x; r < rows; r += gridDim.x) {
     const std::int64_t t = target[r];
@@ -108,7 +126,8 @@ __global__ void cross_entropy_backward_kernel(const T* __restrict__ x, const std
     const A l = lse[r];
     for (std::int64_t i = threadIdx.x; i < n; i += blockDim.x) {
       A v = sc * exp_(load(xr + i) - l);
-      if (i == t) v -= sc;
+      if (i == t)
+        v -= sc;
       store(gr + i, v);
     }
   }
@@ -116,29 +135,61 @@ __global__ void cross_entropy_backward_kernel(const T* __restrict__ x, const std
 
 }  // namespace
 
-void launch_cross_entropy(const void* logits, const std::int64_t* target, std::int64_t ignore_index, void* loss,
-                          void* lse, std::int64_t rows, std::int64_t vocab, DType dtype, void* stream) {
+void launch_cross_entropy(
+    const void* logits,
+    const std::int64_t* target,
+    std::int64_t ignore_index,
+    void* loss,
+    void* lse,
+    std::int64_t rows,
+    std::int64_t vocab,
+    DType dtype,
+    void* stream) {
   dispatch_float(dtype, "cross_entropy", [&](auto tag) {
     using T = decltype(tag);
     using A = acc_t<T>;
-    if (rows == 0) return;
+    if (rows == 0)
+      return;
     cross_entropy_kernel<T><<<grid_blocks(rows), row_threads(vocab), 0, as_stream(stream)>>>(
-        static_cast<const T*>(logits), target, ignore_index, static_cast<T*>(loss), static_cast<A*>(lse), rows,
+        static_cast<const T*>(logits),
+        target,
+        ignore_index,
+        static_cast<T*>(loss),
+        static_cast<A*>(lse),
+        rows,
         vocab);
     PEFTCPP_CUDA_CHECK_LAUNCH("cross_entropy");
   });
 }
 
-void launch_cross_entropy_backward(const void* logits, const std::int64_t* target, std::int64_t ignore_index,
-                                   const void* lse, const void* scale, bool scale_per_row, void* grad,
-                                   std::int64_t rows, std::int64_t vocab, DType dtype, void* stream) {
+void launch_cross_entropy_backward(
+    const void* logits,
+    const std::int64_t* target,
+    std::int64_t ignore_index,
+    const void* lse,
+    const void* scale,
+    bool scale_per_row,
+    void* grad,
+    std::int64_t rows,
+    std::int64_t vocab,
+    DType dtype,
+    void* stream) {
   dispatch_float(dtype, "cross_entropy_backward", [&](auto tag) {
     using T = decltype(tag);
     using A = acc_t<T>;
-    if (rows == 0 || vocab == 0) return;
-    cross_entropy_backward_kernel<T><<<grid_blocks(rows), row_threads(vocab), 0, as_stream(stream)>>>(
-        static_cast<const T*>(logits), target, ignore_index, static_cast<const A*>(lse),
-        static_cast<const T*>(scale), scale_per_row, static_cast<T*>(grad), rows, vocab);
+    if (rows == 0 || vocab == 0)
+      return;
+    cross_entropy_backward_kernel<T>
+        <<<grid_blocks(rows), row_threads(vocab), 0, as_stream(stream)>>>(
+            static_cast<const T*>(logits),
+            target,
+            ignore_index,
+            static_cast<const A*>(lse),
+            static_cast<const T*>(scale),
+            scale_per_row,
+            static_cast<T*>(grad),
+            rows,
+            vocab);
     PEFTCPP_CUDA_CHECK_LAUNCH("cross_entropy_backward");
   });
 }

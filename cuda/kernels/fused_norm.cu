@@ -23,8 +23,14 @@ std::size_t acc_size(DType dtype) {
 }
 
 template <typename T>
-__global__ void rms_norm_kernel(const T* __restrict__ x, const T* __restrict__ w, acc_t<T> eps,
-                                T* __restrict__ y, acc_t<T>* __restrict__ rstd, std::int64_t rows, std::int64_t n) {
+__global__ void rms_norm_kernel(
+    const T* __restrict__ x,
+    const T* __restrict__ w,
+    acc_t<T> eps,
+    T* __restrict__ y,
+    acc_t<T>* __restrict__ rstd,
+    std::int64_t rows,
+    std::int64_t n) {
   using A = acc_t<T>;
   for (std::int64_t r = blockIdx.x; r < rows; r += gridDim.x) {
     const T* xr = x + r * n;
@@ -36,7 +42,8 @@ __global__ void rms_norm_kernel(const T* __restrict__ x, const T* __restrict__ w
     }
     ss = block_sum(ss);
     const A inv = A(1) / sqrt(ss / static_cast<A>(n) + eps);
-    if (threadIdx.x == 0) rstd[r] = inv;
+    if (threadIdx.x == 0)
+      rstd[r] = inv;
     for (std::int64_t i = threadIdx.x; i < n; i += blockDim.x) {
       const A v = load(xr + i) * inv;
       store(yr + i, w != nullptr ? load(w + i) * v : v);
@@ -47,9 +54,15 @@ __global__ void rms_norm_kernel(const T* __restrict__ x, const T* __restrict__ w
 // gx per row; with `partial` non-null, block b also sums g * x * rstd over its rows into
 // partial[b * n + i] (each column owned by one thread: no races).
 template <typename T>
-__global__ void rms_norm_backward_kernel(const T* __restrict__ g, const T* __restrict__ x, const T* __restrict__ w,
-                                         const acc_t<T>* __restrict__ rstd, T* __restrict__ gx,
-                                         acc_t<T>* __restrict__ partial, std::int64_t rows, std::int64_t n) {
+__global__ void rms_norm_backward_kernel(
+    const T* __restrict__ g,
+    const T* __restrict__ x,
+    const T* __restrict__ w,
+    const acc_t<T>* __restrict__ rstd,
+    T* __restrict__ gx,
+    acc_t<T>* __restrict__ partial,
+    std::int64_t rows,
+    std::int64_t n) {
   using A = acc_t<T>;
   A* acc = partial != nullptr ? partial + blockIdx.x * n : nullptr;
   bool first = true;
@@ -80,8 +93,8 @@ __global__ void rms_norm_backward_kernel(const T* __restrict__ g, const T* __res
 
 // gw[i] = sum over blocks b (in order) of partial[b * n + i].
 template <typename T>
-__global__ void sum_partials_kernel(const acc_t<T>* __restrict__ partial, T* __restrict__ gw, std::int64_t blocks,
-                                    std::int64_t n) {
+__global__ void sum_partials_kernel(
+    const acc_t<T>* __restrict__ partial, T* __restrict__ gw, std::int64_t blocks, std::int64_t n) {
   using A = acc_t<T>;
   for (std::int64_t i = blockIdx.x * static_cast<std::int64_t>(blockDim.x) + threadIdx.x; i < n;
        i += static_cast<std::int64_t>(gridDim.x) * blockDim.x) {
@@ -93,15 +106,29 @@ __global__ void sum_partials_kernel(const acc_t<T>* __restrict__ partial, T* __r
 
 }  // namespace
 
-void launch_rms_norm(const void* x, const void* w, double eps, void* y, void* rstd, std::int64_t rows,
-                     std::int64_t n, DType dtype, void* stream) {
+void launch_rms_norm(
+    const void* x,
+    const void* w,
+    double eps,
+    void* y,
+    void* rstd,
+    std::int64_t rows,
+    std::int64_t n,
+    DType dtype,
+    void* stream) {
   dispatch_float(dtype, "rms_norm", [&](auto tag) {
     using T = decltype(tag);
     using A = acc_t<T>;
-    if (rows == 0) return;
+    if (rows == 0)
+      return;
     rms_norm_kernel<T><<<grid_blocks(rows), row_threads(n), 0, as_stream(stream)>>>(
-        static_cast<const T*>(x), static_cast<const T*>(w), static_cast<A>(eps), static_cast<T*>(y),
-        static_cast<A*>(rstd), rows, n);
+        static_cast<const T*>(x),
+        static_cast<const T*>(w),
+        static_cast<A>(eps),
+        static_cast<T*>(y),
+        static_cast<A*>(rstd),
+        rows,
+        n);
     PEFTCPP_CUDA_CHECK_LAUNCH("rms_norm");
   });
 }
@@ -110,33 +137,53 @@ std::size_t rms_norm_backward_workspace_bytes(std::int64_t rows, std::int64_t n,
   return static_cast<std::size_t>(backward_blocks(rows) * n) * acc_size(dtype);
 }
 
-void launch_rms_norm_backward(const void* g, const void* x, const void* w, const void* rstd, void* gx, void* gw,
-                              void* workspace, std::int64_t rows, std::int64_t n, DType dtype, void* stream) {
+void launch_rms_norm_backward(
+    const void* g,
+    const void* x,
+    const void* w,
+    const void* rstd,
+    void* gx,
+    void* gw,
+    void* workspace,
+    std::int64_t rows,
+    std::int64_t n,
+    DType dtype,
+    void* stream) {
   dispatch_float(dtype, "rms_norm_backward", [&](auto tag) {
     using T = decltype(tag);
     using A = acc_t<T>;
     const std::int64_t blocks = backward_blocks(rows);
     if (gw != nullptr && workspace == nullptr && blocks * n > 0) {
-      throw DeviceError("[rms_norm_backward] the weight gradient needs a workspace of " +
-                        std::to_string(rms_norm_backward_workspace_bytes(rows, n, dtype)) + " bytes");
+      throw DeviceError(
+          "[rms_norm_backward] the weight gradient needs a workspace of " +
+          std::to_string(rms_norm_backward_workspace_bytes(rows, n, dtype)) + " bytes");
     }
     A* partial = gw != nullptr ? static_cast<A*>(workspace) : nullptr;
     if (blocks > 0) {
-      rms_norm_backward_kernel<T><<<static_cast<unsigned>(blocks), row_threads(n), 0, as_stream(stream)>>>(
-          static_cast<const T*>(g), static_cast<const T*>(x), static_cast<const T*>(w),
-          static_cast<const A*>(rstd), static_cast<T*>(gx), partial, rows, n);
+      rms_norm_backward_kernel<T>
+          <<<static_cast<unsigned>(blocks), row_threads(n), 0, as_stream(stream)>>>(
+              static_cast<const T*>(g),
+              static_cast<const T*>(x),
+              static_cast<const T*>(w),
+              static_cast<const A*>(rstd),
+              static_cast<T*>(gx),
+              partial,
+              rows,
+              n);
       PEFTCPP_CUDA_CHECK_LAUNCH("rms_norm_backward");
     }
     if (gw != nullptr && n > 0) {
       if (blocks == 0) {
         // no rows: the weight gradient is zero
-        PEFTCPP_CUDA_CHECK("rms_norm_backward",
-                           cudaMemsetAsync(gw, 0, static_cast<std::size_t>(n) * sizeof(T), as_stream(stream)));
+        PEFTCPP_CUDA_CHECK(
+            "rms_norm_backward",
+            cudaMemsetAsync(gw, 0, static_cast<std::size_t>(n) * sizeof(T), as_stream(stream)));
         return;
       }
       constexpr unsigned kThreads = 256;
-      sum_partials_kernel<T><<<grid_blocks((n + kThreads - 1) / kThreads), kThreads, 0, as_stream(stream)>>>(
-          partial, static_cast<T*>(gw), blocks, n);
+      sum_partials_kernel<T>
+          <<<grid_blocks((n + kThreads - 1) / kThreads), kThreads, 0, as_stream(stream)>>>(
+              partial, static_cast<T*>(gw), blocks, n);
       PEFTCPP_CUDA_CHECK_LAUNCH("rms_norm_backward (weight gradient)");
     }
   });

@@ -2,8 +2,9 @@
 // output element of the contiguous [B, H, T, D] result; x and the cos/sin tables are read
 // through their strides (stride 0 broadcasts a table over the batch).
 //
-// Forward, h = D / 2: out[i] = x[i] c[i] - x[i + h] s[i] (i < h), x[i] c[i] + x[i - h] s[i] (i >= h).
-// Transpose: out[i] = x[i] c[i] + x[i + h] s[i + h] (i < h), x[i] c[i] - x[i - h] s[i - h] (i >= h).
+// Forward, h = D / 2: out[i] = x[i] c[i] - x[i + h] s[i] (i < h), x[i] c[i] + x[i - h] s[i] (i >=
+// h). Transpose: out[i] = x[i] c[i] + x[i + h] s[i + h] (i < h), x[i] c[i] - x[i - h] s[i - h] (i
+// >= h).
 #include "cuda/kernels/fused.h"
 #include "cuda/kernels/fused_common.cuh"
 
@@ -13,11 +14,18 @@ namespace {
 using namespace fused_detail;
 
 template <typename T>
-__global__ void rotary_kernel(const T* __restrict__ x, const T* __restrict__ c, const T* __restrict__ s,
-                              T* __restrict__ out, RotaryGeometry geo, bool transpose, std::int64_t total) {
+__global__ void rotary_kernel(
+    const T* __restrict__ x,
+    const T* __restrict__ c,
+    const T* __restrict__ s,
+    T* __restrict__ out,
+    RotaryGeometry geo,
+    bool transpose,
+    std::int64_t total) {
   using A = acc_t<T>;
   const std::int64_t D = geo.dim, h = D / 2;
-  for (std::int64_t idx = blockIdx.x * static_cast<std::int64_t>(blockDim.x) + threadIdx.x; idx < total;
+  for (std::int64_t idx = blockIdx.x * static_cast<std::int64_t>(blockDim.x) + threadIdx.x;
+       idx < total;
        idx += static_cast<std::int64_t>(gridDim.x) * blockDim.x) {
     const std::int64_t i = idx % D, r = idx / D;
     const std::int64_t t = r % geo.seq, bh = r / geo.seq, hh = bh % geo.heads, b = bh / geo.heads;
@@ -28,7 +36,8 @@ __global__ void rotary_kernel(const T* __restrict__ x, const T* __restrict__ c, 
     const A xc = load(xr + i * xs) * load(cr + i * cs);
     A v;
     if (!transpose) {
-      v = i < h ? xc - load(xr + (i + h) * xs) * load(sr + i * ss) : xc + load(xr + (i - h) * xs) * load(sr + i * ss);
+      v = i < h ? xc - load(xr + (i + h) * xs) * load(sr + i * ss)
+                : xc + load(xr + (i - h) * xs) * load(sr + i * ss);
     } else {
       v = i < h ? xc + load(xr + (i + h) * xs) * load(sr + (i + h) * ss)
                 : xc - load(xr + (i - h) * xs) * load(sr + (i - h) * ss);
@@ -39,16 +48,30 @@ __global__ void rotary_kernel(const T* __restrict__ x, const T* __restrict__ c, 
 
 }  // namespace
 
-void launch_rotary(const void* x, const void* cos, const void* sin, void* out, const RotaryGeometry& geometry,
-                   bool transpose, DType dtype, void* stream) {
+void launch_rotary(
+    const void* x,
+    const void* cos,
+    const void* sin,
+    void* out,
+    const RotaryGeometry& geometry,
+    bool transpose,
+    DType dtype,
+    void* stream) {
   dispatch_float(dtype, "rotary", [&](auto tag) {
     using T = decltype(tag);
     const std::int64_t total = geometry.batch * geometry.heads * geometry.seq * geometry.dim;
-    if (total == 0) return;
+    if (total == 0)
+      return;
     constexpr unsigned kThreads = 256;
-    rotary_kernel<T><<<grid_blocks((total + kThreads - 1) / kThreads), kThreads, 0, as_stream(stream)>>>(
-        static_cast<const T*>(x), static_cast<const T*>(cos), static_cast<const T*>(sin), static_cast<T*>(out),
-        geometry, transpose, total);
+    rotary_kernel<T>
+        <<<grid_blocks((total + kThreads - 1) / kThreads), kThreads, 0, as_stream(stream)>>>(
+            static_cast<const T*>(x),
+            static_cast<const T*>(cos),
+            static_cast<const T*>(sin),
+            static_cast<T*>(out),
+            geometry,
+            transpose,
+            total);
     PEFTCPP_CUDA_CHECK_LAUNCH("rotary");
   });
 }

@@ -34,8 +34,8 @@ __device__ __forceinline__ SiluMulGrad<A> silu_mul_grad_one(A g, A x, A up) {
 }
 
 template <typename T, int V>
-__global__ void silu_mul_kernel(const T* __restrict__ a, const T* __restrict__ b, T* __restrict__ out,
-                                std::int64_t n) {
+__global__ void silu_mul_kernel(
+    const T* __restrict__ a, const T* __restrict__ b, T* __restrict__ out, std::int64_t n) {
   const std::int64_t start = blockIdx.x * static_cast<std::int64_t>(blockDim.x) + threadIdx.x;
   const std::int64_t stride = static_cast<std::int64_t>(gridDim.x) * blockDim.x;
   const std::int64_t packs = n / V;
@@ -47,12 +47,18 @@ __global__ void silu_mul_kernel(const T* __restrict__ a, const T* __restrict__ b
     for (int j = 0; j < V; ++j) store(&po.v[j], silu_mul_one(load(&pa.v[j]), load(&pb.v[j])));
     reinterpret_cast<Pack<T, V>*>(out)[k] = po;
   }
-  for (std::int64_t i = packs * V + start; i < n; i += stride) store(out + i, silu_mul_one(load(a + i), load(b + i)));
+  for (std::int64_t i = packs * V + start; i < n; i += stride)
+    store(out + i, silu_mul_one(load(a + i), load(b + i)));
 }
 
 template <typename T, int V>
-__global__ void silu_mul_backward_kernel(const T* __restrict__ g, const T* __restrict__ a, const T* __restrict__ b,
-                                         T* __restrict__ d_gate, T* __restrict__ d_up, std::int64_t n) {
+__global__ void silu_mul_backward_kernel(
+    const T* __restrict__ g,
+    const T* __restrict__ a,
+    const T* __restrict__ b,
+    T* __restrict__ d_gate,
+    T* __restrict__ d_up,
+    std::int64_t n) {
   const std::int64_t start = blockIdx.x * static_cast<std::int64_t>(blockDim.x) + threadIdx.x;
   const std::int64_t stride = static_cast<std::int64_t>(gridDim.x) * blockDim.x;
   const std::int64_t packs = n / V;
@@ -67,13 +73,17 @@ __global__ void silu_mul_backward_kernel(const T* __restrict__ g, const T* __res
       store(&dg.v[j], r.d_gate);
       store(&du.v[j], r.d_up);
     }
-    if (d_gate != nullptr) reinterpret_cast<Pack<T, V>*>(d_gate)[k] = dg;
-    if (d_up != nullptr) reinterpret_cast<Pack<T, V>*>(d_up)[k] = du;
+    if (d_gate != nullptr)
+      reinterpret_cast<Pack<T, V>*>(d_gate)[k] = dg;
+    if (d_up != nullptr)
+      reinterpret_cast<Pack<T, V>*>(d_up)[k] = du;
   }
   for (std::int64_t i = packs * V + start; i < n; i += stride) {
     const auto r = silu_mul_grad_one(load(g + i), load(a + i), load(b + i));
-    if (d_gate != nullptr) store(d_gate + i, r.d_gate);
-    if (d_up != nullptr) store(d_up + i, r.d_up);
+    if (d_gate != nullptr)
+      store(d_gate + i, r.d_gate);
+    if (d_up != nullptr)
+      store(d_up + i, r.d_up);
   }
 }
 
@@ -91,10 +101,12 @@ unsigned blocks_for(std::int64_t n, int per_thread) {
 
 }  // namespace
 
-void launch_silu_mul(const void* gate, const void* up, void* out, std::int64_t n, DType dtype, void* stream) {
+void launch_silu_mul(
+    const void* gate, const void* up, void* out, std::int64_t n, DType dtype, void* stream) {
   dispatch_float(dtype, "silu_mul", [&](auto tag) {
     using T = decltype(tag);
-    if (n == 0) return;
+    if (n == 0)
+      return;
     constexpr int V = 16 / sizeof(T);
     const T* a = static_cast<const T*>(gate);
     const T* b = static_cast<const T*>(up);
@@ -108,11 +120,19 @@ void launch_silu_mul(const void* gate, const void* up, void* out, std::int64_t n
   });
 }
 
-void launch_silu_mul_backward(const void* g, const void* gate, const void* up, void* d_gate, void* d_up,
-                              std::int64_t n, DType dtype, void* stream) {
+void launch_silu_mul_backward(
+    const void* g,
+    const void* gate,
+    const void* up,
+    void* d_gate,
+    void* d_up,
+    std::int64_t n,
+    DType dtype,
+    void* stream) {
   dispatch_float(dtype, "silu_mul_backward", [&](auto tag) {
     using T = decltype(tag);
-    if (n == 0 || (d_gate == nullptr && d_up == nullptr)) return;
+    if (n == 0 || (d_gate == nullptr && d_up == nullptr))
+      return;
     constexpr int V = 16 / sizeof(T);
     const T* gp = static_cast<const T*>(g);
     const T* a = static_cast<const T*>(gate);
@@ -120,9 +140,11 @@ void launch_silu_mul_backward(const void* g, const void* gate, const void* up, v
     T* dg = static_cast<T*>(d_gate);
     T* du = static_cast<T*>(d_up);
     if (aligned16(g) && aligned16(gate) && aligned16(up) && aligned16(d_gate) && aligned16(d_up)) {
-      silu_mul_backward_kernel<T, V><<<blocks_for(n, V), kThreads, 0, as_stream(stream)>>>(gp, a, b, dg, du, n);
+      silu_mul_backward_kernel<T, V>
+          <<<blocks_for(n, V), kThreads, 0, as_stream(stream)>>>(gp, a, b, dg, du, n);
     } else {
-      silu_mul_backward_kernel<T, 1><<<blocks_for(n, 1), kThreads, 0, as_stream(stream)>>>(gp, a, b, dg, du, n);
+      silu_mul_backward_kernel<T, 1>
+          <<<blocks_for(n, 1), kThreads, 0, as_stream(stream)>>>(gp, a, b, dg, du, n);
     }
     PEFTCPP_CUDA_CHECK_LAUNCH("silu_mul_backward");
   });

@@ -120,10 +120,12 @@ struct HostTensor {
   Shape shape;
   Strides strides;
 
-  HostTensor(const std::vector<double>& v, DType dt, Shape s) : bytes(encode(v, dt)), dtype(dt), shape(std::move(s)) {
+  HostTensor(const std::vector<double>& v, DType dt, Shape s)
+      : bytes(encode(v, dt)), dtype(dt), shape(std::move(s)) {
     strides = contiguous_strides(shape);
   }
-  HostTensor(std::size_t n, DType dt, Shape s) : HostTensor(std::vector<double>(n, 0.0), dt, std::move(s)) {}
+  HostTensor(std::size_t n, DType dt, Shape s)
+      : HostTensor(std::vector<double>(n, 0.0), dt, std::move(s)) {}
   TensorView view() {
     return TensorView{bytes.data(), dtype, shape, strides};
   }
@@ -138,13 +140,25 @@ TensorView none_view(DType dt, const Shape& shape) {
 
 // |got - want| <= atol + rtol |want| everywhere, for results stored in `stored` and computed from
 // the same inputs (16-bit results: one rounding apart, plus float32 summation order).
-void check_close(const std::vector<double>& got, const std::vector<double>& want, DType stored, const char* what) {
+void check_close(
+    const std::vector<double>& got,
+    const std::vector<double>& want,
+    DType stored,
+    const char* what) {
   double tol = 0;
   switch (stored) {
-    case DType::Float64: tol = 1e-11; break;
-    case DType::Float32: tol = 2e-5; break;
-    case DType::BFloat16: tol = 1e-2; break;
-    default: tol = 2e-3; break;
+    case DType::Float64:
+      tol = 1e-11;
+      break;
+    case DType::Float32:
+      tol = 2e-5;
+      break;
+    case DType::BFloat16:
+      tol = 1e-2;
+      break;
+    default:
+      tol = 2e-3;
+      break;
   }
   INFO(what << " (" << dtype_name(stored) << ")");
   REQUIRE(got.size() == want.size());
@@ -152,28 +166,37 @@ void check_close(const std::vector<double>& got, const std::vector<double>& want
   for (std::size_t i = 0; i < got.size() && bad == got.size(); ++i) {
     const bool ok = std::abs(got[i] - want[i]) <= tol + tol * std::abs(want[i]) ||
                     (std::isnan(got[i]) && std::isnan(want[i])) || got[i] == want[i];
-    if (!ok) bad = i;
+    if (!ok)
+      bad = i;
   }
-  INFO("first mismatch at " << bad << ": " << (bad < got.size() ? got[bad] : 0.0) << " vs "
-                            << (bad < got.size() ? want[bad] : 0.0));
+  INFO(
+      "first mismatch at " << bad << ": " << (bad < got.size() ? got[bad] : 0.0) << " vs "
+                           << (bad < got.size() ? want[bad] : 0.0));
   CHECK(bad == got.size());
 }
 
 // Exact equality after rounding the reference to the stored dtype.
-void check_equal(const std::vector<double>& got, const std::vector<double>& want, DType stored, const char* what) {
+void check_equal(
+    const std::vector<double>& got,
+    const std::vector<double>& want,
+    DType stored,
+    const char* what) {
   INFO(what << " (" << dtype_name(stored) << ")");
   const std::vector<double> w = rounded(want, stored);
   REQUIRE(got.size() == w.size());
   std::size_t bad = got.size();
   for (std::size_t i = 0; i < got.size() && bad == got.size(); ++i)
-    if (got[i] != w[i] && !(std::isnan(got[i]) && std::isnan(w[i]))) bad = i;
-  INFO("first difference at " << bad << ": " << (bad < got.size() ? got[bad] : 0.0) << " vs "
-                              << (bad < got.size() ? w[bad] : 0.0));
+    if (got[i] != w[i] && !(std::isnan(got[i]) && std::isnan(w[i])))
+      bad = i;
+  INFO(
+      "first difference at " << bad << ": " << (bad < got.size() ? got[bad] : 0.0) << " vs "
+                             << (bad < got.size() ? w[bad] : 0.0));
   CHECK(bad == got.size());
 }
 
 bool skip_without_gpu() {
-  if (cuda::is_available()) return false;
+  if (cuda::is_available())
+    return false;
   MESSAGE("CUDA fused kernel tests skipped: " << cuda::unavailable_reason());
   return true;
 }
@@ -188,27 +211,45 @@ TEST_CASE("cuda fused launchers reject unsupported dtypes by name before touchin
   for (const DType dt : {kInt32, kInt64, kBool, kUInt8}) {
     INFO(dtype_name(dt));
     const std::string name = dtype_name(dt);
-    CHECK_THROWS_WITH_AS(cuda::launch_rms_norm(nullptr, nullptr, 1e-6, nullptr, nullptr, 1, 1, dt, nullptr),
-                         doctest::Contains(name.c_str()), DeviceError);
-    CHECK_THROWS_WITH_AS(cuda::launch_rms_norm(nullptr, nullptr, 1e-6, nullptr, nullptr, 1, 1, dt, nullptr),
-                         doctest::Contains("rms_norm"), DeviceError);
-    CHECK_THROWS_WITH_AS(cuda::launch_rms_norm_backward(nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr,
-                                                        1, 1, dt, nullptr),
-                         doctest::Contains("rms_norm_backward"), DeviceError);
-    CHECK_THROWS_WITH_AS(cuda::launch_rotary(nullptr, nullptr, nullptr, nullptr, cuda::RotaryGeometry{}, false, dt,
-                                             nullptr),
-                         doctest::Contains("rotary"), DeviceError);
-    CHECK_THROWS_WITH_AS(cuda::launch_silu_mul(nullptr, nullptr, nullptr, 1, dt, nullptr),
-                         doctest::Contains("silu_mul"), DeviceError);
-    CHECK_THROWS_WITH_AS(cuda::launch_silu_mul_backward(nullptr, nullptr, nullptr, nullptr, nullptr, 1, dt, nullptr),
-                         doctest::Contains("silu_mul_backward"), DeviceError);
-    CHECK_THROWS_WITH_AS(cuda::launch_cross_entropy(nullptr, nullptr, -100, nullptr, nullptr, 1, 1, dt, nullptr),
-                         doctest::Contains("cross_entropy"), DeviceError);
-    CHECK_THROWS_WITH_AS(cuda::launch_cross_entropy_backward(nullptr, nullptr, -100, nullptr, nullptr, false, nullptr,
-                                                             1, 1, dt, nullptr),
-                         doctest::Contains("cross_entropy_backward"), DeviceError);
-    CHECK_THROWS_WITH_AS(cuda::launch_adam_step(nullptr, 0, AdamStepArgs{}, dt, nullptr, nullptr),
-                         doctest::Contains("adam_step"), DeviceError);
+    CHECK_THROWS_WITH_AS(
+        cuda::launch_rms_norm(nullptr, nullptr, 1e-6, nullptr, nullptr, 1, 1, dt, nullptr),
+        doctest::Contains(name.c_str()),
+        DeviceError);
+    CHECK_THROWS_WITH_AS(
+        cuda::launch_rms_norm(nullptr, nullptr, 1e-6, nullptr, nullptr, 1, 1, dt, nullptr),
+        doctest::Contains("rms_norm"),
+        DeviceError);
+    CHECK_THROWS_WITH_AS(
+        cuda::launch_rms_norm_backward(
+            nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, 1, 1, dt, nullptr),
+        doctest::Contains("rms_norm_backward"),
+        DeviceError);
+    CHECK_THROWS_WITH_AS(
+        cuda::launch_rotary(
+            nullptr, nullptr, nullptr, nullptr, cuda::RotaryGeometry{}, false, dt, nullptr),
+        doctest::Contains("rotary"),
+        DeviceError);
+    CHECK_THROWS_WITH_AS(
+        cuda::launch_silu_mul(nullptr, nullptr, nullptr, 1, dt, nullptr),
+        doctest::Contains("silu_mul"),
+        DeviceError);
+    CHECK_THROWS_WITH_AS(
+        cuda::launch_silu_mul_backward(nullptr, nullptr, nullptr, nullptr, nullptr, 1, dt, nullptr),
+        doctest::Contains("silu_mul_backward"),
+        DeviceError);
+    CHECK_THROWS_WITH_AS(
+        cuda::launch_cross_entropy(nullptr, nullptr, -100, nullptr, nullptr, 1, 1, dt, nullptr),
+        doctest::Contains("cross_entropy"),
+        DeviceError);
+    CHECK_THROWS_WITH_AS(
+        cuda::launch_cross_entropy_backward(
+            nullptr, nullptr, -100, nullptr, nullptr, false, nullptr, 1, 1, dt, nullptr),
+        doctest::Contains("cross_entropy_backward"),
+        DeviceError);
+    CHECK_THROWS_WITH_AS(
+        cuda::launch_adam_step(nullptr, 0, AdamStepArgs{}, dt, nullptr, nullptr),
+        doctest::Contains("adam_step"),
+        DeviceError);
   }
   CHECK(cuda::fused_stat_dtype(kBFloat16) == kFloat32);
   CHECK(cuda::fused_stat_dtype(kFloat16) == kFloat32);
@@ -216,7 +257,8 @@ TEST_CASE("cuda fused launchers reject unsupported dtypes by name before touchin
 }
 
 TEST_CASE("cuda rms_norm forward and backward equal the CPU kernels") {
-  if (skip_without_gpu()) return;
+  if (skip_without_gpu())
+    return;
   struct Shape2 {
     std::int64_t rows, n;
   };
@@ -224,8 +266,11 @@ TEST_CASE("cuda rms_norm forward and backward equal the CPU kernels") {
   for (const Shape2 s : {Shape2{7, 33}, Shape2{1100, 65}, Shape2{3, 1500}}) {
     for (const DType dt : kDTypes) {
       for (const bool with_w : {true, false}) {
-        INFO("rows " << s.rows << " n " << s.n << " " << dtype_name(dt) << (with_w ? " weight" : " no weight"));
-        const std::size_t total = static_cast<std::size_t>(s.rows * s.n), n = static_cast<std::size_t>(s.n);
+        INFO(
+            "rows " << s.rows << " n " << s.n << " " << dtype_name(dt)
+                    << (with_w ? " weight" : " no weight"));
+        const std::size_t total = static_cast<std::size_t>(s.rows * s.n),
+                          n = static_cast<std::size_t>(s.n);
         const DType rd = ref_dtype(dt), st = cuda::fused_stat_dtype(dt);
         const std::vector<double> x = random_values(total, dt, 11), w = random_values(n, dt, 12),
                                   g = random_values(total, dt, 13);
@@ -239,45 +284,73 @@ TEST_CASE("cuda rms_norm forward and backward equal the CPU kernels") {
         cpu().rms_norm_backward(hg.view(), hx.view(), wv, hr.view(), hgx.view(), hgw.view());
         // device
         DeviceBuffer dx(x, dt), dw(w, dt), dg(g, dt), dy(total * itemsize(dt)),
-            dr(static_cast<std::size_t>(s.rows) * itemsize(st)), dgx(total * itemsize(dt)), dgw(n * itemsize(dt)),
-            ws(cuda::rms_norm_backward_workspace_bytes(s.rows, s.n, dt));
-        cuda::launch_rms_norm(dx.ptr, with_w ? dw.ptr : nullptr, eps, dy.ptr, dr.ptr, s.rows, s.n, dt, nullptr);
+            dr(static_cast<std::size_t>(s.rows) * itemsize(st)), dgx(total * itemsize(dt)),
+            dgw(n * itemsize(dt)), ws(cuda::rms_norm_backward_workspace_bytes(s.rows, s.n, dt));
+        cuda::launch_rms_norm(
+            dx.ptr, with_w ? dw.ptr : nullptr, eps, dy.ptr, dr.ptr, s.rows, s.n, dt, nullptr);
         check_close(download(dy.ptr, total, dt), hy.values(), dt, "y");
-        check_close(download(dr.ptr, static_cast<std::size_t>(s.rows), st), hr.values(), st, "rstd");
-        cuda::launch_rms_norm_backward(dg.ptr, dx.ptr, with_w ? dw.ptr : nullptr, dr.ptr, dgx.ptr, dgw.ptr, ws.ptr,
-                                       s.rows, s.n, dt, nullptr);
+        check_close(
+            download(dr.ptr, static_cast<std::size_t>(s.rows), st), hr.values(), st, "rstd");
+        cuda::launch_rms_norm_backward(
+            dg.ptr,
+            dx.ptr,
+            with_w ? dw.ptr : nullptr,
+            dr.ptr,
+            dgx.ptr,
+            dgw.ptr,
+            ws.ptr,
+            s.rows,
+            s.n,
+            dt,
+            nullptr);
         check_close(download(dgx.ptr, total, dt), hgx.values(), dt, "gx");
         check_close(download(dgw.ptr, n, dt), hgw.values(), dt, "gw");
         // without a weight gradient no workspace is needed
         DeviceBuffer dgx2(total * itemsize(dt));
-        cuda::launch_rms_norm_backward(dg.ptr, dx.ptr, with_w ? dw.ptr : nullptr, dr.ptr, dgx2.ptr, nullptr, nullptr,
-                                       s.rows, s.n, dt, nullptr);
+        cuda::launch_rms_norm_backward(
+            dg.ptr,
+            dx.ptr,
+            with_w ? dw.ptr : nullptr,
+            dr.ptr,
+            dgx2.ptr,
+            nullptr,
+            nullptr,
+            s.rows,
+            s.n,
+            dt,
+            nullptr);
         check_close(download(dgx2.ptr, total, dt), hgx.values(), dt, "gx without gw");
       }
     }
   }
 }
 
-TEST_CASE("cuda rotary equals the CPU kernel for a transposed x and broadcast tables, both directions") {
-  if (skip_without_gpu()) return;
+TEST_CASE(
+    "cuda rotary equals the CPU kernel for a transposed x and broadcast tables, both directions") {
+  if (skip_without_gpu())
+    return;
   const std::int64_t B = 2, H = 3, T = 5, D = 8;
-  const std::size_t total = static_cast<std::size_t>(B * H * T * D), table = static_cast<std::size_t>(B * T * D);
+  const std::size_t total = static_cast<std::size_t>(B * H * T * D),
+                    table = static_cast<std::size_t>(B * T * D);
   for (const DType dt : kDTypes) {
     // x stored [B, T, H, D] and read as [B, H, T, D], or stored [B, H, T, D]; cos broadcast over
     // the batch ([1, T, D] with stride 0), sin broadcast in the second case only
     for (const bool transposed_x : {true, false}) {
       for (const bool transpose : {false, true}) {
-        INFO(dtype_name(dt) << (transposed_x ? " x [B, T, H, D]" : " x [B, H, T, D]")
-                            << (transpose ? " transpose" : " forward"));
+        INFO(
+            dtype_name(dt) << (transposed_x ? " x [B, T, H, D]" : " x [B, H, T, D]")
+                           << (transpose ? " transpose" : " forward"));
         const DType rd = ref_dtype(dt);
-        const std::vector<double> x = random_values(total, dt, 21), c = random_values(table, dt, 22),
+        const std::vector<double> x = random_values(total, dt, 21),
+                                  c = random_values(table, dt, 22),
                                   sn = random_values(table, dt, 23);
         cuda::RotaryGeometry geo;
         geo.batch = B;
         geo.heads = H;
         geo.seq = T;
         geo.dim = D;
-        const Strides xs = transposed_x ? Strides{T * H * D, D, H * D, 1} : Strides{H * T * D, T * D, D, 1};
+        const Strides xs =
+            transposed_x ? Strides{T * H * D, D, H * D, 1} : Strides{H * T * D, T * D, D, 1};
         const Strides cs{0, D, 1};
         const Strides ss = transposed_x ? Strides{T * D, D, 1} : Strides{0, D, 1};
         for (int k = 0; k < 4; ++k) geo.x_strides[k] = xs[static_cast<std::size_t>(k)];
@@ -285,7 +358,8 @@ TEST_CASE("cuda rotary equals the CPU kernel for a transposed x and broadcast ta
           geo.cos_strides[k] = cs[static_cast<std::size_t>(k)];
           geo.sin_strides[k] = ss[static_cast<std::size_t>(k)];
         }
-        HostTensor hx(x, rd, {B, H, T, D}), hc(c, rd, {B, T, D}), hs(sn, rd, {B, T, D}), ho(total, rd, {B, H, T, D});
+        HostTensor hx(x, rd, {B, H, T, D}), hc(c, rd, {B, T, D}), hs(sn, rd, {B, T, D}),
+            ho(total, rd, {B, H, T, D});
         TensorView xv = hx.view(), cv = hc.view(), sv = hs.view();
         xv.strides = xs;
         cv.strides = cs;
@@ -300,7 +374,8 @@ TEST_CASE("cuda rotary equals the CPU kernel for a transposed x and broadcast ta
 }
 
 TEST_CASE("cuda silu_mul forward and backward equal the CPU kernels, vectorised and misaligned") {
-  if (skip_without_gpu()) return;
+  if (skip_without_gpu())
+    return;
   const std::size_t n = 1003;
   for (const DType dt : kDTypes) {
     // offset 0: every pointer 16-byte aligned (vector path); offset 1: scalar path
@@ -308,18 +383,21 @@ TEST_CASE("cuda silu_mul forward and backward equal the CPU kernels, vectorised 
       INFO(dtype_name(dt) << " offset " << offset);
       const DType rd = ref_dtype(dt);
       const std::size_t isz = itemsize(dt), bytes = (n + offset) * isz;
-      std::vector<double> a = random_values(n + offset, dt, 31, 4.0), b = random_values(n + offset, dt, 32),
+      std::vector<double> a = random_values(n + offset, dt, 31, 4.0),
+                          b = random_values(n + offset, dt, 32),
                           g = random_values(n + offset, dt, 33);
       const auto tail = [&](const std::vector<double>& v) {
         return std::vector<double>(v.begin() + static_cast<std::ptrdiff_t>(offset), v.end());
       };
       const Shape shape{static_cast<std::int64_t>(n)};
-      HostTensor ha(tail(a), rd, shape), hb(tail(b), rd, shape), hg(tail(g), rd, shape), ho(n, rd, shape),
-          hda(n, rd, shape), hdb(n, rd, shape);
+      HostTensor ha(tail(a), rd, shape), hb(tail(b), rd, shape), hg(tail(g), rd, shape),
+          ho(n, rd, shape), hda(n, rd, shape), hdb(n, rd, shape);
       cpu().silu_mul(ha.view(), hb.view(), ho.view());
       cpu().silu_mul_backward(hg.view(), ha.view(), hb.view(), hda.view(), hdb.view());
       DeviceBuffer da(a, dt), db(b, dt), dg(g, dt), dout(bytes), dga(bytes), dgb(bytes);
-      const auto at = [&](const DeviceBuffer& d) { return static_cast<unsigned char*>(d.ptr) + offset * isz; };
+      const auto at = [&](const DeviceBuffer& d) {
+        return static_cast<unsigned char*>(d.ptr) + offset * isz;
+      };
       const std::int64_t len = static_cast<std::int64_t>(n);
       cuda::launch_silu_mul(at(da), at(db), at(dout), len, dt, nullptr);
       check_close(download(at(dout), n, dt), ho.values(), dt, "out");
@@ -337,47 +415,57 @@ TEST_CASE("cuda silu_mul forward and backward equal the CPU kernels, vectorised 
 }
 
 TEST_CASE("cuda cross_entropy rows equal the CPU kernels, with ignored rows and either scale") {
-  if (skip_without_gpu()) return;
+  if (skip_without_gpu())
+    return;
   const std::int64_t rows = 7, vocab = 1000, ignore = -100;
   const std::vector<std::int64_t> target{3, ignore, 0, 999, 2, ignore, 500};
-  const std::size_t total = static_cast<std::size_t>(rows * vocab), m = static_cast<std::size_t>(rows);
+  const std::size_t total = static_cast<std::size_t>(rows * vocab),
+                    m = static_cast<std::size_t>(rows);
   for (const DType dt : kDTypes) {
     for (const bool per_row : {true, false}) {
       INFO(dtype_name(dt) << (per_row ? " scale per row" : " one scale"));
       const DType rd = ref_dtype(dt), st = cuda::fused_stat_dtype(dt);
       const std::vector<double> x = random_values(total, dt, 41, 3.0),
                                 scale = random_values(per_row ? m : 1, dt, 42, 0.5);
-      HostTensor hx(x, rd, {rows, vocab}), hl(m, rd, {rows}), hs(m, rd, {rows}), hg(total, rd, {rows, vocab}),
-          hsc(scale, rd, {static_cast<std::int64_t>(scale.size())});
+      HostTensor hx(x, rd, {rows, vocab}), hl(m, rd, {rows}), hs(m, rd, {rows}),
+          hg(total, rd, {rows, vocab}), hsc(scale, rd, {static_cast<std::int64_t>(scale.size())});
       const TensorView tv{const_cast<std::int64_t*>(target.data()), kInt64, {rows}, {1}};
       cpu().cross_entropy(hx.view(), tv, ignore, hl.view(), hs.view());
       cpu().cross_entropy_backward(hx.view(), tv, ignore, hs.view(), hsc.view(), hg.view());
-      DeviceBuffer dx(x, dt), dt_(m * sizeof(std::int64_t)), dl(m * itemsize(dt)), ds(m * itemsize(st)),
-          dsc(scale, dt), dg(total * itemsize(dt));
-      REQUIRE(cudaMemcpy(dt_.ptr, target.data(), m * sizeof(std::int64_t), cudaMemcpyHostToDevice) == cudaSuccess);
+      DeviceBuffer dx(x, dt), dt_(m * sizeof(std::int64_t)), dl(m * itemsize(dt)),
+          ds(m * itemsize(st)), dsc(scale, dt), dg(total * itemsize(dt));
+      REQUIRE(
+          cudaMemcpy(dt_.ptr, target.data(), m * sizeof(std::int64_t), cudaMemcpyHostToDevice) ==
+          cudaSuccess);
       const auto* td = static_cast<const std::int64_t*>(dt_.ptr);
       cuda::launch_cross_entropy(dx.ptr, td, ignore, dl.ptr, ds.ptr, rows, vocab, dt, nullptr);
       check_close(download(dl.ptr, m, dt), hl.values(), dt, "loss");
       check_close(download(ds.ptr, m, st), hs.values(), st, "lse");
-      cuda::launch_cross_entropy_backward(dx.ptr, td, ignore, ds.ptr, dsc.ptr, per_row, dg.ptr, rows, vocab, dt,
-                                          nullptr);
+      cuda::launch_cross_entropy_backward(
+          dx.ptr, td, ignore, ds.ptr, dsc.ptr, per_row, dg.ptr, rows, vocab, dt, nullptr);
       check_close(download(dg.ptr, total, dt), hg.values(), dt, "grad");
     }
   }
 }
 
 TEST_CASE("cuda multi-tensor Adam(W) step equals the CPU kernel bit for bit") {
-  if (skip_without_gpu()) return;
+  if (skip_without_gpu())
+    return;
   struct Case {
     bool decoupled, amsgrad, maximize;
     double wd;
   };
   // sizes below, at and across the 4096-element chunks of the kernel
   const std::vector<std::size_t> sizes{33, 4096, 9001};
-  for (const Case c : {Case{true, false, false, 0.01}, Case{true, true, false, 0.1}, Case{false, false, true, 0.05},
-                       Case{false, true, false, 0.0}}) {
+  for (const Case c :
+       {Case{true, false, false, 0.01},
+        Case{true, true, false, 0.1},
+        Case{false, false, true, 0.05},
+        Case{false, true, false, 0.0}}) {
     for (const DType dt : kDTypes) {
-      INFO(dtype_name(dt) << " decoupled " << c.decoupled << " amsgrad " << c.amsgrad << " maximize " << c.maximize);
+      INFO(
+          dtype_name(dt) << " decoupled " << c.decoupled << " amsgrad " << c.amsgrad << " maximize "
+                         << c.maximize);
       AdamStepArgs args;
       args.lr = 0.05;
       args.weight_decay = c.wd;
@@ -393,8 +481,12 @@ TEST_CASE("cuda multi-tensor Adam(W) step equals the CPU kernel bit for bit") {
       for (std::size_t k = 0; k < sizes.size(); ++k) {
         const std::size_t n = sizes[k];
         const unsigned seed = static_cast<unsigned>(100 + 10 * k);
-        Param q{random_values(n, dt, seed), random_values(n, dt, seed + 1), random_values(n, dt, seed + 2, 0.1),
-                random_values(n, dt, seed + 3, 0.1), random_values(n, dt, seed + 4, 0.1)};
+        Param q{
+            random_values(n, dt, seed),
+            random_values(n, dt, seed + 1),
+            random_values(n, dt, seed + 2, 0.1),
+            random_values(n, dt, seed + 3, 0.1),
+            random_values(n, dt, seed + 4, 0.1)};
         for (double& x : q.v) x = std::abs(x);
         for (std::size_t i = 0; i < n; ++i) q.vmax[i] = i % 2 == 0 ? std::abs(q.vmax[i]) : 0.0;
         params.push_back(q);
@@ -404,14 +496,18 @@ TEST_CASE("cuda multi-tensor Adam(W) step equals the CPU kernel bit for bit") {
       std::vector<cuda::AdamTensor> list;
       for (const Param& q : params) {
         cuda::AdamTensor t;
-        for (const auto& [dst, src] : {std::pair{&t.param, &q.p}, std::pair{&t.exp_avg, &q.m},
-                                       std::pair{&t.exp_avg_sq, &q.v}, std::pair{&t.max_exp_avg_sq, &q.vmax}}) {
+        for (const auto& [dst, src] :
+             {std::pair{&t.param, &q.p},
+              std::pair{&t.exp_avg, &q.m},
+              std::pair{&t.exp_avg_sq, &q.v},
+              std::pair{&t.max_exp_avg_sq, &q.vmax}}) {
           keep.push_back(std::make_unique<DeviceBuffer>(*src, dt));
           *dst = keep.back()->ptr;
         }
         keep.push_back(std::make_unique<DeviceBuffer>(q.g, dt));
         t.grad = keep.back()->ptr;
-        if (!c.amsgrad) t.max_exp_avg_sq = nullptr;
+        if (!c.amsgrad)
+          t.max_exp_avg_sq = nullptr;
         t.numel = static_cast<std::int64_t>(q.p.size());
         list.push_back(t);
       }
@@ -423,14 +519,20 @@ TEST_CASE("cuda multi-tensor Adam(W) step equals the CPU kernel bit for bit") {
         const Shape shape{static_cast<std::int64_t>(q.p.size())};
         HostTensor hp(q.p, rd, shape), hg(q.g, rd, shape), hm(q.m, rd, shape), hv(q.v, rd, shape),
             hvm(q.vmax, rd, shape);
-        cpu().adam_step(hp.view(), hg.view(), hm.view(), hv.view(), c.amsgrad ? hvm.view() : none_view(rd, shape),
-                        args);
+        cpu().adam_step(
+            hp.view(),
+            hg.view(),
+            hm.view(),
+            hv.view(),
+            c.amsgrad ? hvm.view() : none_view(rd, shape),
+            args);
         INFO("tensor " << k);
         const std::size_t n = q.p.size();
         check_equal(download(list[k].param, n, dt), hp.values(), dt, "param");
         check_equal(download(list[k].exp_avg, n, dt), hm.values(), dt, "exp_avg");
         check_equal(download(list[k].exp_avg_sq, n, dt), hv.values(), dt, "exp_avg_sq");
-        if (c.amsgrad) check_equal(download(list[k].max_exp_avg_sq, n, dt), hvm.values(), dt, "max_exp_avg_sq");
+        if (c.amsgrad)
+          check_equal(download(list[k].max_exp_avg_sq, n, dt), hvm.values(), dt, "max_exp_avg_sq");
       }
     }
   }
