@@ -117,9 +117,9 @@ void launch_cross_entropy(
     DType dtype,
     void* stream);
 
-/// grad[r] = scale * (softmax(x[r]) - onehot(t[r])), 0 for ignored rows. scale (`dtype`) holds
-/// one value per row, or a single value for all rows when !scale_per_row; lse as saved by
-/// launch_cross_entropy.
+/// grad[r] = scale * (softmax(x[r]) - onehot(t[r])), 0 for ignored rows (NaN for a target
+/// outside [0, vocab)). scale (`dtype`) holds one value per row, or a single value for all rows
+/// when !scale_per_row; lse as saved by launch_cross_entropy.
 void launch_cross_entropy_backward(
     const void* logits,
     const std::int64_t* target,

@@ -124,8 +124,9 @@ __global__ void cross_entropy_backward_kernel(
     const T* xr = x + r * n;
     const A sc = load(scale + (scale_per_row ? r : 0));
     const A l = lse[r];
+    const bool in_range = t >= 0 && t < n;  // else the row is NaN, as its loss
     for (std::int64_t i = threadIdx.x; i < n; i += blockDim.x) {
-      A v = sc * exp_(load(xr + i) - l);
+      A v = in_range ? sc * exp_(load(xr + i) - l) : A(NAN);
       if (i == t)
         v -= sc;
       store(gr + i, v);
