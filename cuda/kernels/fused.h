@@ -104,7 +104,7 @@ void launch_silu_mul_backward(
 // ---- cross-entropy rows (cuda/kernels/fused_cross_entropy.cu) ----
 
 /// Rows of logits [rows, vocab] (`dtype`) against int64 targets [rows]: lse[r] = logsumexp(x[r])
-/// (fused_stat_dtype(dtype)), loss[r] = lse[r] - x[r, t[r]] (`dtype`); both 0 where t[r] ==
+/// and loss[r] = lse[r] - x[r, t[r]], both fused_stat_dtype(dtype) and 0 where t[r] ==
 /// ignore_index. A target outside [0, vocab) gives NaN (callers check targets beforehand).
 void launch_cross_entropy(
     const void* logits,
@@ -118,7 +118,7 @@ void launch_cross_entropy(
     void* stream);
 
 /// grad[r] = scale * (softmax(x[r]) - onehot(t[r])), 0 for ignored rows (NaN for a target
-/// outside [0, vocab)). scale (`dtype`) holds one value per row, or a single value for all rows
+/// outside [0, vocab)). scale (fused_stat_dtype(dtype)) holds one value per row, or a single value for all rows
 /// when !scale_per_row; lse as saved by launch_cross_entropy.
 void launch_cross_entropy_backward(
     const void* logits,

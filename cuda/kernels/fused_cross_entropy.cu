@@ -76,7 +76,7 @@ __global__ void cross_entropy_kernel(
     const T* __restrict__ x,
     const std::int64_t* __restrict__ target,
     std::int64_t ignore,
-    T* __restrict__ loss,
+    acc_t<T>* __restrict__ loss,
     acc_t<T>* __restrict__ lse,
     std::int64_t rows,
     std::int64_t n) {
@@ -85,7 +85,7 @@ __global__ void cross_entropy_kernel(
     const std::int64_t t = target[r];
     if (t == ignore) {  // uniform across the block: no thread reaches the block reduction
       if (threadIdx.x == 0) {
-        store(loss + r, A(0));
+        loss[r] = 0;
         lse[r] = 0;
       }
       continue;
@@ -97,7 +97,7 @@ __global__ void cross_entropy_kernel(
     if (threadIdx.x == 0) {
       const A l = acc.m + log_(acc.s);  // an all -inf row: -inf + log(0) = -inf, as on CPU
       lse[r] = l;
-      store(loss + r, t >= 0 && t < n ? l - load(xr + t) : A(NAN));
+      loss[r] = t >= 0 && t < n ? l - load(xr + t) : A(NAN);
     }
   }
 }
@@ -108,7 +108,7 @@ __global__ void cross_entropy_backward_kernel(
     const std::int64_t* __restrict__ target,
     std::int64_t ignore,
     const acc_t<T>* __restrict__ lse,
-    const T* __restrict__ scale,
+    const acc_t<T>* __restrict__ scale,
     bool scale_per_row,
     T* __restrict__ grad,
     std::int64_t rows,
@@ -122,7 +122,7 @@ __global__ void cross_entropy_backward_kernel(
       continue;
     }
     const T* xr = x + r * n;
-    const A sc = load(scale + (scale_per_row ? r : 0));
+    const A sc = scale[scale_per_row ? r : 0];
     const A l = lse[r];
     const bool in_range = t >= 0 && t < n;  // else the row is NaN, as its loss
     for (std::int64_t i = threadIdx.x; i < n; i += blockDim.x) {
@@ -155,7 +155,7 @@ void launch_cross_entropy(
         static_cast<const T*>(logits),
         target,
         ignore_index,
-        static_cast<T*>(loss),
+        static_cast<A*>(loss),
         static_cast<A*>(lse),
         rows,
         vocab);
@@ -186,7 +186,7 @@ void launch_cross_entropy_backward(
             target,
             ignore_index,
             static_cast<const A*>(lse),
-            static_cast<const T*>(scale),
+            static_cast<const A*>(scale),
             scale_per_row,
             static_cast<T*>(grad),
             rows,

@@ -445,14 +445,14 @@ TEST_CASE("cuda cross_entropy rows equal the CPU kernels, with ignored rows and 
       const TensorView tv{const_cast<std::int64_t*>(target.data()), kInt64, {rows}, {1}};
       cpu().cross_entropy(hx.view(), tv, ignore, hl.view(), hs.view());
       cpu().cross_entropy_backward(hx.view(), tv, ignore, hs.view(), hsc.view(), hg.view());
-      DeviceBuffer dx(x, dt), dt_(m * sizeof(std::int64_t)), dl(m * itemsize(dt)),
-          ds(m * itemsize(st)), dsc(scale, dt), dg(total * itemsize(dt));
+      DeviceBuffer dx(x, dt), dt_(m * sizeof(std::int64_t)), dl(m * itemsize(st)),
+          ds(m * itemsize(st)), dsc(scale, st), dg(total * itemsize(dt));
       REQUIRE(
           cudaMemcpy(dt_.ptr, target.data(), m * sizeof(std::int64_t), cudaMemcpyHostToDevice) ==
           cudaSuccess);
       const auto* td = static_cast<const std::int64_t*>(dt_.ptr);
       cuda::launch_cross_entropy(dx.ptr, td, ignore, dl.ptr, ds.ptr, rows, vocab, dt, nullptr);
-      check_close(download(dl.ptr, m, dt), hl.values(), dt, "loss");
+      check_close(download(dl.ptr, m, st), hl.values(), st, "loss");
       check_close(download(ds.ptr, m, st), hs.values(), st, "lse");
       cuda::launch_cross_entropy_backward(
           dx.ptr, td, ignore, ds.ptr, dsc.ptr, per_row, dg.ptr, rows, vocab, dt, nullptr);
