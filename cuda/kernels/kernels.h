@@ -35,23 +35,6 @@ void random(const TensorView& dst, int kind, double low, double high, std::uint6
             cudaStream_t stream);
 
 
-// ---- fused training kernels (float32 / float64; contiguous operands as the op layer guarantees) ----
-void rms_norm(const TensorView& x, const TensorView& w, double eps, const TensorView& y, const TensorView& rstd,
-              cudaStream_t stream);
-void rms_norm_backward(const TensorView& g, const TensorView& x, const TensorView& w, const TensorView& rstd,
-                       const TensorView& gx, const TensorView& gw, cudaStream_t stream);
-void rotary(const TensorView& x, const TensorView& cos, const TensorView& sin, const TensorView& out, bool transpose,
-            cudaStream_t stream);
-void silu_mul(const TensorView& gate, const TensorView& up, const TensorView& out, cudaStream_t stream);
-void silu_mul_backward(const TensorView& g, const TensorView& gate, const TensorView& up, const TensorView& d_gate,
-                       const TensorView& d_up, cudaStream_t stream);
-void cross_entropy(const TensorView& logits, const TensorView& target, std::int64_t ignore_index,
-                   const TensorView& loss, const TensorView& lse, cudaStream_t stream);
-void cross_entropy_backward(const TensorView& logits, const TensorView& target, std::int64_t ignore_index,
-                            const TensorView& lse, const TensorView& scale, const TensorView& grad,
-                            cudaStream_t stream);
-void adam_step(const TensorView& param, const TensorView& grad, const TensorView& exp_avg,
-               const TensorView& exp_avg_sq, const TensorView& max_exp_avg_sq, const AdamStepArgs& args,
-               cudaStream_t stream);
+// The fused training kernels have their own launchers: cuda/kernels/fused.h.
 
 }  // namespace peftcpp::cuda::kernels
