@@ -10,7 +10,7 @@
 
 using namespace peftcpp;
 
-TEST_CASE("cuda availability is reported consistently") {
+TEST_CASE("cuda availability is reported consistently (runs without a GPU)") {
   if (!cuda::is_available()) {
     MESSAGE("CUDA tests skipped: " << cuda::unavailable_reason());
     CHECK(!cuda::unavailable_reason().empty());

@@ -220,7 +220,7 @@ Backend& cpu() {
 
 }  // namespace
 
-TEST_CASE("cuda fused launchers reject unsupported dtypes by name before touching the device") {
+TEST_CASE("cuda fused launchers reject unsupported dtypes by name before touching the device (runs without a GPU)") {
   for (const DType dt : {kInt32, kInt64, kBool, kUInt8}) {
     INFO(dtype_name(dt));
     const std::string name = dtype_name(dt);
