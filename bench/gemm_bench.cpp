@@ -1,4 +1,5 @@
-// bench/gemm: float32 GEMM throughput of peftcpp::cpu::sgemm next to OpenBLAS cblas_sgemm.
+// bench/gemm: float32 GEMM throughput of peftcpp::cpu::sgemm next to OpenBLAS cblas_sgemm
+// (--device cuda: peftcpp matmul next to raw cuBLAS, bench/gemm_cuda.cpp).
 //
 // Shapes are MxKxN (C[M,N] = op(A)[M,K] @ op(B)[K,N]): square sizes, the matrix products of a
 // LLaMA-style training step at 1024 tokens (hidden 512, MLP 1376, vocab 32000, LoRA rank 16), and
@@ -24,6 +25,10 @@
 #include <vector>
 
 #include "tensor/cpu/gemm/gemm.h"
+
+#ifdef PEFTCPP_HAS_CUDA
+int run_cuda_gemm_bench(int reps, const std::vector<std::string>& only);  // bench/gemm_cuda.cpp
+#endif
 
 namespace {
 
@@ -229,15 +234,24 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "gemm: %s\n", e.what());
     std::fprintf(
         help ? stdout : stderr,
-        "usage: gemm [--device cpu] [--threads N] [--reps N] [--only 'MxKxN[ TN|NT]']...\n");
+        "usage: gemm [--device cpu|cuda] [--threads N] [--reps N] [--only 'MxKxN[ TN|NT]']...\n");
     return help ? 0 : 2;
   }
   if (opt.device == "cuda") {
-    std::fprintf(stderr, "gemm: --device cuda is not supported by this build yet\n");
+#ifdef PEFTCPP_HAS_CUDA
+    try {
+      return run_cuda_gemm_bench(opt.reps, opt.only);
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "gemm: --device cuda: %s\n", e.what());
+      return 1;
+    }
+#else
+    std::fprintf(stderr, "gemm: --device cuda: peftcpp was built without CUDA\n");
     return 2;
+#endif
   }
   if (opt.device != "cpu") {
-    std::fprintf(stderr, "gemm: unknown device '%s' (expected cpu)\n", opt.device.c_str());
+    std::fprintf(stderr, "gemm: unknown device '%s' (expected cpu or cuda)\n", opt.device.c_str());
     return 2;
   }
   if (opt.threads > 0)

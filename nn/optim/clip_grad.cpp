@@ -21,14 +21,14 @@ double clip_grad_norm_(
   if (grads.empty())
     return 0.0;
   const bool inf_norm = std::isinf(norm_type);
-  // per-tensor norms gathered into one tensor of the grads' dtype (torch.stack), then its norm
-  std::vector<double> norms;
-  for (const Tensor& g : grads) {
-    norms.push_back((inf_norm ? amax(abs(g)) : norm(g, norm_type)).item<double>());
-  }
+  // per-tensor norms gathered into one tensor of the grads' dtype (torch.stack), then its norm;
+  // they stay on the grads' device: one host read in all (the returned total), not one per tensor
   const DType dt = grads[0].dtype();
-  Tensor stacked =
-      tensor_from_doubles(norms, {static_cast<std::int64_t>(norms.size())}, dt, grads[0].device());
+  TensorList norms;
+  for (const Tensor& g : grads) {
+    norms.push_back((inf_norm ? amax(abs(g)) : norm(g, norm_type)).to(dt).reshape({1}));
+  }
+  Tensor stacked = cat(norms, 0);
   Tensor total = inf_norm ? amax(stacked) : norm(stacked, norm_type);
   const double total_v = total.item<double>();
   if (error_if_nonfinite) {
