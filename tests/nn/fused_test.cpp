@@ -75,6 +75,9 @@ TEST_CASE("fused rms_norm equals the composed LlamaRMSNorm math and its gradient
   check_same(with_w, {leaf({3, 5, 33}, kFloat32), leaf({33}, kFloat32)}, 2e-5);
   check_grad(with_w, {leaf({2, 3, 6}), leaf({6})});
   check_grad(no_w, {leaf({3, 4})});
+  // empty inputs: no rows, or rows of nothing (the composed path's NaN-free empty result)
+  CHECK(F::rms_norm(randn({0, 4}), ones({4})).shape() == Shape{0, 4});
+  CHECK(F::rms_norm(randn({3, 0}), ones({0})).shape() == Shape{3, 0});
   // a transposed (non-contiguous) input and a frozen weight
   const Fn transposed = [](const TensorList& in) { return F::rms_norm(in[0].transpose(0, 1), in[1]); };
   check_same(transposed, {leaf({6, 4}), randn({6}, kFloat64)}, 1e-12);
@@ -110,6 +113,7 @@ TEST_CASE("fused silu_mul equals silu(gate) * up, gradients to either or both in
   check_same(fn, {randn({3, 700}, kFloat64), leaf({3, 700})}, 1e-12);
   check_same(fn, {leaf({5, 301}, kFloat32), leaf({5, 301}, kFloat32)}, 1e-5);
   check_grad(fn, {leaf({4, 5}), leaf({4, 5})});
+  CHECK(F::silu_mul(randn({0, 3}), randn({0, 3})).shape() == Shape{0, 3});
   CHECK(max_abs_diff(F::silu_mul(tensor<float>({-100.f, 0.f, 100.f}, {3}), full({3}, 2.0, kFloat32)),
                      tensor<float>({0.f, 0.f, 200.f}, {3})) == 0.0);
 }
@@ -128,6 +132,8 @@ TEST_CASE("fused cross_entropy equals the composed loss for every reduction, wit
   const Tensor t2 = tensor<std::int64_t>({1, 0, 2, 2, -100, 1}, {2, 3});
   const Fn fn2 = [&](const TensorList& in) { return F::cross_entropy(in[0], t2); };
   check_same(fn2, {leaf({2, 4, 3})}, 1e-12);
+  // no rows at all: a sum of nothing is 0
+  CHECK(F::cross_entropy(randn({0, 3}), empty({0}, kInt64), Tensor(), -100, "sum").item<double>() == 0.0);
   // every row ignored: a mean over nothing is NaN, as in torch
   const Tensor none = full({2}, -100.0, kInt64);
   CHECK(std::isnan(F::cross_entropy(randn({2, 3}), none).item<double>()));

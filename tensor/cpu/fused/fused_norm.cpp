@@ -15,7 +15,8 @@ namespace peftcpp::cpu {
 namespace {
 
 std::int64_t rows_of(const TensorView& x) {
-  return x.shape.empty() ? 1 : x.numel() / x.shape.back();
+  if (x.shape.empty()) return 1;
+  return x.shape.back() == 0 ? 0 : x.numel() / x.shape.back();
 }
 
 template <typename T>

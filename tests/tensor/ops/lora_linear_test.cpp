@@ -72,6 +72,16 @@ TEST_CASE("lora_linear in float32 and (through the composed path) bfloat16 on th
   CHECK(max_abs_diff(y, composed(in16, true, true, 2.0)) == 0.0);
 }
 
+TEST_CASE("lora_linear on no tokens gives an empty output and empty gradients") {
+  Tensor x = randn({0, 5}).requires_grad_(), a = randn({2, 5}).requires_grad_(), b = randn({4, 2}).requires_grad_();
+  const Tensor y = lora_linear(x, randn({4, 5}), Tensor(), x, a, b, 2.0);
+  CHECK(y.shape() == Shape{0, 4});
+  sum(y).backward();
+  CHECK(x.grad().shape() == Shape{0, 5});
+  CHECK(max_abs_diff(a.grad(), zeros({2, 5})) == 0.0);
+  CHECK(max_abs_diff(b.grad(), zeros({4, 2})) == 0.0);
+}
+
 TEST_CASE("lora_linear names mismatched shapes") {
   const Tensor x = randn({3, 5}), w = randn({4, 5}), a = randn({2, 5}), b = randn({4, 2});
   CHECK_THROWS_WITH_AS(lora_linear(x, w, Tensor(), x, randn({2, 6}), b, 1.0), doctest::Contains("do not fit"),
