@@ -78,19 +78,27 @@ Tensor Linear::get_delta_weight(const std::string& adapter) const {
 }
 
 Tensor Linear::forward(const Tensor& x) {
-  // One active vanilla adapter on an nn::Linear (the training case) goes through lora_linear:
+  // One active vanilla adapter on an nn::Linear or Conv1D (the training case) goes through lora_linear:
   // the base and adapter GEMMs accumulate into one output, forward and backward (no [tokens, out]
   // adapter activation, no extra add). Everything else takes the general path.
-  if (forward_adapter_names_ == nullptr && !disable_adapters_ && !merged() && !fan_in_fan_out &&
-      active_adapters_.size() == 1) {
+  // transformers' Conv1D (GPT-2, fan_in_fan_out) stores the weight [in, out]: its transposed view
+  // is the [out, in] weight, which the GEMMs read through a transpose flag.
+  if (forward_adapter_names_ == nullptr && !disable_adapters_ && !merged() && active_adapters_.size() == 1) {
     const std::string& a = active_adapters_.front();
-    const auto* base = dynamic_cast<const nn::Linear*>(base_layer_.get());
+    Tensor weight, bias;
+    if (const auto* lin = dynamic_cast<const nn::Linear*>(base_layer_.get()); lin != nullptr && !fan_in_fan_out) {
+      weight = lin->weight;
+      bias = lin->bias;
+    } else if (const auto* conv = dynamic_cast<const nn::Conv1D*>(base_layer_.get()); conv != nullptr && fan_in_fan_out) {
+      weight = conv->weight.t();
+      bias = conv->bias;
+    }
     const auto* la = lora_A_->contains(a) ? dynamic_cast<const nn::Linear*>(lora_A_->at(a).get()) : nullptr;
     const auto* lb = lora_B_->contains(a) ? dynamic_cast<const nn::Linear*>(lora_B_->at(a).get()) : nullptr;
     const bool vanilla = !lora_variant.count(a) && !(lora_bias.count(a) && lora_bias.at(a));
-    if (base != nullptr && la != nullptr && lb != nullptr && vanilla && !la->bias.defined() && !lb->bias.defined() &&
-        x.dtype() == base->weight.dtype() && x.dtype() == la->weight.dtype() && x.dtype() == lb->weight.dtype()) {
-      return lora_linear(x, base->weight, base->bias, dropout(a)->forward(x), la->weight, lb->weight, scaling.at(a));
+    if (weight.defined() && la != nullptr && lb != nullptr && vanilla && !la->bias.defined() && !lb->bias.defined() &&
+        x.dtype() == weight.dtype() && x.dtype() == la->weight.dtype() && x.dtype() == lb->weight.dtype()) {
+      return lora_linear(x, weight, bias, dropout(a)->forward(x), la->weight, lb->weight, scaling.at(a));
     }
   }
   return lora_forward(x);
