@@ -15,6 +15,11 @@ std::int64_t KVCache::seq_length() const {
   return self.front().key.size(-2);
 }
 
+void set_span_logits(ModelOutput& out, const Tensor& logits) {
+  out.start_logits = logits.select(-1, 0).contiguous();
+  out.end_logits = logits.select(-1, 1).contiguous();
+}
+
 void check_id_tensor(const Tensor& t, const char* who, const char* name, std::int64_t batch,
                      std::int64_t len) {
   if (!t.defined()) return;

@@ -151,6 +151,10 @@ class PreTrainedModel : public nn::Module {
 
 using ModelPtr = std::shared_ptr<PreTrainedModel>;
 
+/// Question-answering heads: splits qa_outputs' logits [B, T, 2] into out.start_logits and
+/// out.end_logits ([B, T] each, contiguous), as transformers' *ForQuestionAnswering do.
+void set_span_logits(ModelOutput& out, const Tensor& logits);
+
 /// Checks an optional id tensor of ModelInputs (input_ids, token_type_ids, position_ids): integer
 /// dtype, shape [batch or 1, len]; the error names `who` ("[gpt2]") and `name`.
 void check_id_tensor(const Tensor& t, const char* who, const char* name, std::int64_t batch,

@@ -98,9 +98,7 @@ BertForQuestionAnswering::BertForQuestionAnswering(const BertConfig& config)
 
 ModelOutput BertForQuestionAnswering::forward(const ModelInputs& inputs) {
   ModelOutput out = bert->forward(inputs);
-  const Tensor logits = qa_outputs->forward(out.last_hidden_state);  // [B, T, 2]
-  out.start_logits = logits.select(-1, 0).contiguous();
-  out.end_logits = logits.select(-1, 1).contiguous();
+  set_span_logits(out, qa_outputs->forward(out.last_hidden_state));
   return out;
 }
 
