@@ -203,8 +203,7 @@ Tensor lora_linear(const Tensor& x, const Tensor& weight, const Tensor& bias, co
   const DType dt = x.dtype();
   if (x.device().is_cpu() && dt != kFloat32 && dt != kFloat64) {
     // the CPU GEMM computes 16-bit products in float32 through copies: no accumulation in place
-    Tensor y = add(linear(x, weight, bias), mul(linear(linear(x_a, lora_a), lora_b), scale));
-    return y;
+    return add(linear(x, weight, bias), mul(linear(linear(x_a, lora_a), lora_b), scale));
   }
   Shape out_shape(x.shape().begin(), x.shape().end() - 1);
   out_shape.push_back(out_features);
